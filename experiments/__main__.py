@@ -1,0 +1,88 @@
+"""Command line: ``python -m experiments list | show NAME | run | aggregate | plot | paper``.
+
+Examples::
+
+    python -m experiments list
+    python -m experiments run planning --scale quick --seed 0 --device cpu --out results/planning/quick/seed0.parquet
+    python -m experiments aggregate planning --scale quick --inputs results/planning/quick/seed*.parquet \
+        --out results/planning/quick.parquet --claims results/planning/quick.claims.json
+    python -m experiments plot planning --scale quick --results results/planning/quick.parquet --out fig.pdf
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from experiments import core
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m experiments", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    ls = sub.add_parser("list", help="list experiments (one per line; --json for details)")
+    ls.add_argument("--json", action="store_true")
+    sh = sub.add_parser("show", help="show an experiment's configs")
+    sh.add_argument("name")
+    r = sub.add_parser("run", help="run one (experiment, scale, seed) job and write a parquet table")
+    r.add_argument("name")
+    r.add_argument("--scale", default="quick", choices=core.SCALES)
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--device", default="cpu", help="auto | cpu | cuda")
+    r.add_argument("--out", required=True, help="output .parquet path")
+    a = sub.add_parser("aggregate", help="concatenate seeds and evaluate claims")
+    a.add_argument("name")
+    a.add_argument("--scale", default="quick", choices=core.SCALES)
+    a.add_argument("--inputs", nargs="+", required=True)
+    a.add_argument("--out", required=True)
+    a.add_argument("--claims", required=True)
+    pl = sub.add_parser("plot", help="draw an experiment's figure from its aggregated results")
+    pl.add_argument("name")
+    pl.add_argument("--scale", default="quick", choices=core.SCALES)
+    pl.add_argument("--results", required=True)
+    pl.add_argument("--out", required=True)
+    pa = sub.add_parser("paper", help="compile paper/paper.typ with the generated figures and claims")
+    pa.add_argument("--scale", default="quick", choices=core.SCALES)
+    pa.add_argument("--claims", nargs="*", default=[])
+    pa.add_argument("--figures", nargs="*", default=[])
+    pa.add_argument("--out", default="paper/paper.pdf")
+    return p
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.cmd == "list":
+            names = core.experiment_names()
+            if args.json:
+                print(json.dumps([core.describe(n) for n in names], indent=2))
+            else:
+                print("\n".join(names))
+        elif args.cmd == "show":
+            import dataclasses
+            mod = core.get_experiment(args.name)
+            print(json.dumps({s: dataclasses.asdict(c) for s, c in mod.CONFIGS.items()}, indent=2,
+                             default=str))
+        elif args.cmd == "run":
+            frame = core.run_one(args.name, args.scale, args.seed, args.device, args.out)
+            print(f"{args.name}/{args.scale}/seed{args.seed}: {len(frame)} rows -> {args.out}")
+        elif args.cmd == "aggregate":
+            _, claims = core.aggregate(args.name, args.scale, args.inputs, args.out, args.claims)
+            for c in claims:
+                status = "PASS" if c.passed else "FAIL"
+                print(f"[{status}] {args.name}:{c.name} = {c.measured:.4g} "
+                      f"[{c.ci_low:.4g}, {c.ci_high:.4g}] (theory {c.theory})")
+        elif args.cmd == "plot":
+            core.make_figure(args.name, args.scale, args.results, args.out)
+        elif args.cmd == "paper":
+            from experiments import paper
+            paper.build(args.scale, args.claims, args.figures, args.out)
+    except core.ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
