@@ -1,0 +1,201 @@
+r"""Seeded generators of standard benchmark MDPs.
+
+* :func:`garnet` — random sparse MDPs (Archibald et al. 1995; Bhatnagar et al. 2009): each ``(s, a)``
+  reaches ``branching`` distinct next states with Dirichlet/uniform-split probabilities.
+* :func:`river_swim` — Strehl & Littman (2008): a chain where swimming right against the current
+  pays off but exploration is hard.
+* :func:`combination_lock` — finite-horizon chain with one secret action per step (the hard-exploration
+  instance of the actor-critic experiments; parameters as in the project's paper notes, A.5).
+* :func:`gridworld` — a grid built with networkx (walls, slip probability, goal and pit cells).
+* :func:`random_linear_mdp` — a linear MDP with Dirichlet features (paper notes A.5).
+
+Every generator takes ``seed`` (an int or a ``numpy.random.Generator``) and is a pure function of it.
+"""
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import scipy.sparse as sp
+
+from mdp.model import FiniteHorizonMDP, LinearMDP, ParameterError, TabularMDP
+
+__all__ = ["garnet", "river_swim", "combination_lock", "gridworld", "random_linear_mdp", "GRID_ACTIONS"]
+
+
+def _rng(seed) -> np.random.Generator:
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+def _positive_int(name, v, low=1):
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
+        raise ParameterError(f"{name} must be an integer >= {low}, got {v!r}")
+    return int(v)
+
+
+def garnet(S: int, A: int, branching: int = 5, gamma: float = 0.9, seed=0, sparse: bool | None = None,
+           dirichlet: float | None = 1.0, reward_scale: float = 1.0, mu=None) -> TabularMDP:
+    """Garnet(S, A, b): every ``(s, a)`` moves to ``b`` distinct uniformly chosen states.
+
+    Probabilities are Dirichlet(``dirichlet``) over those ``b`` states (uniform split when ``None``);
+    rewards ``R[s, a] ~ U[0, reward_scale]``. ``sparse`` (default: when ``b <= S/10``) stores the kernel
+    as a SciPy CSR ``(S*A, S)`` matrix.
+    """
+    S, A = _positive_int("S", S), _positive_int("A", A)
+    b = _positive_int("branching", branching)
+    if b > S:
+        raise ParameterError(f"branching must be <= S = {S}, got {b}")
+    rng = _rng(seed)
+    cols = np.argsort(rng.random((S * A, S)), axis=1)[:, :b] if b < S else np.tile(np.arange(S), (S * A, 1))
+    if dirichlet is None:
+        probs = np.full((S * A, b), 1.0 / b)
+    else:
+        probs = rng.dirichlet(np.full(b, float(dirichlet)), size=S * A)
+    R = rng.random((S, A)) * reward_scale
+    rows = np.repeat(np.arange(S * A), b)
+    P = sp.csr_array((probs.ravel(), (rows, cols.ravel())), shape=(S * A, S))
+    if sparse is None:
+        sparse = b <= max(1, S // 10)
+    if not sparse:
+        P = P.toarray().reshape(S, A, S)
+    return TabularMDP(P, R, gamma, mu)
+
+
+def river_swim(n: int = 6, gamma: float = 0.95, p_right: float = 0.35, p_stay: float = 0.6,
+               r_left: float = 5e-3, r_right: float = 1.0) -> TabularMDP:
+    """RiverSwim with ``n`` states; action 0 swims left (always succeeds), action 1 swims right.
+
+    Swimming right moves right w.p. ``p_right``, stays w.p. ``p_stay`` and drifts left otherwise (at the
+    ends the mass is folded onto the feasible moves). Reward ``r_left`` for swimming left in state 0,
+    ``r_right`` for swimming right in state ``n-1``. Starts in state 0 (Strehl & Littman 2008).
+    """
+    n = _positive_int("n", n, 2)
+    P = np.zeros((n, 2, n))
+    R = np.zeros((n, 2))
+    for s in range(n):
+        P[s, 0, max(s - 1, 0)] = 1.0
+        right, left = min(s + 1, n - 1), max(s - 1, 0)
+        P[s, 1, right] += p_right
+        P[s, 1, s] += p_stay
+        P[s, 1, left] += 1.0 - p_right - p_stay
+    R[0, 0] = r_left
+    R[n - 1, 1] = r_right
+    mu = np.zeros(n)
+    mu[0] = 1.0
+    return TabularMDP(P, R, gamma, mu)
+
+
+def combination_lock(H: int = 6, A: int = 5, p_advance: float = 0.9, distractor: float = 0.1,
+                     final_reward: float = 1.0, seed=0) -> FiniteHorizonMDP:
+    r"""Combination lock with ``S = H + 1`` states (chain ``0..H-1`` plus the dead state ``H``).
+
+    At step ``h`` the agent in chain state ``h`` advances to ``h+1`` with probability ``p_advance`` only
+    if it plays the secret action :math:`a^*_h` (drawn from ``seed``); otherwise — or with probability
+    ``1 - p_advance`` — it falls into the dead state, which it never leaves and which pays the
+    distractor reward ``distractor`` per step. The secret action at the last chain state pays
+    ``final_reward`` (times ``p_advance``). The optimum follows the combination for
+    :math:`V^* \approx 0.9^{H-1}` while a myopic agent settles for the dead state's
+    :math:`0.1\,(H-1)`. Parameters follow the project's paper notes (A.5, experiment A1).
+    """
+    H, A = _positive_int("H", H), _positive_int("A", A, 2)
+    rng = _rng(seed)
+    secret = rng.integers(0, A, size=H)
+    S = H + 1
+    dead = H
+    P = np.zeros((H, S, A, S))
+    R = np.zeros((H, S, A))
+    for h in range(H):
+        for s in range(S):
+            for a in range(A):
+                if s == dead:
+                    P[h, s, a, dead] = 1.0
+                    R[h, s, a] = distractor
+                elif s == h and a == secret[h]:
+                    nxt = min(h + 1, H - 1)
+                    P[h, s, a, nxt] += p_advance
+                    P[h, s, a, dead] += 1.0 - p_advance
+                    if h == H - 1:
+                        R[h, s, a] = final_reward * p_advance
+                else:
+                    P[h, s, a, dead] = 1.0
+    mu = np.zeros(S)
+    mu[0] = 1.0
+    m = FiniteHorizonMDP(P, R, H, mu)
+    object.__setattr__(m, "secret", secret)
+    return m
+
+
+GRID_ACTIONS = {0: (-1, 0), 1: (0, 1), 2: (1, 0), 3: (0, -1)}  # up, right, down, left
+
+
+def gridworld(rows: int = 5, cols: int = 5, walls=(), goal=None, pits=(), start=(0, 0), slip: float = 0.1,
+              gamma: float = 0.95, step_reward: float = 0.0, goal_reward: float = 1.0,
+              pit_reward: float = -1.0, terminal: bool = True) -> TabularMDP:
+    """Gridworld on a networkx grid graph: cells are states, walls are removed nodes.
+
+    Actions up/right/down/left move to the neighbour when the edge exists (else stay); with probability
+    ``slip`` the move goes to a uniformly random *other* direction. Entering ``goal`` pays
+    ``goal_reward``, entering a pit ``pit_reward``; goal and pits lead to an absorbing zero-reward state
+    when ``terminal`` (so episodes end), else they are ordinary cells. Attributes ``graph`` and ``cells``
+    (state index -> (row, col)) are attached to the returned model.
+    """
+    rows, cols = _positive_int("rows", rows), _positive_int("cols", cols)
+    if not 0.0 <= slip <= 1.0:
+        raise ParameterError(f"slip must lie in [0, 1], got {slip}")
+    G = nx.grid_2d_graph(rows, cols)
+    for w in walls:
+        if tuple(w) not in G:
+            raise ParameterError(f"wall {tuple(w)} is outside the {rows}x{cols} grid")
+        G.remove_node(tuple(w))
+    goal = (rows - 1, cols - 1) if goal is None else tuple(goal)
+    for name, cell in [("goal", goal), ("start", tuple(start))] + [("pit", tuple(p)) for p in pits]:
+        if cell not in G:
+            raise ParameterError(f"{name} {cell} is a wall or outside the grid")
+    cells = sorted(G.nodes)
+    index = {c: i for i, c in enumerate(cells)}
+    n = len(cells)
+    S = n + 1 if terminal else n
+    absorb = n
+    P = np.zeros((S, 4, S))
+    R = np.zeros((S, 4))
+    special = {goal: goal_reward, **{tuple(p): pit_reward for p in pits}}
+    for c in cells:
+        s = index[c]
+        if terminal and c in special:
+            P[s, :, absorb] = 1.0
+            continue
+        for a in range(4):
+            for b, (dr, dc) in GRID_ACTIONS.items():
+                prob = (1.0 - slip) if b == a else slip / 3.0
+                if prob == 0.0:
+                    continue
+                nb = (c[0] + dr, c[1] + dc)
+                t = nb if G.has_edge(c, nb) else c
+                P[s, a, index[t]] += prob
+                R[s, a] += prob * (special.get(t, 0.0) + step_reward)
+    if terminal:
+        P[absorb, :, absorb] = 1.0
+    mu = np.zeros(S)
+    mu[index[tuple(start)]] = 1.0
+    m = TabularMDP(P, R, gamma, mu)
+    object.__setattr__(m, "graph", G)
+    object.__setattr__(m, "cells", cells)
+    return m
+
+
+def random_linear_mdp(S: int = 50, A: int = 10, d: int = 8, H: int = 5, seed=0, concentration: float = 1.0,
+                      reward_sparsity: float = 0.5) -> LinearMDP:
+    r"""Linear MDP with simplex features (paper notes A.5).
+
+    :math:`\phi(s,a) \sim \mathrm{Dirichlet}(\alpha\mathbf 1_d)`, each :math:`\mu_h` row (one per feature)
+    a random distribution over states, so :math:`P_h(\cdot|s,a) = \phi(s,a)^\top\mu_h` is a mixture of
+    distributions; :math:`\theta_h \in [0,1]^d` with a fraction ``reward_sparsity`` of zeros, so
+    :math:`r \in [0,1]`.
+    """
+    S, A, d, H = (_positive_int(k, v) for k, v in dict(S=S, A=A, d=d, H=H).items())
+    rng = _rng(seed)
+    phi = rng.dirichlet(np.full(d, concentration), size=(S, A))
+    mu_feat = rng.dirichlet(np.full(S, 0.3), size=(H, d))
+    theta = rng.random((H, d)) * (rng.random((H, d)) >= reward_sparsity)
+    mu = np.zeros(S)
+    mu[0] = 1.0
+    return LinearMDP(phi, mu_feat, theta, H=H, mu=mu)
