@@ -1,0 +1,49 @@
+"""Gymnasium environments, registered as ``theorysim/<Name>-v0``.
+
+``gymnasium.make("theorysim/Garnet-v0", S=..., ...)`` works after ``import mdp.envs`` (or
+``gymnasium.make("mdp.envs:theorysim/Garnet-v0")`` without the import). Keyword arguments go to the
+generator in :mod:`mdp.generators`; ``max_steps`` to :class:`TabularEnv`. Versions are bumped whenever
+an environment's dynamics change.
+"""
+from __future__ import annotations
+
+import gymnasium as gym
+
+from mdp import generators
+from mdp.envs.tabular import TabularEnv
+
+__all__ = ["TabularEnv", "make_garnet", "make_river_swim", "make_gridworld", "make_combination_lock"]
+
+
+def _split(kwargs, default_steps):
+    max_steps = kwargs.pop("max_steps", default_steps)
+    render_mode = kwargs.pop("render_mode", None)
+    return max_steps, render_mode
+
+
+def make_garnet(**kwargs) -> TabularEnv:
+    steps, rm = _split(kwargs, 200)
+    return TabularEnv(generators.garnet(**{"S": 20, "A": 4, **kwargs}), steps, rm)
+
+
+def make_river_swim(**kwargs) -> TabularEnv:
+    steps, rm = _split(kwargs, 200)
+    return TabularEnv(generators.river_swim(**kwargs), steps, rm)
+
+
+def make_gridworld(**kwargs) -> TabularEnv:
+    steps, rm = _split(kwargs, 100)
+    return TabularEnv(generators.gridworld(**kwargs), steps, rm)
+
+
+def make_combination_lock(**kwargs) -> TabularEnv:
+    steps, rm = _split(kwargs, None)
+    return TabularEnv(generators.combination_lock(**kwargs), steps, rm)
+
+
+_ENVS = {"Garnet-v0": make_garnet, "RiverSwim-v0": make_river_swim, "GridWorld-v0": make_gridworld,
+         "CombinationLock-v0": make_combination_lock}
+for _name, _fn in _ENVS.items():
+    _id = f"theorysim/{_name}"
+    if _id not in gym.registry:
+        gym.register(id=_id, entry_point=f"mdp.envs:{_fn.__name__}")
