@@ -33,10 +33,12 @@ def build(scale: str, claims_files, figure_files, out: str | Path = "paper/paper
     figures = {}
     for f in sorted(map(str, figure_files)):
         f = Path(f)
-        target = gen / "figures" / f.name
+        # pipeline figures are results/<experiment>/<scale>.<ext>; others are named <experiment>.<ext>
+        name = f.parent.name if f.stem in core.SCALES else f.stem
+        target = gen / "figures" / f"{name}{f.suffix}"
         if f.resolve() != target.resolve():
             shutil.copyfile(f, target)
-        figures[f.stem] = f"generated/figures/{f.name}"
+        figures[name] = f"generated/figures/{target.name}"
     meta = {}
     for name in core.experiment_names():
         d = core.describe(name)

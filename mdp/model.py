@@ -56,10 +56,13 @@ class ParameterError(ModelError):
 # Helpers
 # ----------------------------------------------------------------------------------------------
 def as_numpy(x, dtype=np.float64) -> np.ndarray:
-    """numpy array from a numpy array, a torch tensor (any device) or a nested sequence."""
+    """A fresh numpy copy of a numpy array, a torch tensor (any device) or a nested sequence.
+
+    Models freeze their arrays, so they must never alias (and lock) the caller's arrays.
+    """
     if hasattr(x, "detach") and hasattr(x, "cpu"):
         x = x.detach().cpu().numpy()
-    return np.asarray(x, dtype=dtype)
+    return np.array(x, dtype=dtype)
 
 
 def _idx(index) -> str:

@@ -8,6 +8,8 @@ rule run_experiment:
         device=DEVICE,
     resources:
         gpu=1 if DEVICE == "cuda" else 0,
+    conda:
+        "../envs/theorysim.yaml"
     shell:
         "python -m experiments run {wildcards.exp} --scale {wildcards.scale} "
         "--seed {wildcards.seed} --device {params.device} --out {output} > {log} 2>&1"
@@ -22,6 +24,8 @@ rule aggregate_experiment:
         claims="results/{exp}/{scale}.claims.json",
     log:
         "logs/{exp}/{scale}/aggregate.log",
+    conda:
+        "../envs/theorysim.yaml"
     shell:
         "python -m experiments aggregate {wildcards.exp} --scale {wildcards.scale} "
         "--inputs {input} --out {output.table} --claims {output.claims} > {log} 2>&1"
@@ -40,6 +44,8 @@ rule plot_experiment:
         ),
     log:
         "logs/{exp}/{scale}/plot.log",
+    conda:
+        "../envs/theorysim.yaml"
     shell:
         "python -m experiments plot {wildcards.exp} --scale {wildcards.scale} "
         "--results {input} --out {output} > {log} 2>&1"

@@ -13,6 +13,8 @@ rule paper:
         "logs/paper.log",
     params:
         scale=SCALE,
+    conda:
+        "../envs/theorysim.yaml"
     shell:
         "python -m experiments paper --scale {params.scale} --claims {input.claims} "
         "--figures {input.figures} --out {output} > {log} 2>&1"

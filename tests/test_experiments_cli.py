@@ -1,0 +1,75 @@
+"""The experiment CLI and registry: list, run, aggregate, plot; reproducibility; clear errors."""
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from experiments import core
+
+
+def _cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "experiments", *args], capture_output=True, text=True,
+                          cwd=cwd)
+
+
+def test_list_names_every_experiment():
+    out = _cli("list")
+    assert out.returncode == 0
+    names = out.stdout.split()
+    assert "planning" in names and names == core.experiment_names()
+
+
+def test_every_experiment_has_all_scales_and_metadata():
+    for name in core.experiment_names():
+        d = core.describe(name)
+        assert set(d["scales"]) >= {"smoke", "quick", "full"}, name
+        assert d["title"] and d["caption"], name
+
+
+def test_run_aggregate_plot_roundtrip(tmp_path):
+    a = tmp_path / "seed0.parquet"
+    r = _cli("run", "planning", "--scale", "smoke", "--seed", "0", "--device", "cpu", "--out", str(a))
+    assert r.returncode == 0, r.stderr
+    frame = pd.read_parquet(a)
+    for col in ("seed", "device", "scale", "experiment", "config_hash", "version_numpy", "version_torch"):
+        assert col in frame.columns
+    out, claims = tmp_path / "all.parquet", tmp_path / "claims.json"
+    r = _cli("aggregate", "planning", "--scale", "smoke", "--inputs", str(a), "--out", str(out),
+             "--claims", str(claims))
+    assert r.returncode == 0, r.stderr
+    payload = json.loads(claims.read_text())
+    assert payload["experiment"] == "planning" and payload["claims"]
+    for c in payload["claims"]:
+        assert {"name", "measured", "ci_low", "ci_high", "theory", "passed"} <= set(c)
+    fig = tmp_path / "fig.pdf"
+    r = _cli("plot", "planning", "--scale", "smoke", "--results", str(out), "--out", str(fig))
+    assert r.returncode == 0, r.stderr
+    first = fig.read_bytes()
+    _cli("plot", "planning", "--scale", "smoke", "--results", str(out), "--out", str(fig))
+    assert fig.read_bytes() == first, "figures must be byte-stable"
+
+
+def test_same_seed_same_table():
+    a = core.run_one("planning", "smoke", 3, "cpu")
+    b = core.run_one("planning", "smoke", 3, "cpu")
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_bad_name_scale_device_are_clear_errors():
+    r = _cli("run", "nope", "--scale", "smoke", "--out", "/tmp/x.parquet")
+    assert r.returncode == 2 and "unknown experiment 'nope'" in r.stderr and "planning" in r.stderr
+    r = _cli("run", "planning", "--scale", "huge", "--out", "/tmp/x.parquet")
+    assert r.returncode == 2 and "invalid choice" in r.stderr
+    with pytest.raises(core.ConfigError, match="device must be one of"):
+        core.resolve_device("tpu")
+
+
+def test_cuda_request_without_gpu_fails_early():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(core.ConfigError, match="cuda"):
+        core.run_one("planning", "smoke", 0, "cuda")
