@@ -147,3 +147,29 @@ def test_validate_policy():
         validate_policy([[1, 0], [0.25, 0.25], [0, 1]], 3, 2)
     with pytest.raises(ShapeError, match=r"pi\[2\] = 5"):
         validate_policy(np.array([0, 1, 5]), 3, 2)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(S=st.integers(1, 6), A=st.integers(1, 4), data=st.data(),
+       kind=st.sampled_from(["negative", "nan", "mass"]))
+def test_any_corrupted_entry_is_named(S, A, data, kind):
+    """Corrupt one random entry of a valid kernel: the error names exactly that (s, a) row."""
+    P = np.full((S, A, S), 1.0 / S)
+    s = data.draw(st.integers(0, S - 1))
+    a = data.draw(st.integers(0, A - 1))
+    t = data.draw(st.integers(0, S - 1))
+    if kind == "negative":
+        P[s, a, t] = -0.25
+        err, pat = NegativeProbabilityError, rf"P\[{s}, {a}, {t}\] is -0\.25"
+    elif kind == "nan":
+        P[s, a, t] = np.nan
+        err, pat = NotFiniteError, rf"P\[{s}, {a}, {t}\] is nan"
+    else:
+        P[s, a, t] += 0.5
+        err, pat = NotStochasticError, rf"P\[{s}, {a}, :\] sums to 1\.5"
+    with pytest.raises(err, match=pat):
+        TabularMDP(P, np.zeros((S, A)), 0.9)
