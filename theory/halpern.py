@@ -1,0 +1,324 @@
+r"""Halpern-type and extragradient-type solvers for finite-sum monotone inclusions.
+
+Problem: find :math:`u^*` with :math:`0 \in F(u^*) + G(u^*)`, :math:`F = \frac1n\sum_i F_i` (see
+:mod:`theory.operators` for the oracle protocol; every solver calls ``op.full`` / ``op.batch`` on the
+object it is given, so ``op.calls`` counts every component evaluation, and certificates use
+``op.residual``, which is free).
+
+Methods (Cai, Alacaoglu & Diakonikolas, ICLR 2024, "Variance Reduced Halpern Iteration for
+Finite-Sum Monotone Inclusions", and the baselines of its experiments):
+
+* :func:`halpern` — :math:`u_{k+1} = \lambda_k u_0 + (1-\lambda_k)\,T u_k`, :math:`T = J_{\eta G}(I-\eta F)`,
+  :math:`\lambda_k = 1/(k+2)`. For nonexpansive :math:`T` (cocoercive :math:`F`, :math:`\eta\le 2/L_F`)
+  Lieder's bound holds: :math:`\|u_k - Tu_k\| \le 2\|u_0-u^*\|/(k+1)`. Cost :math:`O(nL_FD/\varepsilon)`.
+* :func:`vr_halpern` — Algorithm 1 (cocoercive case): the anchored forward–backward step
+  :math:`u_{k+1} = J_{\eta G}(\lambda_k u_0 + (1-\lambda_k)u_k - \eta\tilde F_k)`, :math:`\lambda_k = 2/(k+4)`,
+  with the PAGE estimator :math:`\tilde F_k = F(u_k)` w.p. :math:`p_k`, else
+  :math:`\tilde F_{k-1} + \frac1b\sum_{i\in S_k}[F_i(u_k)-F_i(u_{k-1})]`, :math:`b=\lfloor\sqrt n\rfloor`,
+  :math:`p_k = 1\ (k\le1),\ 4/(k+4)\ (k-1\le\sqrt n),\ 4/(\sqrt n+5)` otherwise (as in the authors' code).
+  Oracle complexity :math:`\tilde O(n + \sqrt n L/\varepsilon)`.
+* :func:`vr_halpern_inexact` — Algorithm 2 (monotone Lipschitz case): :math:`u_{k+1} = \lambda_k u_0 +
+  (1-\lambda_k)\tilde u_k`, :math:`\lambda_k = 1/(k+2)`, where :math:`\tilde u_k \approx J_{\eta(F+G)}(u_k)`
+  is computed by ``M_k = c n log(k+2)`` steps of VR-FoRB (Alacaoglu & Malitsky 2022) on the
+  1-strongly monotone :math:`\Phi(v) = \eta F(v) + v - u_k`, :math:`\eta = \sqrt n/L`.
+* :func:`eag` — extra-anchored gradient (Yoon & Ryu 2021), projected.
+* :func:`extragradient` — Korpelevich's extragradient, projected.
+* :func:`vr_extragradient` — loopless variance-reduced extragradient (Alacaoglu & Malitsky 2022).
+
+All return :class:`SolverResult` with the residual history against oracle calls (checked every
+``check_every`` calls, one epoch = ``n`` calls by default). Step sizes outside each method's theory
+range trigger a ``UserWarning`` that names the bound; they are still run (the paper's own experiments
+use such steps). Iterates may be numpy vectors or torch tensors with a leading batch axis (one
+instance per row, shared random indices and coin flips across the batch).
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from theory.operators import FiniteSumOperator
+
+__all__ = ["SolverResult", "halpern", "halpern_fixed_point", "vr_halpern", "vr_halpern_inexact", "eag",
+           "extragradient", "vr_extragradient"]
+
+
+@dataclass(frozen=True)
+class SolverResult:
+    """``x`` (last iterate), ``residuals[j]`` measured after ``calls[j]`` oracle calls, the final
+    ``residual`` (max over a batch), ``oracle_calls``, ``iterations``, ``converged`` (residual <= eps)."""
+
+    x: object
+    residuals: np.ndarray
+    calls: np.ndarray
+    residual: float
+    oracle_calls: int
+    iterations: int
+    converged: bool
+    method: str
+    eta: float
+
+    def calls_to(self, eps: float) -> float:
+        """First recorded oracle count with residual <= eps (``inf`` if never)."""
+        hit = np.flatnonzero(self.residuals <= eps)
+        return float(self.calls[hit[0]]) if hit.size else math.inf
+
+
+def _max(r) -> float:
+    return float(r.max()) if hasattr(r, "max") else float(r)
+
+
+class _Monitor:
+    """Records the (free) residual every ``check_every`` oracle calls; decides when to stop."""
+
+    def __init__(self, op, x0, eps, max_calls, check_every, method):
+        if not (isinstance(eps, (int, float)) and eps > 0 and math.isfinite(eps)):
+            raise ValueError(f"eps must be a finite number > 0, got {eps!r}")
+        if max_calls is None or max_calls < 1:
+            raise ValueError(f"max_calls must be >= 1, got {max_calls!r}")
+        if not isinstance(op, FiniteSumOperator):
+            raise TypeError(f"op must be a theory.operators.FiniteSumOperator, got {type(op).__name__}")
+        op.check_point(x0)
+        self.op, self.eps, self.max_calls, self.method = op, float(eps), int(max_calls), method
+        self.check_every = int(check_every or op.n)
+        self.start = op.calls
+        self.last = -math.inf
+        self.calls, self.res = [], []
+        self.converged = False
+
+    def used(self) -> int:
+        return self.op.calls - self.start
+
+    def check(self, x, force: bool = False) -> bool:
+        """Record if due; return True when the loop should stop."""
+        used = self.used()
+        if force or used - self.last >= self.check_every:
+            r = _max(self.op.residual(x))
+            self.calls.append(used)
+            self.res.append(r)
+            self.last = used
+            if r <= self.eps:
+                self.converged = True
+                return True
+        return used >= self.max_calls
+
+    def result(self, x, iterations, eta) -> SolverResult:
+        if not self.res or self.calls[-1] != self.used():
+            self.check(x, force=True)
+        if not self.converged:
+            warnings.warn(f"{self.method} stopped at {self.used()} oracle calls (budget {self.max_calls}) with "
+                          f"residual {self.res[-1]:.3g} > eps = {self.eps:g}", stacklevel=3)
+        return SolverResult(x, np.asarray(self.res), np.asarray(self.calls, dtype=np.int64), self.res[-1],
+                            self.used(), iterations, self.converged, self.method, float(eta))
+
+
+def _step(eta, default, bound, what, method):
+    if eta is None:
+        return default
+    if not (eta > 0 and math.isfinite(eta)):
+        raise ValueError(f"{method}: eta must be a finite number > 0, got {eta!r}")
+    if eta > bound * (1 + 1e-12):
+        warnings.warn(f"{method}: step size eta = {eta:.4g} exceeds the theory bound {what} = {bound:.4g}; "
+                      "convergence is not guaranteed", stacklevel=3)
+    return float(eta)
+
+
+def _copy(x):
+    return x.clone() if hasattr(x, "clone") else np.array(x, dtype=np.float64)
+
+
+# ----------------------------------------------------------------------------------------------
+def halpern_fixed_point(T, x0, iterations: int):
+    r"""Plain Halpern iteration :math:`x_{k+1} = \frac1{k+2}x_0 + \frac{k+1}{k+2}Tx_k` for a map ``T``;
+    returns the iterates ``[iterations + 1, dim]``."""
+    xs = [np.asarray(x0, dtype=np.float64)]
+    for k in range(iterations):
+        lam = 1.0 / (k + 2)
+        xs.append(lam * xs[0] + (1 - lam) * T(xs[-1]))
+    return np.stack(xs)
+
+
+def halpern(op, x0, *, eps: float, max_calls: int, seed=None, eta: float | None = None,
+            check_every: int | None = None) -> SolverResult:
+    r"""Halpern iteration on :math:`T = J_{\eta G}(I - \eta F)` with full operator evaluations.
+
+    Default :math:`\eta = 1/L_F`; theory (nonexpansive :math:`T`) needs a cocoercive :math:`F` and
+    :math:`\eta \le 2/L_F`. ``seed`` is unused (deterministic); accepted for a uniform signature.
+    """
+    if not op.cocoercive:
+        warnings.warn(f"halpern: {op.name} is not cocoercive, so J(I - eta F) need not be nonexpansive; "
+                      "use eag or vr_halpern_inexact", stacklevel=2)
+    eta = _step(eta, 1.0 / op.L_F, 2.0 / op.L_F, "2/L_F", "halpern")
+    mon = _Monitor(op, x0, eps, max_calls, check_every, "halpern")
+    u0 = _copy(x0)
+    u = _copy(x0)
+    k = 0
+    while not mon.check(u):
+        lam = 1.0 / (k + 2)
+        u = lam * u0 + (1 - lam) * op.resolvent(u - eta * op.full(u), eta)
+        k += 1
+    return mon.result(u, k, eta)
+
+
+def vr_halpern(op, x0, *, eps: float, max_calls: int, seed=None, eta: float | None = None,
+               batch_size: int | None = None, check_every: int | None = None) -> SolverResult:
+    r"""Algorithm 1: Halpern iteration with the PAGE variance-reduced estimator (single loop).
+
+    Default :math:`\eta = 1/L` with :math:`L` the mean-square component constant (the paper's
+    theory takes :math:`\eta = \Theta(1/L)`; the constant 1 is our reconstruction); a step above
+    :math:`1/L` warns. ``batch_size`` defaults to :math:`\lfloor\sqrt n\rfloor`.
+    """
+    rng = np.random.default_rng(seed)
+    n = op.n
+    b = int(batch_size or max(1, math.isqrt(n)))
+    if not 1 <= b <= n:
+        raise ValueError(f"batch_size must lie in 1..{n}, got {b}")
+    if not op.cocoercive:
+        warnings.warn(f"vr_halpern: Algorithm 1's guarantee needs cocoercive components; {op.name} is only "
+                      "monotone (use vr_halpern_inexact)", stacklevel=2)
+    eta = _step(eta, 1.0 / op.L, 1.0 / op.L, "1/L", "vr_halpern")
+    mon = _Monitor(op, x0, eps, max_calls, check_every, "vr_halpern")
+    u0 = _copy(x0)
+    u = _copy(x0)
+    u_prev = u
+    Ft = None
+    sq = math.sqrt(n)
+    k = 0
+    while not mon.check(u):
+        if k <= 1:
+            p = 1.0
+        elif k - 1 <= sq:
+            p = 4.0 / (k + 4)
+        else:
+            p = 4.0 / (sq + 5)
+        if Ft is None or rng.random() < p:
+            Ft = op.full(u)
+        else:
+            idx = rng.choice(n, size=b, replace=False)
+            Ft = Ft + op.batch(idx, u) - op.batch(idx, u_prev)
+        lam = 2.0 / (k + 4)
+        u_prev = u
+        u = op.resolvent(lam * u0 + (1 - lam) * u - eta * Ft, eta)
+        k += 1
+    return mon.result(u, k, eta)
+
+
+def vr_halpern_inexact(op, x0, *, eps: float, max_calls: int, seed=None, eta: float | None = None,
+                       inner_scale: float = 0.05, gamma: float | None = None,
+                       check_every: int | None = None) -> SolverResult:
+    r"""Algorithm 2: inexact Halpern iteration on the resolvent :math:`J_{\eta(F+G)}`, each resolvent
+    approximated by ``M_k = max(1, floor(inner_scale * n * log(k+2)))`` VR-FoRB steps.
+
+    Defaults follow the authors' code: :math:`\eta = \sqrt n/L`,
+    :math:`\gamma = 5\sqrt{p(1-p)}/(\sqrt n+1)` with :math:`p = 1/n`. VR-FoRB step (Alacaoglu &
+    Malitsky 2022) on :math:`\Phi(v) = \eta F(v) + v - u_k`:
+    :math:`\bar v_j = \alpha v_j + (1-\alpha)w_j`,
+    :math:`v_{j+1} = J_{\gamma\eta G}(\bar v_j - \gamma[\Phi(w_j) + \Phi_\xi(v_j) - \Phi_\xi(w_{j-1})])`,
+    :math:`w_{j+1} = v_{j+1}` w.p. :math:`p` (then :math:`F(w)` is recomputed), :math:`\alpha = 1-p`.
+    """
+    rng = np.random.default_rng(seed)
+    n = op.n
+    p = 1.0 / n if n > 1 else 0.5
+    alpha = 1.0 - p
+    eta = _step(eta, math.sqrt(n) / op.L, math.inf, "inf", "vr_halpern_inexact")
+    gamma = float(gamma if gamma is not None else 5.0 * math.sqrt(p * (1 - p)) / (math.sqrt(n) + 1))
+    if not gamma > 0:
+        raise ValueError(f"gamma must be > 0, got {gamma}")
+    if inner_scale <= 0:
+        raise ValueError(f"inner_scale must be > 0, got {inner_scale}")
+    mon = _Monitor(op, x0, eps, max_calls, check_every, "vr_halpern_inexact")
+    u0 = _copy(x0)
+    u = _copy(x0)
+    k = 0
+    stop = mon.check(u)
+    while not stop:
+        M = max(1, int(inner_scale * n * math.log(k + 2)))
+        v = _copy(u)
+        w = _copy(u)
+        w_prev = w
+        Fw = op.full(w)
+        for _ in range(M):
+            vbar = alpha * v + (1 - alpha) * w
+            i = rng.integers(n, size=1)
+            # Phi_xi(v) - Phi_xi(w_prev) = eta (F_xi(v) - F_xi(w_prev)) + v - w_prev
+            corr = eta * (op.batch(i, v) - op.batch(i, w_prev)) + (v - w_prev)
+            v_new = op.resolvent(vbar - gamma * (eta * Fw + w - u + corr), gamma * eta)
+            w_prev = w
+            if rng.random() < p:
+                w = v_new
+                Fw = op.full(w)
+            v = v_new
+            if op.calls - mon.start >= mon.max_calls:
+                break
+        lam = 1.0 / (k + 2)
+        u = lam * u0 + (1 - lam) * v
+        k += 1
+        stop = mon.check(u)
+    return mon.result(u, k, eta)
+
+
+def eag(op, x0, *, eps: float, max_calls: int, seed=None, eta: float | None = None,
+        check_every: int | None = None) -> SolverResult:
+    r"""Extra-anchored gradient (Yoon & Ryu 2021), with projections for constraints:
+    :math:`u_{k+1/2} = J(u_k + \beta_k(u_0-u_k) - \eta F(u_k))`,
+    :math:`u_{k+1} = J(u_k + \beta_k(u_0-u_k) - \eta F(u_{k+1/2}))`, :math:`\beta_k = 1/(k+2)`.
+    Default :math:`\eta = 1/(8L_F)` (EAG-C's theory bound; larger steps warn)."""
+    eta = _step(eta, 1.0 / (8 * op.L_F), 1.0 / (8 * op.L_F), "1/(8 L_F)", "eag")
+    mon = _Monitor(op, x0, eps, max_calls, check_every, "eag")
+    u0 = _copy(x0)
+    u = _copy(x0)
+    k = 0
+    while not mon.check(u):
+        beta = 1.0 / (k + 2)
+        anchor = u + beta * (u0 - u)
+        half = op.resolvent(anchor - eta * op.full(u), eta)
+        u = op.resolvent(anchor - eta * op.full(half), eta)
+        k += 1
+    return mon.result(u, k, eta)
+
+
+def extragradient(op, x0, *, eps: float, max_calls: int, seed=None, eta: float | None = None,
+                  check_every: int | None = None) -> SolverResult:
+    r"""Korpelevich's extragradient: :math:`u_{k+1/2} = J(u_k - \eta F(u_k))`,
+    :math:`u_{k+1} = J(u_k - \eta F(u_{k+1/2}))`; default :math:`\eta = 0.5/L_F` (theory: :math:`\eta < 1/L_F`).
+    Its last-iterate residual decays like :math:`O(1/\sqrt k)` on monotone problems."""
+    eta = _step(eta, 0.5 / op.L_F, 1.0 / op.L_F, "1/L_F", "extragradient")
+    mon = _Monitor(op, x0, eps, max_calls, check_every, "extragradient")
+    u = _copy(x0)
+    k = 0
+    while not mon.check(u):
+        half = op.resolvent(u - eta * op.full(u), eta)
+        u = op.resolvent(u - eta * op.full(half), eta)
+        k += 1
+    return mon.result(u, k, eta)
+
+
+def vr_extragradient(op, x0, *, eps: float, max_calls: int, seed=None, eta: float | None = None,
+                     check_every: int | None = None) -> SolverResult:
+    r"""Loopless variance-reduced extragradient (Alacaoglu & Malitsky 2022), :math:`p = 1/n`,
+    :math:`\alpha = 1-p`: :math:`\bar u = \alpha u + (1-\alpha)w`,
+    :math:`u_{1/2} = J(\bar u - \eta F(w))`,
+    :math:`u^+ = J(\bar u - \eta[F(w) + F_\xi(u_{1/2}) - F_\xi(w)])`, :math:`w \leftarrow u^+` w.p. :math:`p`.
+    Default :math:`\eta = 0.99\sqrt p/L` (theory: :math:`\eta < \sqrt{1-\alpha}/L`)."""
+    rng = np.random.default_rng(seed)
+    n = op.n
+    p = 1.0 / n if n > 1 else 0.5
+    alpha = 1.0 - p
+    eta = _step(eta, 0.99 * math.sqrt(p) / op.L, math.sqrt(p) / op.L, "sqrt(p)/L", "vr_extragradient")
+    mon = _Monitor(op, x0, eps, max_calls, check_every, "vr_extragradient")
+    u = _copy(x0)
+    w = _copy(x0)
+    Fw = op.full(w)
+    k = 0
+    while not mon.check(u):
+        ubar = alpha * u + (1 - alpha) * w
+        half = op.resolvent(ubar - eta * Fw, eta)
+        i = rng.integers(n, size=1)
+        u = op.resolvent(ubar - eta * (Fw + op.batch(i, half) - op.batch(i, w)), eta)
+        if rng.random() < p:
+            w = u
+            Fw = op.full(w)
+        k += 1
+    return mon.result(u, k, eta)

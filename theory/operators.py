@@ -1,0 +1,376 @@
+r"""Finite-sum monotone operators with counted oracle calls.
+
+A problem is the inclusion :math:`0 \in F(u) + G(u)` with :math:`F = \frac1n\sum_{i=1}^n F_i` and
+:math:`G` maximal monotone with an easy resolvent :math:`J_{\eta G}` (a projection or a prox).
+
+Protocol (every solver in :mod:`theory.halpern` uses exactly this):
+
+``op.n``, ``op.dim``
+    number of components and the dimension of :math:`u`;
+``op.full(u)``
+    :math:`F(u)`; charged ``n`` oracle calls;
+``op.batch(idx, u)``
+    :math:`\frac{1}{|idx|}\sum_{i\in idx} F_i(u)`; charged ``len(idx)`` calls;
+``op.resolvent(z, eta)``
+    :math:`J_{\eta G}(z)` (free);
+``op.residual(u)``
+    the natural residual :math:`\|u - J_{G}(u - F(u))\|` — equal to :math:`\|F(u)\|` when
+    :math:`G = 0` — a computable certificate that is **not** charged;
+``op.calls``
+    the oracle counter (reset with ``op.reset_calls()``).
+
+Iterates may carry leading batch axes (numpy or torch): ``u[..., dim]``; a batch of instances uses a
+torch operator whose data carry the same leading axis. Constants: ``L`` is the mean-square component
+Lipschitz constant :math:`\mathbb E_i\|F_i(u)-F_i(v)\|^2 \le L^2\|u-v\|^2` (uniform sampling),
+``L_F`` the Lipschitz constant of :math:`F`, and ``cocoercive`` says whether :math:`F` is
+:math:`1/L_F`-cocoercive.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["FiniteSumOperator", "LeastSquares", "MatrixGame", "QuadraticMinMax", "BallMinMax",
+           "least_squares", "matrix_game", "policeman_burglar", "hard_quadratic", "regularized_minmax",
+           "project_simplex"]
+
+
+def _xp(x):
+    if type(x).__module__.startswith("torch"):
+        import torch
+
+        return torch
+    return np
+
+
+def _norm(x):
+    """Euclidean norm over the last axis (numpy or torch), keeping batch axes."""
+    xp = _xp(x)
+    return xp.sqrt((x * x).sum(-1))
+
+
+def project_simplex(v):
+    r"""Euclidean projection of every row ``v[..., k]`` onto the probability simplex (sort-based,
+    Held–Wolfe–Crowder / Duchi et al. 2008): :math:`\Pi(v) = (v - \tau)_+` with the threshold
+    :math:`\tau` found from the sorted entries. Works on numpy arrays and torch tensors."""
+    xp = _xp(v)
+    k = v.shape[-1]
+    if xp is np:
+        u = -np.sort(-v, axis=-1)
+        css = np.cumsum(u, axis=-1) - 1.0
+        ind = np.arange(1, k + 1)
+        cond = u - css / ind > 0
+        rho = k - 1 - np.argmax(cond[..., ::-1], axis=-1)
+        tau = np.take_along_axis(css, rho[..., None], -1) / (rho[..., None] + 1.0)
+        return np.maximum(v - tau, 0.0)
+    u = xp.sort(v, dim=-1, descending=True).values
+    css = u.cumsum(-1) - 1.0
+    ind = xp.arange(1, k + 1, device=v.device, dtype=v.dtype)
+    cond = (u - css / ind) > 0
+    rho = k - 1 - cond.flip(-1).to(xp.int64).argmax(-1)
+    tau = css.gather(-1, rho[..., None]) / (rho[..., None] + 1.0)
+    return (v - tau).clamp(min=0.0)
+
+
+class FiniteSumOperator:
+    """Base class: subclasses implement ``_components(idx, u)`` (mean over ``idx``) and ``_full(u)``."""
+
+    n: int
+    dim: int
+    L: float
+    L_F: float
+    cocoercive: bool = False
+    name: str = "operator"
+
+    def __init__(self):
+        self.calls = 0
+
+    # -- charged oracles ---------------------------------------------------------------------------
+    def full(self, u):
+        self.calls += self.n
+        return self._full(u)
+
+    def batch(self, idx, u):
+        idx = np.asarray(idx, dtype=np.int64)
+        if idx.ndim != 1 or idx.size == 0:
+            raise ValueError(f"idx must be a non-empty 1-D index array, got shape {idx.shape}")
+        if idx.min() < 0 or idx.max() >= self.n:
+            raise ValueError(f"component index out of range 0..{self.n - 1}: {int(idx.min())}..{int(idx.max())}")
+        self.calls += int(idx.size)
+        return self._components(idx, u)
+
+    def reset_calls(self) -> None:
+        self.calls = 0
+
+    # -- free ----------------------------------------------------------------------------------------
+    def resolvent(self, z, eta: float):
+        """``J_{eta G}(z)``; identity when ``G = 0``."""
+        return z
+
+    def residual(self, u):
+        """Natural residual ``||u - J_G(u - F(u))||`` (per batch element); not charged."""
+        return _norm(u - self.resolvent(u - self._full(u), 1.0))
+
+    def check_point(self, u, name: str = "x0"):
+        xp = _xp(u)
+        if u.shape[-1] != self.dim:
+            raise ValueError(f"{name} has dimension {u.shape[-1]}, but the operator has dim {self.dim}")
+        finite = np.isfinite(u).all() if xp is np else bool(xp.isfinite(u).all())
+        if not finite:
+            raise ValueError(f"{name} contains non-finite entries")
+
+    def __repr__(self):
+        return f"{type(self).__name__}(n={self.n}, dim={self.dim}, L={self.L:.4g}, L_F={self.L_F:.4g})"
+
+
+def _check_data(name, X):
+    X = np.asarray(X, dtype=np.float64) if not type(X).__module__.startswith("torch") else X
+    finite = np.isfinite(X).all() if isinstance(X, np.ndarray) else bool(X.isfinite().all())
+    if not finite:
+        raise ValueError(f"{name} contains non-finite entries")
+    return X
+
+
+class LeastSquares(FiniteSumOperator):
+    r"""Finite-sum least squares :math:`F_i(x) = a_i(a_i^\top x - b_i)`, the gradient of
+    :math:`\frac1{2n}\|Ax-b\|^2`. :math:`F` is :math:`1/L_F`-cocoercive with
+    :math:`L_F = \lambda_{\max}(A^\top A/n)`; :math:`L = \sqrt{\mathbb E_i\|a_i\|^4}`. An optional
+    :math:`\ell_1` term :math:`G = \partial(\rho\|\cdot\|_1)` has the soft-threshold resolvent.
+    Solution (``rho = 0``): the normal equations :math:`A^\top A x = A^\top b`.
+
+    ``A`` may be ``[n, d]`` (numpy) or ``[B, n, d]`` (torch; a batch of instances).
+    """
+
+    cocoercive = True
+    name = "least_squares"
+
+    def __init__(self, A, b, rho: float = 0.0):
+        super().__init__()
+        A = _check_data("A", A)
+        b = _check_data("b", b)
+        if A.shape[:-1] != b.shape:
+            raise ValueError(f"A has shape {tuple(A.shape)} but b has shape {tuple(b.shape)}")
+        if rho < 0:
+            raise ValueError(f"rho must be >= 0, got {rho}")
+        self.A, self.b, self.rho = A, b, float(rho)
+        self.n, self.dim = A.shape[-2], A.shape[-1]
+        An = np.asarray(A.detach().cpu() if hasattr(A, "detach") else A)
+        Ah = An.reshape(-1, self.n, self.dim)
+        self.L_F = float(max(np.linalg.eigvalsh(a.T @ a / self.n)[-1] for a in Ah))
+        self.L = float(max(np.sqrt(np.mean(np.sum(a * a, -1) ** 2)) for a in Ah))
+
+    @staticmethod
+    def _mv(A, x):  # A x for A [n, d] or [B, n, d], x [..., d]
+        return x @ A.T if A.ndim == 2 else (A @ x[..., None])[..., 0]
+
+    @staticmethod
+    def _rmv(A, r):  # A^T r
+        return r @ A if A.ndim == 2 else (r[..., None, :] @ A)[..., 0, :]
+
+    def _full(self, x):
+        return self._rmv(self.A, self._mv(self.A, x) - self.b) / self.n
+
+    def _components(self, idx, x):
+        A, b = self.A[..., idx, :], self.b[..., idx]
+        return self._rmv(A, self._mv(A, x) - b) / idx.size
+
+    def resolvent(self, z, eta):
+        if self.rho == 0.0:
+            return z
+        xp = _xp(z)
+        t = eta * self.rho
+        return xp.sign(z) * xp.clip(xp.abs(z) - t, 0.0, None) if xp is np else z.sign() * (z.abs() - t).clamp(min=0)
+
+    def solution(self):
+        if self.rho != 0.0 or _xp(self.A) is not np:
+            raise NotImplementedError("closed form only for rho = 0 and a single numpy instance")
+        return np.linalg.lstsq(self.A, self.b, rcond=None)[0]
+
+
+def least_squares(A, b, rho: float = 0.0) -> LeastSquares:
+    """Cocoercive finite-sum least squares (optionally with an l1 term ``rho * ||x||_1``)."""
+    return LeastSquares(A, b, rho)
+
+
+class MatrixGame(FiniteSumOperator):
+    r"""Bilinear saddle point :math:`\min_{x\in\Delta_m}\max_{y\in\Delta_k} x^\top A y`.
+
+    :math:`u = (x, y)`, :math:`F(u) = (Ay, -A^\top x)`, :math:`G` the normal cone of
+    :math:`\Delta_m\times\Delta_k` (resolvent: projection). With :math:`n = \max(m, k)`, component
+    :math:`i` carries column :math:`i` of :math:`A` (times :math:`y_i`) and row :math:`i` (times
+    :math:`x_i`), scaled by :math:`n` so that :math:`F = \frac1n\sum_i F_i` — the split of the authors'
+    code. :math:`L_F = \|A\|_2`, :math:`L = \sqrt{n\,\max_i(\|A_{:,i}\|^2 + \|A_{i,:}\|^2)}`. Monotone,
+    not cocoercive.
+    """
+
+    name = "matrix_game"
+
+    def __init__(self, A):
+        super().__init__()
+        A = _check_data("A", A)
+        if A.ndim != 2:
+            raise ValueError(f"A must be a matrix, got shape {A.shape}")
+        self.A = A
+        self.m, self.k = A.shape
+        self.n, self.dim = max(self.m, self.k), self.m + self.k
+        self.L_F = float(np.linalg.norm(A, 2))
+        col = np.zeros(self.n)
+        row = np.zeros(self.n)
+        col[: self.k] = np.sum(A * A, 0)
+        row[: self.m] = np.sum(A * A, 1)
+        self.L = float(np.sqrt(self.n * np.max(col + row)))
+
+    def _split(self, u):
+        return u[..., : self.m], u[..., self.m:]
+
+    def _full(self, u):
+        x, y = self._split(u)
+        return np.concatenate([y @ self.A.T, -(x @ self.A)], axis=-1)
+
+    def _components(self, idx, u):
+        x, y = self._split(u)
+        gx = np.zeros_like(x)
+        gy = np.zeros_like(y)
+        ci = idx[idx < self.k]
+        ri = idx[idx < self.m]
+        scale = self.n / idx.size
+        if ci.size:
+            gx = gx + (y[..., ci] @ self.A[:, ci].T) * scale
+        if ri.size:
+            gy = gy - (x[..., ri] @ self.A[ri, :]) * scale
+        return np.concatenate([gx, gy], axis=-1)
+
+    def resolvent(self, z, eta):
+        x, y = self._split(z)
+        return np.concatenate([project_simplex(x), project_simplex(y)], axis=-1)
+
+    def value(self, u) -> float:
+        x, y = self._split(u)
+        return float(x @ self.A @ y)
+
+    def duality_gap(self, u) -> float:
+        """:math:`\\max_j (A^\\top x)_j - \\min_i (Ay)_i` (zero exactly at equilibria)."""
+        x, y = self._split(u)
+        return float(np.max(x @ self.A) - np.min(self.A @ y))
+
+
+def matrix_game(A) -> MatrixGame:
+    return MatrixGame(A)
+
+
+def policeman_burglar(n: int = 500, theta: float = 0.8, seed=1) -> MatrixGame:
+    r"""Nemirovski's policeman–burglar game: :math:`A_{ij} = w_j(1 - e^{-\theta|i-j|})`,
+    :math:`w \sim |N(0,1)|` (the instance of the paper's Figure 1(a))."""
+    rng = np.random.default_rng(seed)
+    w = np.abs(rng.standard_normal(n))
+    i = np.arange(n)
+    return MatrixGame(w[None, :] * (1.0 - np.exp(-theta * np.abs(i[:, None] - i[None, :]))))
+
+
+class QuadraticMinMax(FiniteSumOperator):
+    r"""Unconstrained quadratic min–max :math:`\min_x\max_y \tfrac12 x^\top H x - h^\top x - y^\top(Ax-b)`
+    with :math:`H = 2A^\top A`: :math:`F(x,y) = (Hx - h - A^\top y,\ Ax - b)`, an affine monotone
+    operator. Reconstruction (the authors' split is not documented): component :math:`i` uses row
+    :math:`a_i`, :math:`F_i(x,y) = n\,(2a_ia_i^\top x - h/n - a_i y_i,\ e_i(a_i^\top x - b_i))`.
+    The solution solves the linear system :math:`F(u) = 0`.
+    """
+
+    name = "quadratic_minmax"
+
+    def __init__(self, A, b, h):
+        super().__init__()
+        A = _check_data("A", A)
+        self.A, self.b, self.h = A, _check_data("b", b), _check_data("h", h)
+        self.p, self.q = A.shape  # p rows (y), q columns (x)
+        self.n, self.dim = self.p, self.q + self.p
+        self.M = np.block([[2 * A.T @ A, -A.T], [A, np.zeros((self.p, self.p))]])
+        self.c = np.concatenate([self.h, self.b])
+        self.L_F = float(np.linalg.norm(self.M, 2))
+        rows = np.sum(A * A, 1)
+        # E_i||F_i(u)-F_i(v)||^2 <= n max(sum_i (8|a_i|^4 + |a_i|^2), 2 max_i |a_i|^2) ||u-v||^2
+        self.L = float(np.sqrt(self.n * max(np.sum(8 * rows ** 2 + rows), 2 * np.max(rows))))
+
+    def _full(self, u):
+        return u @ self.M.T - self.c
+
+    def _components(self, idx, u):
+        x, y = u[..., : self.q], u[..., self.q:]
+        Ai = self.A[idx]
+        s = self.n / idx.size
+        ax = x @ Ai.T  # [..., |idx|]
+        gx = s * (2 * ax @ Ai - y[..., idx] @ Ai) - self.h
+        gy = np.zeros_like(y)
+        gy[..., idx] = s * (ax - self.b[idx])
+        return np.concatenate([gx, gy], axis=-1)
+
+    def solution(self):
+        return np.linalg.solve(self.M, self.c)
+
+
+def hard_quadratic(n: int = 200) -> QuadraticMinMax:
+    r"""The hard instance of the paper's Figure 1(b) (Ouyang–Xu lower-bound construction):
+    :math:`A` anti-bidiagonal (1 on the anti-diagonal, −1 next to it) divided by 4, :math:`b = \mathbf 1/4`,
+    :math:`h = e_n/4`."""
+    A = np.zeros((n, n))
+    for i in range(n):
+        A[i, n - 1 - i] = 1.0
+        if i > 0:
+            A[i, n - i] = -1.0
+    A /= 4.0
+    h = np.zeros(n)
+    h[-1] = 0.25
+    return QuadraticMinMax(A, np.full(n, 0.25), h)
+
+
+class BallMinMax(FiniteSumOperator):
+    r"""Regularised finite-sum min–max with a ball constraint,
+
+    .. math:: \min_x\max_{\|y\|\le R}\ \tfrac1n y^\top(Ax - b) + \tfrac\mu2\|x\|^2 - \tfrac\nu2\|y\|^2,
+
+    :math:`F(x,y) = (A^\top y/n + \mu x,\ -(Ax-b)/n + \nu y)` with components
+    :math:`F_i = (a_i y_i + \mu x,\ -e_i(a_i^\top x - b_i) + \nu y)`; :math:`G` is the normal cone of
+    :math:`\mathbb R^d\times\{\|y\|\le R\}`. Monotone and Lipschitz (strongly monotone when
+    :math:`\mu,\nu>0`), not cocoercive in general.
+    """
+
+    name = "ball_minmax"
+
+    def __init__(self, A, b, radius: float = 1.0, mu: float = 0.0, nu: float = 0.0):
+        super().__init__()
+        A = _check_data("A", A)
+        if radius <= 0:
+            raise ValueError(f"radius must be > 0, got {radius}")
+        if mu < 0 or nu < 0:
+            raise ValueError(f"mu and nu must be >= 0, got {mu}, {nu}")
+        self.A, self.b = A, _check_data("b", b)
+        self.radius, self.mu, self.nu = float(radius), float(mu), float(nu)
+        self.n, self.d = A.shape
+        self.dim = self.d + self.n
+        M = np.block([[mu * np.eye(self.d), A.T / self.n], [-A / self.n, nu * np.eye(self.n)]])
+        self.L_F = float(np.linalg.norm(M, 2))
+        rows = np.sum(A * A, 1)
+        lam = float(np.linalg.eigvalsh(A.T @ A / self.n)[-1])
+        # E_i||F_i(u)-F_i(v)||^2 <= 4 max(max_i|a_i|^2/n + nu^2, lambda_max(A'A/n) + mu^2) ||u-v||^2
+        self.L = float(2 * np.sqrt(max(np.max(rows) / self.n + nu ** 2, lam + mu ** 2)))
+
+    def _full(self, u):
+        x, y = u[..., : self.d], u[..., self.d:]
+        return np.concatenate([y @ self.A / self.n + self.mu * x, -(x @ self.A.T - self.b) / self.n + self.nu * y],
+                              axis=-1)
+
+    def _components(self, idx, u):
+        x, y = u[..., : self.d], u[..., self.d:]
+        Ai = self.A[idx]
+        gx = y[..., idx] @ Ai / idx.size + self.mu * x
+        gy = self.nu * y  # a fresh array
+        gy[..., idx] -= (x @ Ai.T - self.b[idx]) / idx.size  # component i adds -e_i (a_i.x - b_i)
+        return np.concatenate([gx, gy], axis=-1)
+
+    def resolvent(self, z, eta):
+        x, y = z[..., : self.d], z[..., self.d:]
+        nrm = np.sqrt(np.sum(y * y, -1, keepdims=True))
+        y = y * np.minimum(1.0, self.radius / np.maximum(nrm, 1e-300))
+        return np.concatenate([x, y], axis=-1)
+
+
+def regularized_minmax(A, b, radius: float = 1.0, mu: float = 0.0, nu: float = 0.0) -> BallMinMax:
+    return BallMinMax(A, b, radius, mu, nu)
