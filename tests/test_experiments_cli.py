@@ -73,3 +73,19 @@ def test_cuda_request_without_gpu_fails_early():
         pytest.skip("a GPU is present")
     with pytest.raises(core.ConfigError, match="cuda"):
         core.run_one("planning", "smoke", 0, "cuda")
+
+
+@pytest.mark.parametrize("name", core.experiment_names())
+def test_every_experiment_runs_at_smoke_scale(name):
+    """Plumbing of every registered experiment: run, claims and plot at smoke scale."""
+    import warnings
+
+    frame = core.run_one(name, "smoke", 0, "cpu")
+    assert len(frame) > 0
+    mod = core.get_experiment(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        claims = mod.claims(frame, mod.CONFIGS["smoke"])
+        fig = mod.plot(frame, mod.CONFIGS["smoke"])
+    assert claims and all(isinstance(c, core.Claim) for c in claims)
+    assert fig.axes

@@ -31,6 +31,7 @@ import numpy as np
 
 __all__ = ["FiniteSumOperator", "LeastSquares", "MatrixGame", "QuadraticMinMax", "BallMinMax",
            "least_squares", "matrix_game", "policeman_burglar", "hard_quadratic", "regularized_minmax",
+           "random_least_squares",
            "project_simplex"]
 
 
@@ -374,3 +375,23 @@ class BallMinMax(FiniteSumOperator):
 
 def regularized_minmax(A, b, radius: float = 1.0, mu: float = 0.0, nu: float = 0.0) -> BallMinMax:
     return BallMinMax(A, b, radius, mu, nu)
+
+
+def random_least_squares(n: int, d: int = 20, sigma: float = 0.5, spread: float = 0.0, seed=0) -> LeastSquares:
+    r"""The cocoercive benchmark instance of the √n experiments (paper notes B.5, B3/B5).
+
+    Rows :math:`a_i = s_i(u + \sigma g_i/\sqrt d)` with a shared direction :math:`u \sim N(0, I/d)`,
+    :math:`g_i \sim N(0, I)`, and row scales :math:`s_i = e^{\text{spread}\cdot z_i}` normalised to
+    :math:`\mathbb E s_i^2 = 1` (``spread = 0``: homogeneous, :math:`L \approx L_F`; larger spread raises
+    :math:`L/L_F` towards :math:`\sqrt n`). The system is consistent, :math:`b = Ax^\star` with
+    :math:`\|x^\star\| = 1`, so :math:`D = \|0 - x^\star\| = 1` for every ``n``.
+    """
+    rng = np.random.default_rng(seed)
+    u = rng.normal(size=d) / np.sqrt(d)
+    A = u + sigma * rng.normal(size=(n, d)) / np.sqrt(d)
+    if spread > 0:
+        s = np.exp(spread * rng.normal(size=n))
+        A = A * (s / np.sqrt(np.mean(s ** 2)))[:, None]
+    x_star = rng.normal(size=d)
+    x_star /= np.linalg.norm(x_star)
+    return LeastSquares(A, A @ x_star)
