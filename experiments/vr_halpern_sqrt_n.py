@@ -65,6 +65,7 @@ def run(config: Config, seed: int, device: str) -> pd.DataFrame:
 def _matrix(frame, method):
     sub = frame[frame.method == method]
     table = sub.pivot_table(index=["seed", "instance"], columns="n", values="calls")
+    table = table.loc[:, (np.isfinite(table) & (table > 0)).all(axis=0)]
     return np.asarray(table.columns, dtype=float), table.to_numpy()
 
 
