@@ -23,10 +23,10 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from mdp.model import ModelError, ShapeError, TabularMDP, as_numpy
+from mdp.model import FiniteHorizonMDP, ModelError, ShapeError, TabularMDP, as_numpy, validate_policy
 from mdp.planning import policy_evaluation
 
-__all__ = ["OccupancyResult", "solve_occupancy_lp", "flow_matrix"]
+__all__ = ["OccupancyResult", "solve_occupancy_lp", "flow_matrix", "finite_horizon_occupancy"]
 
 
 @dataclass(frozen=True)
@@ -144,3 +144,17 @@ def solve_occupancy_lp(m: TabularMDP, aux_rewards=None, thresholds=None, weights
         warnings.warn(f"occupancy LP solved inaccurately ({prob.status})", stacklevel=2)
     return OccupancyResult(primal, occ, policy, {"flow": y, "constraints": lam}, primal - dual_obj, pv,
                            cvals, prob.status, prob.solver_stats.solver_name, cp.__version__, converged)
+
+
+def finite_horizon_occupancy(m: FiniteHorizonMDP, pi) -> np.ndarray:
+    r"""State-action occupancies ``d[h, s, a] = Pr(s_h = s, a_h = a)`` of ``pi[H, S, A]`` (forward recursion
+    :math:`d_0 = \mu\,\pi_0`, :math:`d_{h+1}(t, b) = \pi_{h+1}(b|t)\sum_{s,a} d_h(s,a) P_h(t|s,a)`)."""
+    if not isinstance(m, FiniteHorizonMDP):
+        raise TypeError(f"finite_horizon_occupancy needs a FiniteHorizonMDP, got {type(m).__name__}")
+    pi = validate_policy(pi, m.S, m.A, H=m.H)
+    d = np.zeros((m.H, m.S, m.A))
+    state = m.mu
+    for h in range(m.H):
+        d[h] = state[:, None] * pi[h]
+        state = np.einsum("sa,sat->t", d[h], m.P[h])
+    return d
