@@ -41,9 +41,10 @@ def make_combination_lock(**kwargs) -> TabularEnv:
     return TabularEnv(generators.combination_lock(**kwargs), steps, rm)
 
 
-_ENVS = {"Garnet-v0": make_garnet, "RiverSwim-v0": make_river_swim, "GridWorld-v0": make_gridworld,
-         "CombinationLock-v0": make_combination_lock}
-for _name, _fn in _ENVS.items():
+_ENVS = {"Garnet-v0": "mdp.envs:make_garnet", "RiverSwim-v0": "mdp.envs:make_river_swim",
+         "GridWorld-v0": "mdp.envs:make_gridworld", "CombinationLock-v0": "mdp.envs:make_combination_lock",
+         "WindyWalk-v0": "mdp.envs.windy_walk:make_windy_walk"}
+for _name, _entry in _ENVS.items():
     _id = f"theorysim/{_name}"
     if _id not in gym.registry:
-        gym.register(id=_id, entry_point=f"mdp.envs:{_fn.__name__}")
+        gym.register(id=_id, entry_point=_entry)

@@ -1,0 +1,119 @@
+"""Robust MDP oracles against cvxpy; robust VI/IWOCS reductions and certificates."""
+import numpy as np
+import pytest
+
+from mdp import TabularMDP, policy_evaluation, value_iteration
+from mdp.envs.windy_walk import windy_walk, windy_walk_set
+from mdp.generators import garnet
+from mdp.model import NotStochasticError
+from mdp.robust import (FiniteModelSet, KLBall, L1Ball, LinfBall, WassersteinBall, iwocs,
+                        robust_policy_evaluation, robust_value_iteration, static_worst_case)
+
+S = 7
+
+
+@pytest.fixture(scope="module")
+def model():
+    return garnet(S, 3, S, 0.9, seed=4, dirichlet=0.5)
+
+
+def _cvxpy_min(q, v, kind, r, d=None):
+    import cvxpy as cp
+
+    p = cp.Variable(q.size, nonneg=True)
+    cons = [cp.sum(p) == 1]
+    if kind == "l1":
+        cons.append(cp.norm1(p - q) <= r)
+    elif kind == "linf":
+        cons.append(cp.norm_inf(p - q) <= r)
+    elif kind == "kl":
+        cons.append(cp.sum(cp.kl_div(p, q)) <= r)
+    else:
+        G = cp.Variable((q.size, q.size), nonneg=True)
+        cons += [cp.sum(G, 1) == q, cp.sum(G, 0) == p, cp.sum(cp.multiply(G, d)) <= r]
+    cp.Problem(cp.Minimize(p @ v), cons).solve(solver="CLARABEL")
+    return float(p.value @ v)
+
+
+@pytest.mark.parametrize("kind, cls, radius", [("l1", L1Ball, 0.4), ("l1", L1Ball, 1.5), ("linf", LinfBall, 0.1),
+                                               ("kl", KLBall, 0.05), ("kl", KLBall, 3.0),
+                                               ("w", WassersteinBall, 0.7)])
+def test_oracles_match_cvxpy(model, kind, cls, radius):
+    P = model.dense_P()
+    V = np.random.default_rng(2).normal(size=S)
+    U = cls(P, radius)
+    vals, kern = U.worst_case(V)
+    np.testing.assert_allclose(kern.sum(-1), 1.0, atol=1e-12)
+    assert kern.min() >= 0
+    d = np.abs(np.arange(S)[:, None] - np.arange(S)[None, :]).astype(float)
+    for s in range(S):
+        for a in range(3):
+            assert abs(vals[s, a] - _cvxpy_min(P[s, a], V, kind, radius, d)) < 1e-6
+
+
+def test_zero_radius_and_single_model_reduce_to_value_iteration(model):
+    vi = value_iteration(model, tol=1e-10)
+    for U in (L1Ball(model.P, 0.0), KLBall(model.P, 0.0), FiniteModelSet([model.P])):
+        np.testing.assert_allclose(robust_value_iteration(model, U, tol=1e-10).V, vi.V, atol=1e-8)
+    r = iwocs(model, FiniteModelSet([model.P]), eps=1e-9)
+    assert r.converged and r.iterations == 1
+    assert abs(r.value - model.mu @ vi.V) < 1e-8
+
+
+@pytest.mark.parametrize("cls, radius", [(L1Ball, 0.5), (KLBall, 0.1), (LinfBall, 0.1)])
+def test_iwocs_bracket_contains_robust_value(model, cls, radius):
+    U = cls(model.P, radius)
+    rvi = robust_value_iteration(model, U, tol=1e-10)
+    r = iwocs(model, U, eps=1e-7)
+    assert r.converged
+    for h in r.history:  # the sandwich holds at every iteration
+        assert h["lower"] <= rvi.value + 1e-7 and rvi.value <= h["upper"] + 1e-7
+    ups = [h["upper"] for h in r.history]
+    assert all(b <= a + 1e-12 for a, b in zip(ups, ups[1:]))
+
+
+def test_static_worst_case_equals_dynamic_for_rectangular(model):
+    U = L1Ball(model.P, 0.5)
+    pi = np.full((S, 3), 1 / 3)
+    dyn = robust_policy_evaluation(model, U, pi, tol=1e-12).value
+    stat, T = static_worst_case(model, U, pi, tol=1e-12)
+    assert abs(dyn - stat) < 1e-8
+    # and no other static vertex model does worse: random vertices
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        _, T2 = U.worst_case(rng.normal(size=S))
+        assert model.mu @ policy_evaluation(TabularMDP(T2, model.R, model.gamma, model.mu), pi) >= stat - 1e-9
+
+
+def test_windy_walk_iwocs_matches_static_min_in_two_iterations():
+    m = windy_walk(0.0)
+    U = windy_walk_set()
+    r = iwocs(m, U, eps=1e-6)
+    # independent reference: the best response of each static model, minimised over the grid
+    from mdp import policy_iteration
+
+    ref = min(m.mu @ policy_iteration(TabularMDP(T, m.R, m.gamma, m.mu)).V for T in U.models)
+    assert r.converged and r.iterations <= 2
+    assert abs(r.value - ref) < 1e-8
+    r2 = iwocs(m, U, eps=1e-6, search="cmaes", seed=0)
+    assert r2.upper >= ref - 1e-9
+
+
+def test_bad_inputs(model):
+    with pytest.raises(ValueError, match="radius"):
+        L1Ball(model.P, -0.1)
+    bad = model.dense_P().copy()
+    bad[0, 0, 0] += 0.1
+    with pytest.raises(NotStochasticError, match=r"P\[0, 0, :\] sums to"):
+        KLBall(bad, 0.1)
+    with pytest.raises(ValueError, match="empty"):
+        FiniteModelSet([])
+    with pytest.raises(ValueError, match=r"models\[1\] has shape"):
+        FiniteModelSet([model.P, model.P[:, :2]])
+    with pytest.raises(ValueError, match="eps"):
+        iwocs(model, L1Ball(model.P, 0.1), eps=0)
+    with pytest.raises(ValueError, match="search must be"):
+        iwocs(model, L1Ball(model.P, 0.1), search="magic")
+    with pytest.warns(UserWarning, match="iwocs stopped"):
+        r = iwocs(model, L1Ball(model.P, 0.5), eps=1e-9, max_iterations=1)
+    assert not r.converged
