@@ -3,6 +3,10 @@ import pytest
 import torch
 
 
+# The suite's tensors are tiny: one intra-op thread avoids oversubscription on the 2-core CI machine.
+torch.set_num_threads(1)
+
+
 def pytest_collection_modifyitems(config, items):
     if torch.cuda.is_available():
         return

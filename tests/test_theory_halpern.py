@@ -196,13 +196,13 @@ def test_batched_torch_instances_match_numpy():
     A = torch.as_tensor(np.stack([o.A for o in ops]))
     b = torch.as_tensor(np.stack([o.b for o in ops]))
     bop = least_squares(A, b)
-    res = halpern(bop, torch.zeros(3, ops[0].dim, dtype=torch.float64), eps=1e-4, max_calls=10**7,
+    res = halpern(bop, torch.zeros(3, ops[0].dim, dtype=torch.float64), eps=1e-3, max_calls=10**7,
                   eta=1 / bop.L_F)
     assert res.converged
     for i, o in enumerate(ops):
         mu = np.linalg.eigvalsh(o.A.T @ o.A / o.n)[0]
-        assert np.linalg.norm(res.x[i].numpy() - o.solution()) <= 1e-4 / mu
-        single = halpern(o, np.zeros(o.dim), eps=1e-4, max_calls=10**7, eta=1 / bop.L_F)
+        assert np.linalg.norm(res.x[i].numpy() - o.solution()) <= 1e-3 / mu
+        single = halpern(o, np.zeros(o.dim), eps=1e-3, max_calls=10**7, eta=1 / bop.L_F)
         # same iteration, same step: the batched run is the per-instance run (up to round-off) until
         # the slowest instance stops
         assert single.iterations <= res.iterations
