@@ -67,12 +67,16 @@ class UncertaintySet:
         return self.P
 
 
-class L1Ball(UncertaintySet):
-    """(s,a)-rectangular L1 ball ``{p in simplex: ||p - P[s, a]||_1 <= radius}``."""
+class _Ball(UncertaintySet):
+    """An (s,a)-rectangular ball of ``radius`` around the nominal kernel ``P[S, A, S]``."""
 
     def __init__(self, P, radius: float):
         self.P = _check_kernel(as_numpy(P))
         self.radius = _check_radius("radius", radius)
+
+
+class L1Ball(_Ball):
+    """(s,a)-rectangular L1 ball ``{p in simplex: ||p - P[s, a]||_1 <= radius}``."""
 
     def worst_case(self, V):
         S, A, _ = self.P.shape
@@ -93,12 +97,8 @@ class L1Ball(UncertaintySet):
         return p @ V, p
 
 
-class LinfBall(UncertaintySet):
+class LinfBall(_Ball):
     """(s,a)-rectangular box ``{p in simplex: |p - P[s, a]|_inf <= radius}``."""
-
-    def __init__(self, P, radius: float):
-        self.P = _check_kernel(as_numpy(P))
-        self.radius = _check_radius("radius", radius)
 
     def worst_case(self, V):
         S, A, _ = self.P.shape
@@ -116,12 +116,11 @@ class LinfBall(UncertaintySet):
         return p @ V, p
 
 
-class KLBall(UncertaintySet):
+class KLBall(_Ball):
     """(s,a)-rectangular KL ball ``{p: KL(p || P[s, a]) <= radius}`` (support within that of ``P[s, a]``)."""
 
     def __init__(self, P, radius: float, iterations: int = 200):
-        self.P = _check_kernel(as_numpy(P))
-        self.radius = _check_radius("radius", radius)
+        super().__init__(P, radius)
         self.iterations = iterations
 
     def worst_case(self, V):
@@ -164,7 +163,7 @@ class KLBall(UncertaintySet):
         return vals, p
 
 
-class WassersteinBall(UncertaintySet):
+class WassersteinBall(_Ball):
     """(s,a)-rectangular Wasserstein-1 ball ``{p: W_1(p, P[s, a]) <= radius}`` under ground metric ``metric[S, S]``.
 
     The dual :math:`g(\\lambda) = -\\lambda\\delta + \\sum_j q_j \\min_k (v_k + \\lambda d_{jk})` is concave and
@@ -174,9 +173,8 @@ class WassersteinBall(UncertaintySet):
     """
 
     def __init__(self, P, radius: float, metric=None, iterations: int = 60):
-        self.P = _check_kernel(as_numpy(P))
+        super().__init__(P, radius)
         S = self.P.shape[0]
-        self.radius = _check_radius("radius", radius)
         d = np.abs(np.arange(S)[:, None] - np.arange(S)[None, :]).astype(float) if metric is None else as_numpy(metric)
         if d.shape != (S, S) or np.any(d < 0) or np.any(np.diag(d) != 0) or not np.isfinite(d).all():
             raise ValueError(f"metric must be a finite non-negative [{S}, {S}] matrix with zero diagonal")
