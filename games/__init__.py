@@ -1,0 +1,21 @@
+"""Games: extensive-form games compiled to sequence form, exact evaluators, MMD/CFR learners and
+update-equivalence search (Sokota et al., ICLR 2024), PettingZoo environments.
+
+Public API (shared/DESIGN.md): ``kuhn_poker``, ``leduc_poker``, ``tiny_hanabi``, ``uniform_policy``,
+``expected_return``, ``exploitability``, ``solve_zero_sum``, ``mmd``, ``md_search``, ``mmd_search``.
+"""
+from games.extensive_form import (Chance, Decision, ExtensiveFormGame, GameError, PayoffShapeError,
+                                  PerfectRecallError, PolicyError, TabularPolicy, Terminal, uniform_policy,
+                                  validate_policy)
+from games.evaluation import (best_response, expected_return, exploitability, nash_conv, policy_to_sequence,
+                              sequence_to_policy, solve_zero_sum)
+from games.normal_form import normal_form_game, perturbed_rps
+from games.poker import kuhn_poker, leduc_poker
+from games.tiny_hanabi import TinyHanabi, tiny_hanabi
+
+__all__ = [
+    "Chance", "Decision", "ExtensiveFormGame", "GameError", "PayoffShapeError", "PerfectRecallError", "PolicyError",
+    "TabularPolicy", "Terminal", "TinyHanabi", "best_response", "expected_return", "exploitability", "kuhn_poker",
+    "leduc_poker", "nash_conv", "normal_form_game", "perturbed_rps", "policy_to_sequence", "sequence_to_policy",
+    "solve_zero_sum", "tiny_hanabi", "uniform_policy", "validate_policy",
+]
