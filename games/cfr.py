@@ -1,0 +1,88 @@
+r"""Counterfactual regret minimisation (CFR; Zinkevich et al. 2007) and CFR+ (Tammelin 2014), vectorised.
+
+Per iteration and player :math:`i` (alternating: player 0 then player 1 against the updated opponent;
+simultaneous: both against the same iterate), with opponent sequence form :math:`y`:
+
+* counterfactual values :math:`\mathrm{cfv}(I,a)` — one bottom-up expectation pass over the treeplex
+  (:func:`games.evaluation.bottom_up`), :math:`v(I) = \sum_a \pi(a|I)\,\mathrm{cfv}(I,a)`;
+* regrets :math:`R(I,a) \mathrel{+}= \mathrm{cfv}(I,a) - v(I)`; CFR+ clips, :math:`R \leftarrow [R]^+`;
+* regret matching :math:`\pi(a|I)\propto[R(I,a)]^+` (uniform when all are :math:`\le 0`);
+* average strategy in sequence form, :math:`\bar x \mathrel{+}= w_t x^t` with :math:`w_t = 1` (CFR) or
+  :math:`w_t = t` (CFR+, linear averaging).
+
+The average strategy converges to a Nash equilibrium in two-player zero-sum games at rate
+:math:`O(1/\sqrt T)` (CFR+ is typically much faster in practice).
+"""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from games.evaluation import bottom_up, sequence_form, sequence_payoffs
+from games.extensive_form import ExtensiveFormGame
+from games.mirror_descent import LearnerResult, _finish, _records
+
+
+def _regret_matching(R: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    pos = R.clamp_min(0.0) * mask
+    tot = pos.sum(-1, keepdim=True)
+    uni = (mask / mask.sum(-1, keepdim=True)).to(R.dtype)
+    return torch.where(tot > 0, pos / torch.where(tot > 0, tot, torch.ones_like(tot)), uni)
+
+
+def cfr(g: ExtensiveFormGame, iterations: int = 1000, plus: bool = False, alternating: bool = True,
+        record_at=None, target: float | None = None, device: str = "cpu", dtype=torch.float64) -> LearnerResult:
+    """Run CFR (``plus=False``) or CFR+ (``plus=True``); ``.average_policy`` is the equilibrium estimate.
+
+    ``target``: stop early once the average policy's exploitability (checked at the ``record_at`` points)
+    is at most ``target``; ``converged`` then reports whether it was reached.
+    """
+    if int(iterations) < 1:
+        raise ValueError(f"iterations must be >= 1, got {iterations}")
+    T = g.tensors(device, dtype)
+    masks = [P.mask for P in T.players]
+    probs = [(m / m.sum(-1, keepdim=True)).to(dtype).unsqueeze(0) for m in masks]
+    R = [torch.zeros_like(p) for p in probs]
+    avg_x = [torch.zeros(1, P.n_seq, dtype=dtype, device=device) for P in T.players]
+    rec_pts = _records(iterations, record_at)
+    rec_set = set(rec_pts.tolist())
+    rec_e, rec_ae, rec_it = [], [], []
+    from games.evaluation import behavioural_form, nash_conv_t
+
+    x = [sequence_form(T, i, probs[i]) for i in range(2)]
+    prev = [xi.clone() for xi in x]
+    done_t = iterations
+    for t in tqdm(range(1, iterations + 1), disable=not sys.stderr.isatty(), desc="cfr", leave=False):
+        w = float(t) if plus else 1.0
+        prev = [xi.clone() for xi in x]
+        x_iter = [xi for xi in x]
+        for i in range(2):
+            P = T.players[i]
+            y = x[1 - i] if alternating else x_iter[1 - i]
+            acc, _ = bottom_up(T, i, sequence_payoffs(T, i, y), "mean", probs[i])
+            cfv = acc[..., 1:].unflatten(-1, (P.num_infosets, T.A))
+            v = (cfv * probs[i]).sum(-1, keepdim=True)
+            avg_x[i] += w * x[i]
+            R[i] = R[i] + (cfv - v) * masks[i]
+            if plus:
+                R[i] = R[i].clamp_min(0.0)
+            probs[i] = _regret_matching(R[i], masks[i])
+            x[i] = sequence_form(T, i, probs[i])
+        if t in rec_set:
+            avg = tuple(behavioural_form(T, i, avg_x[i]) for i in range(2))
+            ae = (nash_conv_t(T, avg) / 2).cpu().numpy()
+            rec_it.append(t)
+            rec_e.append((nash_conv_t(T, tuple(probs)) / 2).cpu().numpy())
+            rec_ae.append(ae)
+            if target is not None and ae.max() <= target:
+                done_t = t
+                break
+    resid = torch.maximum((x[0] - prev[0]).abs().amax(-1), (x[1] - prev[1]).abs().amax(-1))
+    res = _finish(g, tuple(probs), avg_x, T, np.array(rec_it), rec_e, rec_ae, resid, done_t, False, None,
+                  "cfr+" if plus else "cfr")
+    if target is not None:
+        res = LearnerResult(**{**res.__dict__, "converged": bool(res.average_exploitability <= target)})
+    return res

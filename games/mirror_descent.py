@@ -1,0 +1,213 @@
+r"""Magnetic mirror descent (MMD; Sokota et al., ICLR 2023) in sequence and behavioural form, batched.
+
+**Local update** (one information set, action-value feedback :math:`q`, step :math:`\eta`, temperature
+:math:`\alpha`, magnet :math:`\rho`) — the closed form of
+:math:`\arg\max_\pi \eta\langle\pi,q\rangle - \eta\alpha\,\mathrm{KL}(\pi\|\rho) - \mathrm{KL}(\pi\|\pi_t)`:
+
+.. math:: \pi_{t+1} \propto \left[\pi_t\,\rho^{\eta\alpha}\,e^{\eta q}\right]^{1/(1+\eta\alpha)}.
+
+With :math:`\alpha = 0` it is mirror descent (multiplicative weights) :math:`\pi_{t+1}\propto\pi_t e^{\eta q}`.
+
+**Behavioural MMD** (``form="behavioural"``; ``ssokota/mmd`` ``efg``): every information set of both
+players applies the local update simultaneously with the reach-weighted action values
+:math:`q_t(I,a)` of :func:`games.evaluation.action_values`; the magnet moves as
+:math:`\rho_{t+1}\propto\rho_t^{1-\gamma_m}\pi_{t+1}^{\gamma_m}` (``magnet_lr`` :math:`=\gamma_m`). With
+``anneal=True`` the schedule is :math:`\alpha_t = \alpha/\sqrt t`, :math:`\eta_t = \eta/\sqrt t`. With a fixed
+uniform magnet the last iterate converges to the agent QRE.
+
+**Sequence-form (dilated-entropy) MMD** (``form="sequence"``; OpenSpiel ``mmd_dilated``): with the dilated
+entropy :math:`\psi(x)=\sum_I x_{p(I)}\sum_a \pi(a|I)\log\pi(a|I)` and
+:math:`\nabla\psi(x)_{Ia} = \log\pi(a|I) + 1 - \#\mathrm{children}(Ia)`,
+
+.. math:: x_{t+1} = \arg\max_x \langle c, x\rangle - \psi(x), \qquad
+          c = \frac{\eta\,A_i y_t + \nabla\psi(x_t) [+\,\eta\alpha\nabla\psi(\rho_t)]}{1+\eta\alpha},
+
+solved bottom-up: :math:`\pi(I) = \mathrm{softmax}(c_{I\cdot})` and :math:`c_{p(I)} \mathrel{+}=
+\mathrm{logsumexp}(c_{I\cdot})`. Without a magnet (``magnet_lr = 0``) the regulariser is :math:`\alpha\psi`
+and the last iterate converges linearly to the :math:`\alpha`-reduced-normal-form QRE; default step
+:math:`\eta = \alpha/\max|A|^2` (OpenSpiel). With ``magnet_lr > 0`` the regulariser is the Bregman
+divergence to a magnet :math:`\rho_t` that starts uniform and moves in behavioural form as above.
+"""
+from __future__ import annotations
+
+import math
+import sys
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from games.evaluation import action_values, behavioural_form, bottom_up, nash_conv_t, sequence_form, sequence_payoffs
+from games.extensive_form import ExtensiveFormGame, TabularPolicy
+
+_TINY = 1e-300
+
+
+def mmd_local_update(pi: torch.Tensor, q: torch.Tensor, eta, alpha, magnet: torch.Tensor | None,
+                     mask: torch.Tensor) -> torch.Tensor:
+    r""":math:`\pi_{t+1}\propto[\pi\,\rho^{\eta\alpha}e^{\eta q}]^{1/(1+\eta\alpha)}` over legal actions.
+
+    ``pi, q, magnet``: ``[..., I, A]``; ``eta, alpha`` broadcast against ``[..., 1, 1]``; ``magnet=None``
+    means uniform (a constant, so it drops out of the softmax).
+    """
+    logits = torch.log(pi.clamp_min(_TINY)) + eta * q
+    if magnet is not None:
+        logits = logits + eta * alpha * torch.log(magnet.clamp_min(_TINY))
+    logits = (logits / (1.0 + eta * alpha)).masked_fill(~mask, -torch.inf)
+    return torch.softmax(logits, -1)
+
+
+def md_local_update(pi: torch.Tensor, q: torch.Tensor, eta, mask: torch.Tensor) -> torch.Tensor:
+    r"""Mirror descent with action values, :math:`\pi_{t+1}\propto\pi_t e^{\eta q}` (MMD with :math:`\alpha=0`)."""
+    return mmd_local_update(pi, q, eta, 0.0, None, mask)
+
+
+def move_magnet(magnet: torch.Tensor, pi: torch.Tensor, lr, mask: torch.Tensor) -> torch.Tensor:
+    r""":math:`\rho_{t+1}\propto\rho_t^{1-\gamma_m}\pi^{\gamma_m}` (geometric interpolation, renormalised)."""
+    logits = (1 - lr) * torch.log(magnet.clamp_min(_TINY)) + lr * torch.log(pi.clamp_min(_TINY))
+    return torch.softmax(logits.masked_fill(~mask, -torch.inf), -1)
+
+
+@dataclass(frozen=True)
+class LearnerResult:
+    policy: TabularPolicy
+    """Last iterate (batch axis first when the hyperparameters were batched)."""
+    average_policy: TabularPolicy
+    """Reach-weighted (sequence-form) average of the iterates."""
+    exploitability: object
+    """Exploitability (NashConv / 2) of the last iterate, ``[B]`` or scalar."""
+    average_exploitability: object
+    record_iterations: np.ndarray
+    """Iterations at which ``record_*`` were taken."""
+    record_exploitability: np.ndarray
+    """``[len(record_iterations), B]`` last-iterate exploitability."""
+    record_average_exploitability: np.ndarray
+    residual: object
+    """max |x_{T} - x_{T-1}| over both players' sequence forms (last-iterate movement)."""
+    iterations: int
+    converged: bool
+
+
+def _batch_param(v, name, B=None):
+    t = torch.as_tensor(v, dtype=torch.float64).reshape(-1)
+    if not torch.isfinite(t).all() or (t < 0).any():
+        raise ValueError(f"{name} must be finite and >= 0, got {v!r}")
+    return t
+
+
+def _records(iterations, record_at):
+    if record_at is None:
+        pts = np.unique(np.geomspace(1, iterations, num=min(iterations, 40)).round().astype(int))
+    else:
+        pts = np.unique(np.asarray(list(record_at), dtype=int))
+        if pts.size and (pts.min() < 1 or pts.max() > iterations):
+            raise ValueError(f"record_at must lie in [1, {iterations}], got {pts.min()}..{pts.max()}")
+    return pts
+
+
+def _finish(g, probs, avg_x, T, rec_it, rec_e, rec_ae, resid, iterations, batched, tol, name):
+    avg = tuple(behavioural_form(T, i, avg_x[i]) for i in range(2))
+    e_last = (nash_conv_t(T, probs) / 2).cpu().numpy()
+    e_avg = (nash_conv_t(T, avg) / 2).cpu().numpy()
+    resid = resid.cpu().numpy()
+    conv = bool(tol is None or (resid <= tol).all())
+    if tol is not None and not conv:
+        warnings.warn(f"{name} on {g.name}: last-iterate movement {resid.max():.3g} > tol {tol:g} after "
+                      f"{iterations} iterations")
+    sq = (lambda a: a[0]) if not batched else (lambda a: a)
+    pol = TabularPolicy(g, tuple(sq(p).cpu().numpy() for p in probs))
+    apol = TabularPolicy(g, tuple(sq(p).cpu().numpy() for p in avg))
+    rec_e = np.array(rec_e).reshape(len(rec_it), -1)
+    rec_ae = np.array(rec_ae).reshape(len(rec_it), -1)
+    f = (lambda a: float(a[0])) if not batched else (lambda a: a)
+    return LearnerResult(pol, apol, f(e_last), f(e_avg), np.asarray(rec_it), rec_e, rec_ae, f(resid), iterations, conv)
+
+
+def mmd(g: ExtensiveFormGame, alpha, eta=None, magnet_lr=0.0, iterations: int = 1000, form: str = "sequence",
+        anneal: bool = False, record_at=None, tol: float | None = None, device: str = "cpu",
+        dtype=torch.float64, init: TabularPolicy | None = None) -> LearnerResult:
+    """Run MMD (see the module docstring) for ``iterations`` simultaneous steps from ``init`` (uniform).
+
+    ``alpha``, ``eta``, ``magnet_lr`` may be scalars or 1-D sequences of equal length ``B`` (a batch of
+    configurations run as one tensor program with a leading axis ``B``). ``eta=None`` picks
+    ``alpha / max|A|^2`` (sequence form, OpenSpiel's default) and must be given for ``form="behavioural"``.
+    ``record_at``: iterations at which exploitability is recorded (default: about 40 log-spaced points).
+    ``tol``: if given, ``converged`` means the last iterate moved by at most ``tol`` in the final step
+    (a warning is issued otherwise).
+    """
+    if form not in ("sequence", "behavioural"):
+        raise ValueError(f"form must be 'sequence' or 'behavioural', got {form!r}")
+    if int(iterations) < 1:
+        raise ValueError(f"iterations must be >= 1, got {iterations}")
+    if not g.zero_sum and form == "sequence":
+        warnings.warn(f"{g.name} is not zero-sum; sequence-form MMD ascends each player's own payoff")
+    al = _batch_param(alpha, "alpha")
+    if eta is None:
+        if form == "behavioural":
+            raise ValueError("eta must be given for form='behavioural'")
+        et = al / g.max_abs_payoff_entry() ** 2
+    else:
+        et = _batch_param(eta, "eta")
+    ml = _batch_param(magnet_lr, "magnet_lr")
+    if (ml > 1).any():
+        raise ValueError(f"magnet_lr must lie in [0, 1], got {magnet_lr!r}")
+    batched = any(np.ndim(v) > 0 for v in (alpha, eta, magnet_lr))
+    B = max(al.numel(), et.numel(), ml.numel())
+    for v, name in ((al, "alpha"), (et, "eta"), (ml, "magnet_lr")):
+        if v.numel() not in (1, B):
+            raise ValueError(f"{name} has {v.numel()} values; batched hyperparameters must all have length {B}")
+    al, et, ml = (v.expand(B).to(device, dtype) for v in (al, et, ml))
+    T = g.tensors(device, dtype)
+    masks = [P.mask for P in T.players]
+    if init is None:
+        probs = [(m / m.sum(-1, keepdim=True)).to(dtype).expand(B, *m.shape).clone() for m in masks]
+    else:
+        probs = [torch.as_tensor(np.asarray(p), device=device, dtype=dtype).expand(B, *masks[i].shape).clone()
+                 for i, p in enumerate(init.probs)]
+    use_magnet = bool((ml > 0).any())
+    magnets = [(m / m.sum(-1, keepdim=True)).to(dtype).expand(B, *m.shape).clone() for m in masks]
+    x = [sequence_form(T, i, probs[i]) for i in range(2)]
+    avg_x = [xi.clone() for xi in x]
+    rec_pts = _records(iterations, record_at)
+    rec_set = set(rec_pts.tolist())
+    rec_e, rec_ae = [], []
+    a3, e3, m3 = al[:, None, None], et[:, None, None], ml[:, None, None]
+    a2, e2 = al[:, None], et[:, None]
+    resid = torch.zeros(B, dtype=dtype, device=device)
+    for t in tqdm(range(1, iterations + 1), disable=not sys.stderr.isatty(), desc=f"mmd[{form}]", leave=False):
+        s = 1.0 / math.sqrt(t) if anneal else 1.0
+        if form == "behavioural":
+            new = []
+            for i in range(2):
+                q, _, _ = action_values(T, i, x[1 - i], probs[i])
+                new.append(mmd_local_update(probs[i], q, e3 * s, a3 * s, magnets[i] if use_magnet else None, masks[i]))
+        else:
+            new = []
+            for i in range(2):
+                P = T.players[i]
+                grad_psi = torch.log(x[i][..., 1:].unflatten(-1, (P.num_infosets, T.A)).clamp_min(_TINY)
+                                     / x[i][..., P.parent_seq].clamp_min(_TINY).unsqueeze(-1))
+                c = torch.zeros_like(x[i])
+                cm = c[..., 1:].unflatten(-1, (P.num_infosets, T.A))
+                cm.copy_(grad_psi)
+                if use_magnet:
+                    cm.add_(a3 * e3 * s * torch.log(magnets[i].clamp_min(_TINY)))
+                c[..., 1:] += (1.0 - P.num_children[1:]) * (1.0 + a2 * e2 * s if use_magnet else 1.0)
+                c = (c + e2 * s * sequence_payoffs(T, i, x[1 - i])) / (1.0 + e2 * a2 * s)
+                _, pol = bottom_up(T, i, c, "lse")
+                new.append(pol)
+        if use_magnet:
+            magnets = [move_magnet(magnets[i], new[i], m3, masks[i]) for i in range(2)]
+        probs = new
+        x_new = [sequence_form(T, i, probs[i]) for i in range(2)]
+        resid = torch.maximum((x_new[0] - x[0]).abs().amax(-1), (x_new[1] - x[1]).abs().amax(-1))
+        x = x_new
+        for i in range(2):
+            avg_x[i] += (x[i] - avg_x[i]) / (t + 1)
+        if t in rec_set:
+            rec_e.append((nash_conv_t(T, tuple(probs)) / 2).cpu().numpy())
+            avg = tuple(behavioural_form(T, i, avg_x[i]) for i in range(2))
+            rec_ae.append((nash_conv_t(T, avg) / 2).cpu().numpy())
+    return _finish(g, tuple(probs), avg_x, T, rec_pts, rec_e, rec_ae, resid, iterations, batched, tol, "mmd")
