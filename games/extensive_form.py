@@ -159,6 +159,7 @@ class ExtensiveFormGame:
 
     def __init__(self, root: Node, name: str = "game", zero_sum: bool | None = None):
         self.name = name
+        self.root = root
         self._compile(root)
         u = self.terminal_payoffs
         detected = bool(np.allclose(u[:, 0] + u[:, 1], 0.0, atol=1e-12))
