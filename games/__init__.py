@@ -13,11 +13,12 @@ from games.cfr import cfr
 from games.mirror_descent import LearnerResult, md_local_update, mmd, mmd_local_update
 from games.normal_form import normal_form_game, perturbed_rps
 from games.poker import kuhn_poker, leduc_poker
+from games.search import md_search, mmd_search, search
 from games.tiny_hanabi import TinyHanabi, tiny_hanabi
 
 __all__ = [
     "Chance", "Decision", "ExtensiveFormGame", "GameError", "PayoffShapeError", "PerfectRecallError", "PolicyError",
     "LearnerResult", "TabularPolicy", "Terminal", "cfr", "md_local_update", "mmd", "mmd_local_update", "TinyHanabi", "best_response", "expected_return", "exploitability", "kuhn_poker",
-    "leduc_poker", "nash_conv", "normal_form_game", "perturbed_rps", "policy_to_sequence", "sequence_to_policy",
+    "leduc_poker", "md_search", "mmd_search", "nash_conv", "search", "normal_form_game", "perturbed_rps", "policy_to_sequence", "sequence_to_policy",
     "solve_zero_sum", "tiny_hanabi", "uniform_policy", "validate_policy",
 ]
