@@ -127,7 +127,7 @@ def _finish(g, probs, avg_x, T, rec_it, rec_e, rec_ae, resid, iterations, batche
 
 def mmd(g: ExtensiveFormGame, alpha, eta=None, magnet_lr=0.0, iterations: int = 1000, form: str = "sequence",
         anneal: bool = False, record_at=None, tol: float | None = None, device: str = "cpu",
-        dtype=torch.float64, init: TabularPolicy | None = None) -> LearnerResult:
+        dtype=torch.float64, init: TabularPolicy | None = None, callback=None) -> LearnerResult:
     """Run MMD (see the module docstring) for ``iterations`` simultaneous steps from ``init`` (uniform).
 
     ``alpha``, ``eta``, ``magnet_lr`` may be scalars or 1-D sequences of equal length ``B`` (a batch of
@@ -135,7 +135,8 @@ def mmd(g: ExtensiveFormGame, alpha, eta=None, magnet_lr=0.0, iterations: int = 
     ``alpha / max|A|^2`` (sequence form, OpenSpiel's default) and must be given for ``form="behavioural"``.
     ``record_at``: iterations at which exploitability is recorded (default: about 40 log-spaced points).
     ``tol``: if given, ``converged`` means the last iterate moved by at most ``tol`` in the final step
-    (a warning is issued otherwise).
+    (a warning is issued otherwise). ``init`` may carry a batch axis ``[B, I, A]``. ``callback(t, probs)``
+    is called at the ``record_at`` iterations with the current ``[B, I, A]`` tensors of both players.
     """
     if form not in ("sequence", "behavioural"):
         raise ValueError(f"form must be 'sequence' or 'behavioural', got {form!r}")
@@ -153,8 +154,11 @@ def mmd(g: ExtensiveFormGame, alpha, eta=None, magnet_lr=0.0, iterations: int = 
     ml = _batch_param(magnet_lr, "magnet_lr")
     if (ml > 1).any():
         raise ValueError(f"magnet_lr must lie in [0, 1], got {magnet_lr!r}")
-    batched = any(np.ndim(v) > 0 for v in (alpha, eta, magnet_lr))
-    B = max(al.numel(), et.numel(), ml.numel())
+    init_b = 0 if init is None else int(np.prod(init.batch_shape)) if init.batch_shape else 0
+    if init is not None and len(init.batch_shape) > 1:
+        raise ValueError(f"init may have at most one batch axis, got batch shape {init.batch_shape}")
+    batched = init_b > 0 or any(np.ndim(v) > 0 for v in (alpha, eta, magnet_lr))
+    B = max(al.numel(), et.numel(), ml.numel(), init_b)
     for v, name in ((al, "alpha"), (et, "eta"), (ml, "magnet_lr")):
         if v.numel() not in (1, B):
             raise ValueError(f"{name} has {v.numel()} values; batched hyperparameters must all have length {B}")
@@ -164,8 +168,8 @@ def mmd(g: ExtensiveFormGame, alpha, eta=None, magnet_lr=0.0, iterations: int = 
     if init is None:
         probs = [(m / m.sum(-1, keepdim=True)).to(dtype).expand(B, *m.shape).clone() for m in masks]
     else:
-        probs = [torch.as_tensor(np.asarray(p), device=device, dtype=dtype).expand(B, *masks[i].shape).clone()
-                 for i, p in enumerate(init.probs)]
+        probs = [torch.as_tensor(p if torch.is_tensor(p) else np.asarray(p), device=device, dtype=dtype)
+                 .expand(B, *masks[i].shape).clone() for i, p in enumerate(init.probs)]
     use_magnet = bool((ml > 0).any())
     magnets = [(m / m.sum(-1, keepdim=True)).to(dtype).expand(B, *m.shape).clone() for m in masks]
     x = [sequence_form(T, i, probs[i]) for i in range(2)]
@@ -210,4 +214,6 @@ def mmd(g: ExtensiveFormGame, alpha, eta=None, magnet_lr=0.0, iterations: int = 
             rec_e.append((nash_conv_t(T, tuple(probs)) / 2).cpu().numpy())
             avg = tuple(behavioural_form(T, i, avg_x[i]) for i in range(2))
             rec_ae.append((nash_conv_t(T, avg) / 2).cpu().numpy())
+            if callback is not None:
+                callback(t, tuple(probs))
     return _finish(g, tuple(probs), avg_x, T, rec_pts, rec_e, rec_ae, resid, iterations, batched, tol, "mmd")
