@@ -14,7 +14,8 @@ oracle ``uset.worst_case(V) -> (values[S, A], kernel[S, A, S])``. Oracles (vecto
   states to the lowest (one sort of ``V`` serves every row);
 * :class:`LinfBall` :math:`\|p-q\|_\infty \le \kappa`: fill the box greedily in increasing ``V``;
 * :class:`KLBall` :math:`\mathrm{KL}(p\|q) \le \rho`: the one-dimensional dual
-  :math:`\max_{\beta>0} -\beta\log\sum_j q_j e^{-v_j/\beta} - \beta\rho`, :math:`p^* \propto q e^{-v/\beta^*}`;
+  :math:`\max_{\beta>0} -\beta\log\sum_j q_j e^{-v_j/\beta} - \beta\rho`, :math:`p^* \propto q e^{-v/\beta^*}`,
+  whose stationarity condition :math:`\mathrm{KL}(p_\beta\|q)=\rho` is solved by bisection;
 * :class:`WassersteinBall` :math:`W_1(p, q) \le \delta` for a ground metric ``d``: the LP dual
   :math:`\max_{\lambda\ge0} -\lambda\delta + \sum_j q_j\min_k(v_k + \lambda d_{jk})`;
 * :class:`FiniteModelSet` / :class:`ParametricSet`: a finite (or parametrised) family of whole kernels,
@@ -37,11 +38,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mdp.model import ModelError, ShapeError, TabularMDP, as_numpy, validate_policy
+from mdp.operators import q_values
 from mdp.planning import policy_evaluation, policy_iteration
 
 __all__ = ["UncertaintySet", "L1Ball", "LinfBall", "KLBall", "WassersteinBall", "FiniteModelSet", "ParametricSet",
            "RobustResult", "IwocsResult", "robust_value_iteration", "robust_policy_evaluation",
-           "static_worst_case", "iwocs"]
+           "static_worst_case", "adversary_policy_iteration", "StaticWorstCase", "iwocs"]
 
 
 def _check_kernel(P):
@@ -119,7 +121,7 @@ class LinfBall(_Ball):
 class KLBall(_Ball):
     """(s,a)-rectangular KL ball ``{p: KL(p || P[s, a]) <= radius}`` (support within that of ``P[s, a]``)."""
 
-    def __init__(self, P, radius: float, iterations: int = 200):
+    def __init__(self, P, radius: float, iterations: int = 120):
         super().__init__(P, radius)
         self.iterations = iterations
 
@@ -137,30 +139,33 @@ class KLBall(_Ball):
         q_min = np.where(at_min, q, 0.0).sum(1)
         corner = -np.log(q_min) <= rho  # all mass on the minimisers is within the ball
         spread = max(float(v.max() - v.min()), 1e-12)
+        # Stationarity of the dual in beta reads KL(p_beta || q) = rho with p_beta ∝ q exp(-v / beta), and
+        # KL(p_beta || q) decreases monotonically in beta: bisection on log(beta) pins beta to rounding, so
+        # the primal kernel meets the budget and p @ v equals the dual value.
+        lo = np.full(q.shape[0], math.log(1e-12 * spread))
+        hi = np.full(q.shape[0], math.log(1e8 * spread / max(rho, 1e-12)))
+        dv = np.where(support, v[None, :] - vmin[:, None], 0.0)
+        logq = np.log(np.where(support, q, 1.0))
 
-        def dual(beta):  # rows x candidates
-            z = -(v[None, None, :] - vmin[:, None, None]) / beta[..., None]
-            lse = np.log(np.sum(np.where(support[:, None, :], q[:, None, :] * np.exp(z), 0.0), axis=-1))
-            return vmin[:, None] - beta * lse - beta * rho
+        def tilt(beta):
+            z = np.where(support, logq - dv / beta[:, None], -np.inf)
+            zmax = z.max(1, keepdims=True)
+            w = np.exp(z - zmax)
+            Z = w.sum(1, keepdims=True)
+            p = w / Z
+            kl = (p * np.where(support, z - zmax - np.log(Z) - logq, 0.0)).sum(1)
+            return p, kl
 
-        lo = np.full(q.shape[0], math.log(1e-10 * spread))
-        hi = np.full(q.shape[0], math.log(1e6 * spread / max(rho, 1e-12)))
-        g = (math.sqrt(5) - 1) / 2
-        for _ in range(self.iterations):  # golden section on log(beta); the dual is concave in beta
-            a = hi - g * (hi - lo)
-            b = lo + g * (hi - lo)
-            fa, fb = dual(np.exp(np.stack([a, b], 1))).T
-            lo = np.where(fa < fb, a, lo)
-            hi = np.where(fa < fb, hi, b)
-        beta = np.exp((lo + hi) / 2)
-        w = np.where(support, q * np.exp(-(v[None, :] - vmin[:, None]) / beta[:, None]), 0.0)
-        p = w / w.sum(1, keepdims=True)
+        for _ in range(self.iterations):
+            mid = (lo + hi) / 2
+            _, kl = tilt(np.exp(mid))
+            inside = kl <= rho  # beta large enough: within the ball, move down
+            hi = np.where(inside, mid, hi)
+            lo = np.where(inside, lo, mid)
+        p, _ = tilt(np.exp(hi))
         p_corner = np.where(at_min, q, 0.0) / np.maximum(q_min, 1e-300)[:, None]
         p = np.where(corner[:, None], p_corner, p).reshape(S, A, S)
-        # values from the dual (flat at the optimum, so second-order accurate in beta and smooth in V);
-        # the primal p(beta) is first-order sensitive to beta and only used as the kernel
-        vals = np.where(corner, vmin, dual(beta[:, None])[:, 0]).reshape(S, A)
-        return vals, p
+        return p @ v, p
 
 
 class WassersteinBall(_Ball):
@@ -340,17 +345,83 @@ def robust_policy_evaluation(m: TabularMDP, uset: UncertaintySet, pi, tol: float
     return RobustResult(V, Q, pi, float(m.mu @ V), p, k, res, m.gamma * res / (1 - m.gamma) <= tol)
 
 
-def static_worst_case(m: TabularMDP, uset: UncertaintySet, pi, tol: float = 1e-8) -> tuple[float, np.ndarray]:
+@dataclass(frozen=True)
+class StaticWorstCase:
+    """Result of :func:`static_worst_case`: ``value = mu @ V^pi_T`` of the returned static ``kernel`` (an upper
+    bound on the adversary's minimum), ``lower`` (a certified lower bound on it), the ``oracle_calls`` used."""
+
+    value: float
+    lower: float
+    kernel: np.ndarray
+    oracle_calls: int
+
+
+def _evaluate(m, T, pi):
+    return policy_evaluation(TabularMDP(T, m.R, m.gamma, m.mu), pi)
+
+
+def adversary_policy_iteration(m: TabularMDP, uset: UncertaintySet, pi, tol: float = 1e-10,
+                               max_iter: int = 1000) -> StaticWorstCase:
+    r"""The worst static kernel against a fixed policy ``pi`` for a rectangular set, by policy iteration of
+    the adversary (Howard's method applied to nature's MDP).
+
+    For fixed :math:`\pi` nature faces an MDP whose actions are the kernels :math:`p_{s,a}\in\mathcal P_{s,a}`
+    and whose cost is :math:`r_\pi + \gamma\sum_a\pi(a|s)p_{s,a}^\top V`. Starting from the nominal kernel,
+    :math:`T_{k+1} = \arg\min_{T} T V_k` (one oracle call) and :math:`V_{k+1} = V^\pi_{T_{k+1}}` (one linear
+    solve) decrease monotonically to the robust value :math:`V^\pi_{\mathcal T}` (Iyengar 2005, Thm 4; the
+    step is a Newton step on the robust Bellman equation, so few iterations suffice). Stop when the robust
+    residual :math:`\|F V_k - V_k\|_\infty`, with :math:`F` the robust evaluation operator, is at most
+    ``tol``; since :math:`F` is a :math:`\gamma`-contraction, :math:`\|V_k - V^\pi_{\mathcal T}\|_\infty \le
+    \|F V_k - V_k\|_\infty/(1-\gamma)`, which gives the certified ``lower`` bound.
+    """
+    if not uset.rectangular:
+        raise ValueError("adversary_policy_iteration needs an (s,a)-rectangular set")
+    pi = validate_policy(pi, m.S, m.A)
+    T = uset.nominal()
+    V = _evaluate(m, T, pi)
+    calls, best, flat = 0, math.inf, 0
+    for _ in range(max_iter):
+        w, T_new = uset.worst_case(V)
+        calls += 1
+        FV = ((m.R + m.gamma * w) * pi).sum(1)
+        res = float(np.max(np.abs(FV - V)))
+        if res <= tol:
+            break
+        flat = flat + 1 if res >= best else 0
+        best = min(best, res)
+        if flat >= 3:  # the residual stopped decreasing: the oracle's rounding floor; the bound below says so
+            break
+        V_new = _evaluate(m, T_new, pi)
+        stuck = float(np.max(np.abs(V_new - V))) <= 1e-14 * max(1.0, float(np.max(np.abs(V))))
+        T, V = T_new, V_new
+        if stuck:  # no progress at machine precision: the residual above is the oracle's own accuracy
+            w, _ = uset.worst_case(V)
+            calls += 1
+            res = float(np.max(np.abs(((m.R + m.gamma * w) * pi).sum(1) - V)))
+            break
+    value = float(m.mu @ V)
+    return StaticWorstCase(value, value - res / (1 - m.gamma), T, calls)
+
+
+def static_worst_case(m: TabularMDP, uset: UncertaintySet, pi, tol: float = 1e-8,
+                      method: str = "pi") -> tuple[float, np.ndarray]:
     """The best static model against ``pi``: ``(mu @ V^pi_T, T)``.
 
-    Rectangular sets: the minimising kernel at the fixed point of robust policy evaluation (static/dynamic
-    equivalence, Iyengar 2005 Lemma 3.3), re-evaluated exactly. Finite/parametric sets: enumeration.
+    Rectangular sets (static/dynamic equivalence, Iyengar 2005 Lemma 3.3): ``method="pi"`` runs
+    :func:`adversary_policy_iteration`; ``method="vi"`` takes the minimising kernel at the fixed point of
+    robust policy evaluation (value iteration) and re-evaluates it exactly. Finite/parametric sets:
+    enumeration (one exact policy evaluation per model).
     """
     pi = validate_policy(pi, m.S, m.A)
     if uset.rectangular:
+        if method == "pi":
+            r = adversary_policy_iteration(m, uset, pi, tol=tol * (1 - m.gamma))
+            return r.value, r.kernel
+        if method != "vi":
+            raise ValueError(f"method must be 'pi' or 'vi', got {method!r}")
         T = robust_policy_evaluation(m, uset, pi, tol=tol).kernel
-        return float(m.mu @ policy_evaluation(TabularMDP(T, m.R, m.gamma, m.mu), pi)), T
-    vals = [float(m.mu @ policy_evaluation(TabularMDP(T, m.R, m.gamma, m.mu), pi)) for T in uset.models]
+        return float(m.mu @ _evaluate(m, T, pi)), T
+    vals = [float(m.mu @ _evaluate(m, T, pi)) for T in uset.models]
     k = int(np.argmin(vals))
     return vals[k], uset.models[k]
 
@@ -360,8 +431,8 @@ def static_worst_case(m: TabularMDP, uset: UncertaintySet, pi, tol: float = 1e-8
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class IwocsResult:
-    """``value`` (robust value estimate L at mu), certified ``lower``/``upper`` (rectangular sets with exact
-    search), greedy ``policy[S, A]``, the ``models`` found, ``iterations``, ``history`` (per iteration:
+    """``value`` (robust value estimate :math:`L_i = V^{\pi_i}_{T_{i+1}}(\mu)` at mu), ``lower``/``upper`` (certified
+    for rectangular sets with exact search; ``lower`` = ``value`` minus the search's residual bound), greedy ``policy[S, A]``, the ``models`` found, ``iterations``, ``history`` (per iteration:
     lower, upper, Bellman backups so far), ``converged`` (upper - lower <= eps), ``stalled`` (the search
     returned a model already in the set before the bracket closed)."""
 
@@ -374,10 +445,25 @@ class IwocsResult:
     history: list = field(default_factory=list)
     converged: bool = False
     stalled: bool = False
+    oracle_calls: int = 0
+    """Calls of the rectangular set's worst-case oracle made by the searches."""
 
 
 def _search(m, uset, pi, search, rng, tol, n_random=64, cmaes_generations=6, cmaes_population=16):
-    if search == "exact" or (search == "grid" and not uset.rectangular):
+    """``(value, kernel, oracle_calls, certified_lower)`` of the chosen worst-case search against ``pi``."""
+    if search in ("exact", "exact-vi") and uset.rectangular:
+        if search == "exact-vi":
+            r = robust_policy_evaluation(m, uset, pi, tol=tol)
+            val = float(m.mu @ _evaluate(m, r.kernel, pi))
+            return val, r.kernel, r.iterations + 1, float(m.mu @ r.V) - tol
+        r = adversary_policy_iteration(m, uset, pi, tol=tol * (1 - m.gamma))
+        return r.value, r.kernel, r.oracle_calls, r.lower
+    val, T = _search_static(m, uset, pi, search, rng, tol, n_random, cmaes_generations, cmaes_population)
+    return val, T, 0, val
+
+
+def _search_static(m, uset, pi, search, rng, tol, n_random, cmaes_generations, cmaes_population):
+    if search in ("exact", "exact-vi") or (search == "grid" and not uset.rectangular):
         return static_worst_case(m, uset, pi, tol=tol)
     if search == "random":
         if uset.rectangular:
@@ -385,7 +471,7 @@ def _search(m, uset, pi, search, rng, tol, n_random=64, cmaes_generations=6, cma
             best = None
             for _ in range(n_random):
                 _, T = uset.worst_case(rng.normal(size=m.S))
-                val = float(m.mu @ policy_evaluation(TabularMDP(T, m.R, m.gamma, m.mu), pi))
+                val = float(m.mu @ _evaluate(m, T, pi))
                 if best is None or val < best[0]:
                     best = (val, T)
             return best
@@ -412,15 +498,25 @@ def _search(m, uset, pi, search, rng, tol, n_random=64, cmaes_generations=6, cma
                     best = (val, T)
             opt.tell(sols)
         return best
-    raise ValueError(f"search must be one of exact, grid, random, cmaes; got {search!r}")
+    raise ValueError(f"search must be one of exact, exact-vi, grid, random, cmaes; got {search!r}")
 
 
 def iwocs(m: TabularMDP, uset: UncertaintySet, eps: float = 1e-6, search: str = "exact", max_iterations: int = 50,
-          mode: str = "min", seed: int = 0, T0=None) -> IwocsResult:
+          mode: str = "min", seed: int = 0, T0=None, inner_backups: int | None = None,
+          q_noise: float = 0.0) -> IwocsResult:
     """Incremental worst-case search (Algorithm 1 of Zouitine et al. 2024); see the module docstring.
 
     ``mode="min"``: :math:`Q_i = \\min_j Q^*_{T_j}`; ``mode="hull"``: robust VI over the rectangular hull of
-    the models found. Inner problems are solved exactly by policy iteration.
+    the models found. Inner problems are solved exactly by policy iteration, unless ``inner_backups=k``
+    (``k`` value-iteration backups from zero: an *imperfect* :math:`Q^*_{T_j}`) or ``q_noise=sigma``
+    (Gaussian noise of that scale added to each :math:`Q^*_{T_j}`) — used to test how the certificate
+    degrades when the static problems are solved approximately (experiment IW-5).
+
+    ``search``: ``"exact"`` (rectangular sets: :func:`adversary_policy_iteration`, certified; static sets:
+    enumeration), ``"exact-vi"`` (rectangular: robust policy evaluation by value iteration), ``"grid"``
+    (enumeration of a finite/parametric set), ``"random"``, ``"cmaes"`` (parametric sets with bounds).
+    For rectangular sets with an exact search the reported ``lower`` subtracts the search's own residual
+    bound, so ``lower <= V*(mu) <= upper`` holds up to the inner solvers' rounding.
     """
     _check_model(m)
     if not eps > 0:
@@ -429,16 +525,31 @@ def iwocs(m: TabularMDP, uset: UncertaintySet, eps: float = 1e-6, search: str = 
         raise ValueError(f"mode must be 'min' or 'hull', got {mode!r}")
     if max_iterations < 1:
         raise ValueError(f"max_iterations must be >= 1, got {max_iterations}")
+    if inner_backups is not None and (int(inner_backups) != inner_backups or inner_backups < 1):
+        raise ValueError(f"inner_backups must be a positive integer or None, got {inner_backups!r}")
+    if not (math.isfinite(q_noise) and q_noise >= 0):
+        raise ValueError(f"q_noise must be a finite number >= 0, got {q_noise!r}")
     rng = np.random.default_rng(seed)
     models = [uset.nominal() if T0 is None else _check_kernel(as_numpy(T0))]
     Qs = []
     history = []
     backups = 0
-    lower, upper, pi, converged, stalled = -math.inf, math.inf, None, False, False
+    calls = 0
+    upper, pi, converged, stalled = math.inf, None, False, False
     for i in range(max_iterations):
-        sol = policy_iteration(TabularMDP(models[-1], m.R, m.gamma, m.mu))
-        backups += sol.iterations
-        Qs.append(sol.Q)
+        if inner_backups is None:
+            sol = policy_iteration(TabularMDP(models[-1], m.R, m.gamma, m.mu))
+            backups += sol.iterations
+            Qj = sol.Q
+        else:
+            Pf = models[-1].reshape(m.S * m.A, m.S)
+            Qj = np.array(m.R, dtype=float)
+            for _ in range(int(inner_backups)):
+                Qj = q_values(Pf, m.R, m.gamma, Qj.max(1))
+            backups += int(inner_backups)
+        if q_noise > 0:
+            Qj = Qj + q_noise * rng.normal(size=Qj.shape)
+        Qs.append(Qj)
         if mode == "min":
             Q = np.min(Qs, axis=0)
         else:
@@ -447,19 +558,18 @@ def iwocs(m: TabularMDP, uset: UncertaintySet, eps: float = 1e-6, search: str = 
             Q = hull.Q
         pi = np.eye(m.A)[Q.argmax(1)]
         upper = min(upper, float(m.mu @ Q.max(1)))
-        L, T_next = _search(m, uset, pi, search, rng, tol=max(eps * (1 - m.gamma) / 10, 1e-12))
-        lower = max(lower, L) if search == "exact" else L
-        history.append(dict(iteration=i, lower=L, upper=upper, backups=backups))
-        if upper - L <= eps:
+        L, T_next, c, L_cert = _search(m, uset, pi, search, rng, tol=max(eps / 10, 1e-12))
+        calls += c
+        history.append(dict(iteration=i, lower=L_cert, value=L, upper=upper, backups=backups, oracle_calls=calls))
+        if upper - L_cert <= eps:
             converged = True
-            lower = L
             break
         if any(np.array_equal(T_next, T) for T in models):
             stalled = True
             break
         models.append(T_next)
     if not converged:
-        warnings.warn(f"iwocs stopped after {len(history)} iterations with bracket [{lower:.6g}, {upper:.6g}] "
+        warnings.warn(f"iwocs stopped after {len(history)} iterations with bracket [{history[-1]['lower']:.6g}, {upper:.6g}] "
                       f"(eps = {eps:g}){' (stalled)' if stalled else ''}", stacklevel=2)
-    return IwocsResult(float(history[-1]["lower"]), float(history[-1]["lower"]), float(upper), pi, models,
-                       len(history), history, converged, stalled)
+    return IwocsResult(float(history[-1]["value"]), float(history[-1]["lower"]), float(upper), pi, models,
+                       len(history), history, converged, stalled, calls)
