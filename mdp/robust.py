@@ -171,64 +171,90 @@ class KLBall(_Ball):
 class WassersteinBall(_Ball):
     """(s,a)-rectangular Wasserstein-1 ball ``{p: W_1(p, P[s, a]) <= radius}`` under ground metric ``metric[S, S]``.
 
-    The dual :math:`g(\\lambda) = -\\lambda\\delta + \\sum_j q_j \\min_k (v_k + \\lambda d_{jk})` is concave and
-    piecewise linear; we maximise it on a shared grid and refine per row by golden section, then
-    recover the primal kernel by mixing the transport maps on both sides of :math:`\\lambda^*` so that
-    the budget is met exactly.
+    Exact oracle through the LP dual :math:`g(\\lambda) = -\\lambda\\delta + \\sum_j q_j\\phi_j(\\lambda)`,
+    :math:`\\phi_j(\\lambda) = \\min_k (v_k + \\lambda d_{jk})`. Each :math:`\\phi_j` is the lower envelope of
+    :math:`S` lines and does not depend on the row :math:`q`: we walk all envelopes at once (one
+    ``[S, S]`` step per envelope piece), merge their breakpoints :math:`\\Lambda`, and record on every
+    segment of :math:`\\Lambda` the transport map :math:`j \\mapsto k_j(\\lambda)` and its cost
+    :math:`c(\\lambda) = \\sum_j q_j d_{j k_j(\\lambda)}` (non-increasing, :math:`= -g'(\\lambda) + \\ldots`).
+    Per row, a bisection over the segments finds the first one with :math:`c \\le \\delta`; the optimal
+    kernel mixes the maps on both sides of that breakpoint :math:`\\lambda^*` so the budget is met
+    exactly (complementary slackness), and is the exact LP optimum up to rounding.
     """
 
-    def __init__(self, P, radius: float, metric=None, iterations: int = 60):
+    def __init__(self, P, radius: float, metric=None):
         super().__init__(P, radius)
         S = self.P.shape[0]
         d = np.abs(np.arange(S)[:, None] - np.arange(S)[None, :]).astype(float) if metric is None else as_numpy(metric)
         if d.shape != (S, S) or np.any(d < 0) or np.any(np.diag(d) != 0) or not np.isfinite(d).all():
             raise ValueError(f"metric must be a finite non-negative [{S}, {S}] matrix with zero diagonal")
-        self.metric = d
-        self.iterations = iterations
+        self.metric = np.asarray(d, dtype=np.float64)
 
-    def _maps(self, v, lam):
-        """For each row's lambda: destination argmin_k (v_k + lam d_jk) for every source j -> [N, S]."""
-        return np.argmin(v[None, None, :] + lam[:, None, None] * self.metric[None, :, :], axis=-1)
+    def _envelopes(self, v):
+        """Breakpoints ``B[j, :]`` (inf-padded) and argmins ``K[j, :]`` of every :math:`\\phi_j` on ``[0, inf)``."""
+        d = self.metric
+        S = v.size
+        rows = np.arange(S)
+        # lambda -> 0+: the minimisers of v, the closest one to j (then the lowest index)
+        key = np.where(v[None, :] <= v.min(), d, np.inf)
+        k = np.argmin(key, axis=1)
+        lam = np.zeros(S)
+        Bs, Ks = [], [k.copy()]
+        active = np.ones(S, dtype=bool)
+        for _ in range(S):
+            dk = d[rows, k]
+            steeper = d < dk[:, None]  # only lines with a smaller slope can take over
+            with np.errstate(divide="ignore", invalid="ignore"):
+                cross = np.where(steeper, (v[None, :] - v[k][:, None]) / (dk[:, None] - d), np.inf)
+            cross = np.maximum(cross, lam[:, None])
+            nxt = cross.min(1)
+            active &= np.isfinite(nxt)
+            if not active.any():
+                break
+            # ties: jump to the flattest of the lines crossing at the same lambda
+            tie = np.where(cross <= nxt[:, None], d, np.inf)
+            k = np.where(active, np.argmin(tie, axis=1), k)
+            lam = np.where(active, nxt, lam)
+            Bs.append(np.where(active, nxt, np.inf))
+            Ks.append(k.copy())
+        B = np.stack(Bs, 1) if Bs else np.full((S, 0), np.inf)
+        return B, np.stack(Ks, 1)
 
     def worst_case(self, V):
         S, A, _ = self.P.shape
         q = self.P.reshape(S * A, S)
         v = np.asarray(V, dtype=np.float64)
         d, delta = self.metric, self.radius
-        pos = d[d > 0]
-        lam_max = (float(v.max() - v.min()) / float(pos.min()) if pos.size else 0.0) + 1e-12
-
-        def g(lam):  # lam [N] -> dual values [N]
-            m = np.min(v[None, None, :] + lam[:, None, None] * d[None], axis=-1)  # [N, S]
-            return (q * m).sum(1) - lam * delta
-
-        grid = np.r_[0.0, np.geomspace(lam_max * 1e-6, lam_max, 64)]
-        mins = np.min(v[None, None, :] + grid[:, None, None] * d[None], axis=-1)  # [G, S]
-        vals = q @ mins.T - grid[None, :] * delta  # [N, G]
-        k = vals.argmax(1)
-        lo = grid[np.maximum(k - 1, 0)]
-        hi = grid[np.minimum(k + 1, grid.size - 1)]
-        gr = (math.sqrt(5) - 1) / 2
-        for _ in range(self.iterations):
-            a = hi - gr * (hi - lo)
-            b = lo + gr * (hi - lo)
-            fa, fb = g(a), g(b)
-            lo = np.where(fa < fb, a, lo)
-            hi = np.where(fa < fb, hi, b)
-        lam = (lo + hi) / 2
+        B, K = self._envelopes(v)
+        lams = np.unique(B[np.isfinite(B)])
+        starts = np.r_[0.0, lams]  # segment l is [starts[l], starts[l+1])
+        # map on each segment: the argmin after all of j's breakpoints <= the segment's start
+        idx = np.stack([np.searchsorted(B[j][np.isfinite(B[j])], starts, side="right") for j in range(S)], 1)
+        maps = K[np.arange(S)[None, :], idx]  # [M, S]
+        costs_map = d[np.arange(S)[None, :], maps]  # [M, S]
+        M = starts.size
         N = q.shape[0]
+        # first segment with cost <= delta (cost is non-increasing in the segment index)
+        lo = np.full(N, -1)
+        hi = np.full(N, M - 1)  # the last segment has cost 0 (k_j = j once lambda is large)
+        while np.any(hi - lo > 1):
+            mid = (lo + hi) // 2
+            mid_c = np.maximum(mid, 0)
+            ok = (q * costs_map[mid_c]).sum(1) <= delta + 1e-15
+            upd = hi - lo > 1
+            hi = np.where(upd & ok, mid, hi)
+            lo = np.where(upd & ~ok, mid, lo)
+        seg = hi
         rows = np.arange(N)[:, None]
-        eps = 1e-9 * max(lam_max, 1.0)
-        P_lo = np.zeros((N, S))
         P_hi = np.zeros((N, S))
-        m_lo = self._maps(v, np.maximum(lam - eps, 0.0))  # more transport
-        m_hi = self._maps(v, lam + eps)                   # less transport
-        np.add.at(P_lo, (np.repeat(rows, S, 1), m_lo), q)
-        np.add.at(P_hi, (np.repeat(rows, S, 1), m_hi), q)
-        c_lo = (q * d[np.arange(S)[None, :], m_lo]).sum(1)
-        c_hi = (q * d[np.arange(S)[None, :], m_hi]).sum(1)
-        theta = np.where(c_lo - c_hi > 1e-15, np.clip((delta - c_hi) / np.maximum(c_lo - c_hi, 1e-300), 0, 1),
-                         np.where(c_lo <= delta + 1e-12, 1.0, 0.0))
+        np.add.at(P_hi, (np.repeat(rows, S, 1), maps[seg]), q)
+        c_hi = (q * costs_map[seg]).sum(1)
+        prev = np.maximum(seg - 1, 0)
+        P_lo = np.zeros((N, S))
+        np.add.at(P_lo, (np.repeat(rows, S, 1), maps[prev]), q)
+        c_lo = (q * costs_map[prev]).sum(1)
+        theta = np.where((seg > 0) & (c_lo - c_hi > 1e-15),
+                         np.clip((delta - c_hi) / np.maximum(c_lo - c_hi, 1e-300), 0.0, 1.0), 0.0)
         p = (theta[:, None] * P_lo + (1 - theta[:, None]) * P_hi).reshape(S, A, S)
         return p @ v, p
 
