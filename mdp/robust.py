@@ -36,6 +36,7 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 
 from mdp.model import ModelError, ShapeError, TabularMDP, as_numpy, validate_policy
 from mdp.operators import q_values
@@ -43,7 +44,8 @@ from mdp.planning import policy_evaluation, policy_iteration
 
 __all__ = ["UncertaintySet", "L1Ball", "LinfBall", "KLBall", "WassersteinBall", "FiniteModelSet", "ParametricSet",
            "RobustResult", "IwocsResult", "robust_value_iteration", "robust_policy_evaluation",
-           "static_worst_case", "adversary_policy_iteration", "StaticWorstCase", "iwocs"]
+           "static_worst_case", "adversary_policy_iteration", "StaticWorstCase", "iwocs", "l1_worst_case",
+           "linf_worst_case", "kl_worst_case", "ORACLES", "BatchedRobustResult", "batched_robust_value_iteration"]
 
 
 def _check_kernel(P):
@@ -77,95 +79,130 @@ class _Ball(UncertaintySet):
         self.radius = _check_radius("radius", radius)
 
 
+# ----------------------------------------------------------------------------------------------
+# Worst-case oracles: torch, leading batch axes, one implementation for the numpy classes and the
+# batched solvers. q[..., N, S] (rows = flattened (s, a) pairs), v[..., S], radius broadcastable to [...].
+# ----------------------------------------------------------------------------------------------
+def _radius_like(radius, v):
+    r = torch.as_tensor(radius, dtype=v.dtype, device=v.device)
+    return r.expand(v.shape[:-1]) if r.ndim == 0 else r
+
+
+def l1_worst_case(q, v, radius):
+    r"""Worst case over :math:`\{p\in\Delta: \|p-q\|_1\le\kappa\}`: move :math:`\min(\kappa/2, 1-q_{j^*})` of mass
+    onto the lowest-value state :math:`j^* = \arg\min v`, taken from the highest-value states first (one
+    sort of ``v`` serves every row). Returns ``(p @ v [..., N], p [..., N, S])``."""
+    r = _radius_like(radius, v)
+    i_min = v.argmin(-1)  # [...]
+    idx_min = i_min[..., None, None].expand(*q.shape[:-1], 1)
+    delta = torch.minimum(r[..., None] / 2, 1.0 - q.gather(-1, idx_min)[..., 0])  # [..., N]
+    order = torch.argsort(-v, dim=-1, stable=True)  # highest value first
+    order_q = order[..., None, :].expand_as(q)
+    qs = q.gather(-1, order_q).masked_fill((order == i_min[..., None])[..., None, :], 0.0)
+    before = torch.cumsum(qs, -1) - qs
+    take = torch.minimum((delta[..., None] - before).clamp_min(0.0), qs)
+    p = q.clone().scatter_add_(-1, order_q, -take).scatter_add_(-1, idx_min, delta[..., None]).clamp_min_(0.0)
+    return (p @ v[..., :, None])[..., 0], p
+
+
+def linf_worst_case(q, v, radius):
+    r"""Worst case over :math:`\{p\in\Delta: \|p-q\|_\infty\le\kappa\}`: start from the lower box corner and fill
+    the remaining mass greedily in increasing ``v``."""
+    r = _radius_like(radius, v)[..., None, None]
+    lo = (q - r).clamp_min(0.0)
+    hi = (q + r).clamp_max(1.0)
+    mass = 1.0 - lo.sum(-1)
+    order_q = torch.argsort(v, dim=-1, stable=True)[..., None, :].expand_as(q)
+    cap = (hi - lo).gather(-1, order_q)
+    before = torch.cumsum(cap, -1) - cap
+    add = torch.minimum((mass[..., None] - before).clamp_min(0.0), cap)
+    p = lo.scatter_add(-1, order_q, add)
+    return (p @ v[..., :, None])[..., 0], p
+
+
+def kl_worst_case(q, v, radius, iterations: int = 120):
+    r"""Worst case over :math:`\{p: \mathrm{KL}(p\|q)\le\rho\}` via the dual :math:`\max_{\beta>0}
+    -\beta\log\sum_j q_j e^{-v_j/\beta}-\beta\rho`; its stationarity condition
+    :math:`\mathrm{KL}(p_\beta\|q)=\rho`, :math:`p_\beta\propto q e^{-v/\beta}`, is monotone in
+    :math:`\beta` and solved by bisection on :math:`\log\beta` (to rounding in ``iterations`` steps), so the
+    primal kernel meets the budget and ``p @ v`` equals the dual value. If all the mass on the minimisers
+    of ``v`` already fits (:math:`-\log q(\arg\min v)\le\rho`), that corner is the answer."""
+    rho = _radius_like(radius, v)[..., None]  # [..., 1]
+    support = q > 0
+    vb = v[..., None, :].expand_as(q)
+    inf = torch.tensor(math.inf, dtype=q.dtype, device=q.device)
+    vmin = torch.where(support, vb, inf).amin(-1)  # [..., N]
+    at_min = support & (vb <= vmin[..., None] + 1e-12)
+    q_min = torch.where(at_min, q, torch.zeros_like(q)).sum(-1)
+    corner = -torch.log(q_min) <= rho
+    spread = (v.amax(-1) - v.amin(-1)).clamp_min(1e-12)[..., None].expand_as(q_min)
+    lo = torch.log(1e-12 * spread)
+    hi = torch.log(1e8 * spread / rho.clamp_min(1e-12))
+    dv = torch.where(support, vb - vmin[..., None], torch.zeros_like(q))
+    logq = torch.log(torch.where(support, q, torch.ones_like(q)))
+    neg = torch.tensor(-math.inf, dtype=q.dtype, device=q.device)
+
+    def tilt(beta):
+        z = torch.where(support, logq - dv / beta[..., None], neg)
+        zmax = z.amax(-1, keepdim=True)
+        w = torch.exp(z - zmax)
+        Z = w.sum(-1, keepdim=True)
+        p = w / Z
+        kl = (p * torch.where(support, z - zmax - torch.log(Z) - logq, torch.zeros_like(q))).sum(-1)
+        return p, kl
+
+    for _ in range(iterations):
+        mid = (lo + hi) / 2
+        inside = tilt(torch.exp(mid))[1] <= rho  # beta large enough: inside the ball
+        hi = torch.where(inside, mid, hi)
+        lo = torch.where(inside, lo, mid)
+    p, _ = tilt(torch.exp(hi))
+    p_corner = torch.where(at_min, q, torch.zeros_like(q)) / q_min.clamp_min(1e-300)[..., None]
+    p = torch.where(corner[..., None], p_corner, p)
+    p = torch.where(rho[..., None] <= 0, q, p)  # radius 0: the nominal row (bisection would only jitter)
+    return (p @ v[..., :, None])[..., 0], p
+
+
+def _numpy_oracle(fn, P, V, radius, **kw):
+    S, A, _ = P.shape
+    q = torch.from_numpy(np.array(P.reshape(S * A, S), dtype=np.float64))
+    vals, p = fn(q, torch.as_tensor(np.asarray(V, dtype=np.float64)), float(radius), **kw)
+    return vals.numpy().reshape(S, A), p.numpy().reshape(S, A, S)
+
+
 class L1Ball(_Ball):
-    """(s,a)-rectangular L1 ball ``{p in simplex: ||p - P[s, a]||_1 <= radius}``."""
+    """(s,a)-rectangular L1 ball ``{p in simplex: ||p - P[s, a]||_1 <= radius}`` (oracle :func:`l1_worst_case`)."""
+
+    kind = "l1"
 
     def worst_case(self, V):
-        S, A, _ = self.P.shape
-        q = self.P.reshape(S * A, S)
-        V = np.asarray(V, dtype=np.float64)
-        i_min = int(np.argmin(V))
-        delta = np.minimum(self.radius / 2.0, 1.0 - q[:, i_min])  # mass moved onto the lowest state
-        order = np.argsort(-V, kind="stable")  # highest value first
-        qs = q[:, order].copy()
-        qs[:, order == i_min] = 0.0  # never take mass from the destination
-        before = np.cumsum(qs, axis=1) - qs
-        take = np.clip(delta[:, None] - before, 0.0, qs)
-        p = q.copy()
-        p[:, order] -= take
-        p[:, i_min] += delta
-        p = np.clip(p, 0.0, None)
-        p = p.reshape(S, A, S)
-        return p @ V, p
+        return _numpy_oracle(l1_worst_case, self.P, V, self.radius)
 
 
 class LinfBall(_Ball):
-    """(s,a)-rectangular box ``{p in simplex: |p - P[s, a]|_inf <= radius}``."""
+    """(s,a)-rectangular box ``{p in simplex: |p - P[s, a]|_inf <= radius}`` (oracle :func:`linf_worst_case`)."""
+
+    kind = "linf"
 
     def worst_case(self, V):
-        S, A, _ = self.P.shape
-        q = self.P.reshape(S * A, S)
-        lo = np.clip(q - self.radius, 0.0, None)
-        hi = np.clip(q + self.radius, None, 1.0)
-        mass = 1.0 - lo.sum(1)
-        order = np.argsort(np.asarray(V, dtype=np.float64), kind="stable")  # lowest value first
-        cap = (hi - lo)[:, order]
-        before = np.cumsum(cap, axis=1) - cap
-        add = np.clip(mass[:, None] - before, 0.0, cap)
-        p = lo.copy()
-        p[:, order] += add
-        p = p.reshape(S, A, S)
-        return p @ V, p
+        return _numpy_oracle(linf_worst_case, self.P, V, self.radius)
 
 
 class KLBall(_Ball):
-    """(s,a)-rectangular KL ball ``{p: KL(p || P[s, a]) <= radius}`` (support within that of ``P[s, a]``)."""
+    """(s,a)-rectangular KL ball ``{p: KL(p || P[s, a]) <= radius}`` (support within that of ``P[s, a]``;
+    oracle :func:`kl_worst_case`)."""
+
+    kind = "kl"
 
     def __init__(self, P, radius: float, iterations: int = 120):
         super().__init__(P, radius)
         self.iterations = iterations
 
     def worst_case(self, V):
-        S, A, _ = self.P.shape
-        q = self.P.reshape(S * A, S)
-        v = np.asarray(V, dtype=np.float64)
-        rho = self.radius
-        if rho == 0.0:
-            p = q.copy().reshape(S, A, S)
-            return p @ v, p
-        support = q > 0
-        vmin = np.where(support, v[None, :], np.inf).min(1)
-        at_min = support & (v[None, :] <= vmin[:, None] + 1e-12)
-        q_min = np.where(at_min, q, 0.0).sum(1)
-        corner = -np.log(q_min) <= rho  # all mass on the minimisers is within the ball
-        spread = max(float(v.max() - v.min()), 1e-12)
-        # Stationarity of the dual in beta reads KL(p_beta || q) = rho with p_beta ∝ q exp(-v / beta), and
-        # KL(p_beta || q) decreases monotonically in beta: bisection on log(beta) pins beta to rounding, so
-        # the primal kernel meets the budget and p @ v equals the dual value.
-        lo = np.full(q.shape[0], math.log(1e-12 * spread))
-        hi = np.full(q.shape[0], math.log(1e8 * spread / max(rho, 1e-12)))
-        dv = np.where(support, v[None, :] - vmin[:, None], 0.0)
-        logq = np.log(np.where(support, q, 1.0))
-
-        def tilt(beta):
-            z = np.where(support, logq - dv / beta[:, None], -np.inf)
-            zmax = z.max(1, keepdims=True)
-            w = np.exp(z - zmax)
-            Z = w.sum(1, keepdims=True)
-            p = w / Z
-            kl = (p * np.where(support, z - zmax - np.log(Z) - logq, 0.0)).sum(1)
-            return p, kl
-
-        for _ in range(self.iterations):
-            mid = (lo + hi) / 2
-            _, kl = tilt(np.exp(mid))
-            inside = kl <= rho  # beta large enough: within the ball, move down
-            hi = np.where(inside, mid, hi)
-            lo = np.where(inside, lo, mid)
-        p, _ = tilt(np.exp(hi))
-        p_corner = np.where(at_min, q, 0.0) / np.maximum(q_min, 1e-300)[:, None]
-        p = np.where(corner[:, None], p_corner, p).reshape(S, A, S)
-        return p @ v, p
+        if self.radius == 0.0:
+            p = self.P.copy()
+            return p @ np.asarray(V, dtype=np.float64), p
+        return _numpy_oracle(kl_worst_case, self.P, V, self.radius, iterations=self.iterations)
 
 
 class WassersteinBall(_Ball):
@@ -453,11 +490,87 @@ def static_worst_case(m: TabularMDP, uset: UncertaintySet, pi, tol: float = 1e-8
 
 
 # ----------------------------------------------------------------------------------------------
+# Batched robust DP (torch): many instances, radii and ball types' settings in one tensor program
+# ----------------------------------------------------------------------------------------------
+ORACLES = {"l1": l1_worst_case, "linf": linf_worst_case, "kl": kl_worst_case}
+
+
+@dataclass(frozen=True)
+class BatchedRobustResult:
+    """``V[B, S]``, ``Q[B, S, A]``, ``iterations`` (robust backups, shared), per-instance ``residual[B]``
+    (last sup-norm change) and ``converged`` (every instance certified to ``tol``)."""
+
+    V: torch.Tensor
+    Q: torch.Tensor
+    iterations: int
+    residual: torch.Tensor
+    converged: bool
+
+
+def batched_robust_value_iteration(P, R, gamma, radius, kind: str = "l1", pi=None, tol: float = 1e-8,
+                                   max_iter: int = 100_000, device=None,
+                                   dtype=torch.float64) -> BatchedRobustResult:
+    r"""Robust value iteration (or robust policy evaluation when ``pi[B, S, A]`` is given) for ``B``
+    (s,a)-rectangular instances at once.
+
+    ``P[B, S, A, S]``, ``R[B, S, A]``, ``gamma`` and ``radius`` scalars or ``[B]``; ``kind`` in
+    ``{"l1", "linf", "kl"}`` selects the oracle (:func:`l1_worst_case`, :func:`linf_worst_case`,
+    :func:`kl_worst_case` — the same functions the numpy classes call). Backup
+    :math:`V \leftarrow \max_a [R + \gamma\min_{p\in\mathcal P_{s,a}} p^\top V]` (or the ``pi``-average),
+    stopped when :math:`\max_b\gamma_b\|V^b_{k+1}-V^b_k\|_\infty/(1-\gamma_b)\le` ``tol`` (certified).
+    Runs on ``device`` (``"cuda"`` works unchanged).
+    """
+    if kind not in ORACLES:
+        raise ValueError(f"kind must be one of {sorted(ORACLES)}, got {kind!r}")
+    dev = device or (P.device if isinstance(P, torch.Tensor) else "cpu")
+    P = torch.as_tensor(P, dtype=dtype, device=dev)
+    R = torch.as_tensor(R, dtype=dtype, device=dev)
+    if P.ndim != 4 or P.shape[1] != P.shape[3] or R.shape != P.shape[:3]:
+        raise ShapeError(f"P must be [B, S, A, S] and R [B, S, A]; got {tuple(P.shape)}, {tuple(R.shape)}")
+    B, S, A, _ = P.shape
+    bad = (P < 0).any(-1) | ((P.sum(-1) - 1).abs() > 1e-8)
+    if bool(bad.any()):
+        b, s, a = (int(i) for i in bad.nonzero()[0])
+        raise ModelError(f"P[{b}, {s}, {a}, :] is not a distribution (sum {float(P[b, s, a].sum()):.6g}, "
+                         f"min {float(P[b, s, a].min()):.3g})")
+    g = torch.as_tensor(gamma, dtype=dtype, device=dev).expand(B)
+    r = torch.as_tensor(radius, dtype=dtype, device=dev).expand(B)
+    if bool((g < 0).any() | (g >= 1).any()):
+        raise ValueError("every gamma must lie in [0, 1)")
+    if bool((r < 0).any()) or not bool(torch.isfinite(r).all()):
+        raise ValueError(f"every radius must be a finite number >= 0, got {r.tolist()}")
+    if pi is not None:
+        pi = torch.as_tensor(pi, dtype=dtype, device=dev).expand(B, S, A)
+        if bool((pi < 0).any()) or bool(((pi.sum(-1) - 1).abs() > 1e-8).any()):
+            raise ValueError("pi must hold a distribution over actions at every (instance, state)")
+    oracle = ORACLES[kind]
+    q = P.reshape(B, S * A, S)
+    V = torch.zeros(B, S, dtype=dtype, device=dev)
+    factor = g / (1 - g)
+    res = torch.full((B,), math.inf, dtype=dtype, device=dev)
+    k = 0
+    for k in range(1, max_iter + 1):
+        w, _ = oracle(q, V, r)
+        Q = R + g[:, None, None] * w.reshape(B, S, A)
+        V_new = Q.amax(-1) if pi is None else (Q * pi).sum(-1)
+        res = (V_new - V).abs().amax(-1)
+        V = V_new
+        if float((factor * res).max()) <= tol:
+            break
+    converged = float((factor * res).max()) <= tol
+    if not converged:
+        warnings.warn(f"batched_robust_value_iteration did not reach tol={tol} in {max_iter} iterations",
+                      stacklevel=2)
+    w, _ = oracle(q, V, r)
+    return BatchedRobustResult(V, R + g[:, None, None] * w.reshape(B, S, A), k, res, converged)
+
+
+# ----------------------------------------------------------------------------------------------
 # IWOCS
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class IwocsResult:
-    """``value`` (robust value estimate :math:`L_i = V^{\pi_i}_{T_{i+1}}(\mu)` at mu), ``lower``/``upper`` (certified
+    r"""``value`` (robust value estimate :math:`L_i = V^{\pi_i}_{T_{i+1}}(\mu)` at mu), ``lower``/``upper`` (certified
     for rectangular sets with exact search; ``lower`` = ``value`` minus the search's residual bound), greedy ``policy[S, A]``, the ``models`` found, ``iterations``, ``history`` (per iteration:
     lower, upper, Bellman backups so far), ``converged`` (upper - lower <= eps), ``stalled`` (the search
     returned a model already in the set before the bracket closed)."""
