@@ -31,6 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--device", default="cpu", help="auto | cpu | cuda")
     r.add_argument("--out", required=True, help="output .parquet path")
+    r.add_argument("--threads", type=int, default=1,
+                   help="CPU threads for torch (default 1: the pipeline runs one job per core, and small tensor "
+                        "programs slow down badly when several multi-threaded jobs share the cores)")
     a = sub.add_parser("aggregate", help="concatenate seeds and evaluate claims")
     a.add_argument("name")
     a.add_argument("--scale", default="quick", choices=core.SCALES)
@@ -65,6 +68,9 @@ def main(argv=None) -> int:
             print(json.dumps({s: dataclasses.asdict(c) for s, c in mod.CONFIGS.items()}, indent=2,
                              default=str))
         elif args.cmd == "run":
+            import torch
+
+            torch.set_num_threads(max(1, args.threads))
             frame = core.run_one(args.name, args.scale, args.seed, args.device, args.out)
             print(f"{args.name}/{args.scale}/seed{args.seed}: {len(frame)} rows -> {args.out}")
         elif args.cmd == "aggregate":

@@ -6,13 +6,14 @@ rule run_experiment:
         "logs/{exp}/{scale}/seed{seed}.log",
     params:
         device=DEVICE,
+    threads: 1
     resources:
         gpu=1 if DEVICE == "cuda" else 0,
     conda:
         "../envs/theorysim.yaml"
     shell:
         "python -m experiments run {wildcards.exp} --scale {wildcards.scale} "
-        "--seed {wildcards.seed} --device {params.device} --out {output} > {log} 2>&1"
+        "--seed {wildcards.seed} --device {params.device} --threads {threads} --out {output} > {log} 2>&1"
 
 
 rule aggregate_experiment:
