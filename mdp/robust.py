@@ -707,6 +707,10 @@ def iwocs(m: TabularMDP, uset: UncertaintySet, eps: float = 1e-6, search: str = 
             stalled = True
             break
         models.append(T_next)
+    if upper < history[-1]["lower"] - 1e-9:
+        warnings.warn(f"iwocs: upper value {upper:.8g} is below the lower value {history[-1]['lower']:.8g}; the static "
+                      "problems were not solved exactly (inner_backups/q_noise), so the bracket is no certificate",
+                      stacklevel=2)
     if not converged:
         warnings.warn(f"iwocs stopped after {len(history)} iterations with bracket [{history[-1]['lower']:.6g}, {upper:.6g}] "
                       f"(eps = {eps:g}){' (stalled)' if stalled else ''}", stacklevel=2)

@@ -1,4 +1,6 @@
 """Robust MDP oracles against cvxpy; robust VI/IWOCS reductions and certificates."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -216,3 +218,19 @@ def test_batched_robust_vi_cuda_matches_cpu():
     cpu = batched_robust_value_iteration(P, R, 0.9, [0.1, 0.5, 1.0], kind="kl", tol=1e-9)
     gpu = batched_robust_value_iteration(P, R, 0.9, [0.1, 0.5, 1.0], kind="kl", tol=1e-9, device="cuda")
     np.testing.assert_allclose(gpu.V.cpu().numpy(), cpu.V.numpy(), atol=1e-8)
+
+
+def test_iwocs_imperfect_inner_solves_keep_the_lower_bound(model):
+    """With truncated or noisy static solves the exact search still certifies L <= V* (L is the robust
+    value of a feasible policy); U loses its guarantee. Bad settings are rejected."""
+    U = L1Ball(model.P, 0.5)
+    v_star = robust_value_iteration(model, U, tol=1e-11).value
+    for kw in (dict(inner_backups=1), dict(inner_backups=5), dict(q_noise=0.1)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # inverted brackets / non-convergence are expected here
+            r = iwocs(model, U, eps=1e-9, max_iterations=5, **kw)
+        assert all(h["lower"] <= v_star + 1e-9 for h in r.history)
+    with pytest.raises(ValueError, match="inner_backups"):
+        iwocs(model, U, inner_backups=0)
+    with pytest.raises(ValueError, match="q_noise"):
+        iwocs(model, U, q_noise=-1.0)
