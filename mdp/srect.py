@@ -1,0 +1,291 @@
+r"""s-rectangular L1 uncertainty sets: exact robust backups and IWOCS with deterministic or randomised policies.
+
+The s-rectangular L1 set (Wiesemann, Kuhn & Rustem 2013; Ho, Petrik & Wiesemann 2018) shares one budget
+:math:`\kappa` among the actions of a state,
+
+.. math:: \mathcal P_s = \Big\{(p_a)_{a}:\ p_a\in\Delta_S,\ \sum_a \|p_a - q_{s,a}\|_1 \le \kappa\Big\},
+
+so the adversary can react to the agent's *randomisation* and optimal robust policies may be stochastic.
+Write :math:`f_{s,a}(k) = \min\{p^\top V : p\in\Delta, \|p-q_{s,a}\|_1\le k\}` (the (s,a)-rectangular L1
+oracle, :func:`mdp.robust.l1_worst_case`): it is convex, piecewise linear and non-increasing in
+:math:`k` — moving :math:`k/2` of mass from the highest-value states onto the lowest lowers the value by
+:math:`(v_{(i)} - v_{\min})/2` per unit of budget on the :math:`i`-th highest state.
+
+* **Policy backup** (fixed :math:`\pi`): :math:`\min_{k\ge0,\sum_a k_a\le\kappa}\sum_a\pi_a(r_{s,a} +
+  \gamma f_{s,a}(k_a))` is a separable convex allocation; the greedy fill of all actions' linear pieces in
+  decreasing order of :math:`\pi_a (v_{(i)}-v_{\min})/2` is exact.
+* **Optimal backup**: by the minimax theorem :math:`\max_{\pi_s}\min_{p\in\mathcal P_s} =
+  \min_{k}\max_a [r_{s,a}+\gamma f_{s,a}(k_a)]`; bisection on the level :math:`t` with the minimal budgets
+  :math:`k_a(t)` from the closed-form inverse of :math:`f_{s,a}` (exact to rounding). The optimal
+  randomised policy comes from the dual of the epigraph LP
+  :math:`\min t\ \text{s.t.}\ t\ge \alpha_{a,i}+\beta_{a,i}k_a,\ \sum_a k_a\le\kappa` (one small HiGHS LP
+  per state, used once at the end, and as an independent check of the bisection value).
+
+IWOCS (:func:`iwocs_srect`) plays either the greedy deterministic policy of :math:`\min_j Q^*_{T_j}`, as
+in the paper, or, as a fix, the per-state max-min over action distributions
+:math:`\max_{\pi_s}\min_j \pi_s^\top Q^*_{T_j}(s,\cdot)` (a small LP per state).
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from scipy.optimize import linprog
+
+from mdp.model import TabularMDP, validate_policy
+from mdp.planning import policy_evaluation, policy_iteration
+from mdp.robust import _check_kernel, _check_radius, l1_worst_case
+
+__all__ = ["SRectL1Ball", "SRectResult", "s_rectangular_value_iteration", "s_rectangular_policy_evaluation",
+           "srect_worst_kernel", "IwocsSRectResult", "iwocs_srect"]
+
+
+class SRectL1Ball:
+    """s-rectangular L1 set around ``P[S, A, S]`` with a per-state budget ``radius`` shared by the actions."""
+
+    def __init__(self, P, radius: float):
+        self.P = _check_kernel(np.asarray(P, dtype=float))
+        self.radius = _check_radius("radius", radius)
+
+    # --- the pieces of f_{s,a} -----------------------------------------------------------------------
+    def _pieces(self, V):
+        """Sorted pieces: ``mass[S, A, n]`` (probability movable from the i-th highest state, the minimiser
+        excluded) and ``drop[n]`` (value lost per unit of mass moved, v_(i) - v_min), n = S - 1."""
+        V = np.asarray(V, dtype=float)
+        j_min = int(np.argmin(V))
+        order = [j for j in np.argsort(-V, kind="stable") if j != j_min]
+        return self.P[:, :, order], V[order] - V[j_min]
+
+    def _kernels(self, V, k):
+        """Worst kernels of every (s, a) for per-pair budgets ``k[S, A]`` (the L1 oracle, one row each)."""
+        S, A, _ = self.P.shape
+        q = torch.from_numpy(self.P.reshape(S * A, 1, S).copy())
+        v = torch.as_tensor(np.asarray(V, dtype=float)).expand(S * A, S)
+        vals, p = l1_worst_case(q, v, torch.from_numpy(np.asarray(k, dtype=float).reshape(S * A)))
+        return vals.numpy().reshape(S, A), p.numpy().reshape(S, A, S)
+
+    def policy_backup(self, V, R, gamma, pi):
+        r"""``(V_new[S], kernel[S, A, S])``: :math:`\min_{p\in\mathcal P_s}\sum_a\pi_a(R+\gamma p_a^\top V)` per state
+        by the greedy allocation of the budget over all actions' pieces."""
+        mass, drop = self._pieces(V)
+        S, A, n = mass.shape
+        rate = np.asarray(pi, dtype=float)[:, :, None] * drop[None, None, :]  # value saved per unit of mass
+        length = 2.0 * mass  # budget needed to move that mass (L1 counts it twice)
+        flat_rate = rate.reshape(S, A * n)
+        order = np.argsort(-flat_rate, axis=1, kind="stable")
+        L = np.take_along_axis(length.reshape(S, A * n), order, 1)
+        before = np.cumsum(L, 1) - L
+        alloc_sorted = np.clip(self.radius - before, 0.0, L)
+        alloc = np.zeros_like(alloc_sorted)
+        np.put_along_axis(alloc, order, alloc_sorted, 1)
+        k = alloc.reshape(S, A, n).sum(-1)
+        w, p = self._kernels(V, k)
+        return ((R + gamma * w) * pi).sum(1), p
+
+    def optimal_backup(self, V, R, gamma, iterations: int = 100):
+        r"""``V_new[S]``: :math:`\min_k\max_a [R_{s,a}+\gamma f_{s,a}(k_a)]` by bisection on the level, with the
+        minimal budgets :math:`k_a(t)` from the closed-form inverse of :math:`f_{s,a}`."""
+        mass, drop = self._pieces(V)
+        S, A, n = mass.shape
+        base = self.P @ np.asarray(V, dtype=float)  # f(0) = q . V
+        D = np.cumsum(mass * drop, -1)  # value reduction after the first i pieces
+        C = np.cumsum(mass, -1)  # mass moved after the first i pieces
+        g0 = R + gamma * base  # no budget
+        g_inf = R + gamma * (base - D[..., -1])  # all movable mass moved
+        lo = g_inf.max(1)
+        hi = g0.max(1)
+
+        def budget(t):  # [S] -> minimal total budget to bring every action to <= t
+            need = (base - (t[:, None] - R) / gamma)  # reduction needed [S, A]
+            Dz = np.concatenate([np.zeros((S, A, 1)), D], -1)
+            Cz = np.concatenate([np.zeros((S, A, 1)), C], -1)
+            i = np.clip((Dz < need[..., None] - 1e-15).sum(-1), 1, n)  # first piece index reaching 'need' (1-based)
+            d_prev = np.take_along_axis(Dz, (i - 1)[..., None], -1)[..., 0]
+            c_prev = np.take_along_axis(Cz, (i - 1)[..., None], -1)[..., 0]
+            rate = drop[i - 1]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                k = 2.0 * (c_prev + np.where(rate > 0, (need - d_prev) / rate, 0.0))
+            k = np.where(need <= 0, 0.0, k)
+            k = np.where(need > D[..., -1] + 1e-12, np.inf, k)
+            return k.sum(1)
+
+        for _ in range(iterations):
+            mid = (lo + hi) / 2
+            ok = budget(mid) <= self.radius
+            hi = np.where(ok, mid, hi)
+            lo = np.where(ok, lo, mid)
+        return hi
+
+    def optimal_policy(self, V, R, gamma):
+        r"""``(value[S], pi[S, A])`` from the epigraph LP per state (HiGHS); ``pi`` are the duals of the
+        piece constraints summed per action — an optimal randomised policy of the s-rectangular max-min."""
+        mass, drop = self._pieces(V)
+        S, A, n = mass.shape
+        base = self.P @ np.asarray(V, dtype=float)
+        vals = np.zeros(S)
+        pis = np.zeros((S, A))
+        for s in range(S):
+            # variables [t, k_0..k_{A-1}]; pieces of g_a(k) = R + gamma (base - reduction(k)):
+            # reduction(k) = min over pieces is concave; g_a(k) = max_i (alpha_i + beta_i k)
+            A_ub, b_ub, owner = [], [], []
+            for a in range(A):
+                Cz = np.r_[0.0, np.cumsum(mass[s, a])]
+                Dz = np.r_[0.0, np.cumsum(mass[s, a] * drop)]
+                for i in range(n):
+                    if mass[s, a, i] <= 0:
+                        continue
+                    slope = -gamma * drop[i] / 2.0  # per unit of budget k
+                    icpt = R[s, a] + gamma * (base[s, a] - Dz[i]) - slope * 2.0 * Cz[i]
+                    row = np.zeros(A + 1)
+                    row[0] = -1.0
+                    row[1 + a] = slope
+                    A_ub.append(row)
+                    b_ub.append(-icpt)
+                    owner.append(a)
+                # floor after all movable mass is moved: g_a >= R + gamma (base - D_total)
+                row = np.zeros(A + 1)
+                row[0] = -1.0
+                A_ub.append(row)
+                b_ub.append(-(R[s, a] + gamma * (base[s, a] - Dz[-1])))
+                owner.append(a)
+            budget_row = np.r_[0.0, np.ones(A)]
+            res = linprog(np.r_[1.0, np.zeros(A)], A_ub=np.vstack(A_ub + [budget_row]),
+                          b_ub=np.r_[b_ub, self.radius], bounds=[(None, None)] + [(0, None)] * A, method="highs")
+            if res.status != 0:
+                raise RuntimeError(f"s-rectangular LP at state {s} failed: {res.message}")
+            vals[s] = res.fun
+            duals = -res.ineqlin.marginals[:-1]
+            pis[s] = np.bincount(owner, weights=duals, minlength=A)
+            pis[s] = np.clip(pis[s], 0.0, None)
+            pis[s] /= pis[s].sum()
+        return vals, pis
+
+
+@dataclass(frozen=True)
+class SRectResult:
+    """``V[S]``, ``policy[S, A]`` (randomised for the optimal problem), ``value = mu @ V``, ``iterations``,
+    ``residual`` and ``converged``."""
+
+    V: np.ndarray
+    policy: np.ndarray
+    value: float
+    iterations: int
+    residual: float
+    converged: bool
+
+
+def _vi(m, step, tol, max_iter, who):
+    V = np.zeros(m.S)
+    res, k = math.inf, 0
+    for k in range(1, max_iter + 1):
+        V_new = step(V)
+        res = float(np.max(np.abs(V_new - V)))
+        V = V_new
+        if m.gamma * res / (1 - m.gamma) <= tol:
+            break
+    converged = m.gamma * res / (1 - m.gamma) <= tol
+    if not converged:
+        warnings.warn(f"{who} did not reach tol={tol} in {max_iter} iterations", stacklevel=3)
+    return V, k, res, converged
+
+
+def s_rectangular_value_iteration(m: TabularMDP, uset: SRectL1Ball, tol: float = 1e-8,
+                                  max_iter: int = 100_000) -> SRectResult:
+    """Robust VI with the s-rectangular optimal backup; the returned policy is the LP's randomised max-min."""
+    V, k, res, conv = _vi(m, lambda V: uset.optimal_backup(V, m.R, m.gamma), tol, max_iter,
+                          "s_rectangular_value_iteration")
+    _, pi = uset.optimal_policy(V, m.R, m.gamma)
+    return SRectResult(V, pi, float(m.mu @ V), k, res, conv)
+
+
+def s_rectangular_policy_evaluation(m: TabularMDP, uset: SRectL1Ball, pi, tol: float = 1e-8,
+                                    max_iter: int = 100_000) -> SRectResult:
+    """Robust value of a (possibly stochastic) policy under the s-rectangular adversary."""
+    pi = validate_policy(pi, m.S, m.A)
+    V, k, res, conv = _vi(m, lambda V: uset.policy_backup(V, m.R, m.gamma, pi)[0], tol, max_iter,
+                          "s_rectangular_policy_evaluation")
+    return SRectResult(V, pi, float(m.mu @ V), k, res, conv)
+
+
+def srect_worst_kernel(m: TabularMDP, uset: SRectL1Ball, pi, tol: float = 1e-10, max_iter: int = 200):
+    r"""The worst static kernel against ``pi`` by adversary policy iteration (as
+    :func:`mdp.robust.adversary_policy_iteration`): ``(value, certified_lower, kernel)``."""
+    pi = validate_policy(pi, m.S, m.A)
+    T = uset.P
+    V = policy_evaluation(TabularMDP(T, m.R, m.gamma, m.mu), pi)
+    res = math.inf
+    for _ in range(max_iter):
+        FV, T_new = uset.policy_backup(V, m.R, m.gamma, pi)
+        res = float(np.max(np.abs(FV - V)))
+        if res <= tol:
+            break
+        V_new = policy_evaluation(TabularMDP(T_new, m.R, m.gamma, m.mu), pi)
+        if float(np.max(np.abs(V_new - V))) <= 1e-14 * max(1.0, float(np.abs(V).max())):
+            T, V = T_new, V_new
+            break
+        T, V = T_new, V_new
+    value = float(m.mu @ V)
+    return value, value - res / (1 - m.gamma), T
+
+
+def _maxmin_policy(Qs):
+    """Per state ``argmax_pi min_j pi . Qs[j, s, :]`` (LP per state) -> ``(value[S], pi[S, A])``."""
+    J, S, A = Qs.shape
+    vals, pis = np.zeros(S), np.zeros((S, A))
+    for s in range(S):
+        # max v s.t. v <= pi . Q_j  for all j, sum pi = 1, pi >= 0; variables [v, pi]
+        res = linprog(np.r_[-1.0, np.zeros(A)], A_ub=np.hstack([np.ones((J, 1)), -Qs[:, s, :]]), b_ub=np.zeros(J),
+                      A_eq=np.r_[0.0, np.ones(A)][None], b_eq=[1.0], bounds=[(None, None)] + [(0, None)] * A,
+                      method="highs")
+        vals[s], pis[s] = -res.fun, np.clip(res.x[1:], 0.0, None)
+        pis[s] /= pis[s].sum()
+    return vals, pis
+
+
+@dataclass(frozen=True)
+class IwocsSRectResult:
+    """``lower`` (certified robust value of the returned policy), ``upper``, ``policy``, ``iterations``,
+    ``history`` (per iteration: lower, upper), ``converged`` (upper - lower <= eps), ``stalled``."""
+
+    lower: float
+    upper: float
+    policy: np.ndarray
+    iterations: int
+    history: list = field(default_factory=list)
+    converged: bool = False
+    stalled: bool = False
+
+
+def iwocs_srect(m: TabularMDP, uset: SRectL1Ball, eps: float = 1e-6, randomised: bool = False,
+                max_iterations: int = 30) -> IwocsSRectResult:
+    r"""IWOCS on an s-rectangular set: :math:`Q_i=\min_{j\le i}Q^*_{T_j}` (exact PI on each static model),
+    :math:`\pi_i` greedy on :math:`Q_i` (``randomised=False``, the paper's rule) or the per-state max-min
+    :math:`\max_{\pi_s}\min_j\pi_s^\top Q^*_{T_j}(s,\cdot)` (``randomised=True``), worst static kernel
+    against :math:`\pi_i` by :func:`srect_worst_kernel`; :math:`L_i` its certified value,
+    :math:`U_i = \min_{i'\le i}\mu^\top u_{i'}` with :math:`u(s)` the per-state value of the played rule."""
+    if not eps > 0:
+        raise ValueError(f"eps must be > 0, got {eps}")
+    models, Qs, history = [uset.P], [], []
+    upper, converged, stalled, pi, lower = math.inf, False, False, None, -math.inf
+    for i in range(max_iterations):
+        Qs.append(policy_iteration(TabularMDP(models[-1], m.R, m.gamma, m.mu)).Q)
+        Qarr = np.stack(Qs)
+        if randomised:
+            u, pi = _maxmin_policy(Qarr)
+        else:
+            Q = Qarr.min(0)
+            u, pi = Q.max(1), np.eye(m.A)[Q.argmax(1)]
+        upper = min(upper, float(m.mu @ u))
+        _, lower, T = srect_worst_kernel(m, uset, pi)
+        history.append(dict(iteration=i, lower=lower, upper=upper))
+        if upper - lower <= eps:
+            converged = True
+            break
+        if any(np.allclose(T, T0, atol=1e-12) for T0 in models):
+            stalled = True
+            break
+        models.append(T)
+    return IwocsSRectResult(lower, upper, pi, len(history), history, converged, stalled)
