@@ -70,6 +70,12 @@ class UncertaintySet:
     def nominal(self) -> np.ndarray:
         return self.P
 
+    def policy_backup(self, V, R, gamma, pi):
+        r"""``(F V, T)``: nature's best response to ``pi`` at ``V``,
+        :math:`(FV)(s) = \sum_a \pi(a|s)[R(s,a) + \gamma\min_{p\in\mathcal P_{s,a}} p^\top V]`, and the kernel attaining it."""
+        w, T = self.worst_case(V)
+        return ((R + gamma * w) * pi).sum(1), T
+
 
 class _Ball(UncertaintySet):
     """An (s,a)-rectangular ball of ``radius`` around the nominal kernel ``P[S, A, S]``."""
@@ -438,15 +444,14 @@ def adversary_policy_iteration(m: TabularMDP, uset: UncertaintySet, pi, tol: flo
     \|F V_k - V_k\|_\infty/(1-\gamma)`, which gives the certified ``lower`` bound.
     """
     if not uset.rectangular:
-        raise ValueError("adversary_policy_iteration needs an (s,a)-rectangular set")
+        raise ValueError("adversary_policy_iteration needs a rectangular ((s,a)- or s-rectangular) set")
     pi = validate_policy(pi, m.S, m.A)
     T = uset.nominal()
     V = _evaluate(m, T, pi)
     calls, best, flat = 0, math.inf, 0
     for _ in range(max_iter):
-        w, T_new = uset.worst_case(V)
+        FV, T_new = uset.policy_backup(V, m.R, m.gamma, pi)
         calls += 1
-        FV = ((m.R + m.gamma * w) * pi).sum(1)
         res = float(np.max(np.abs(FV - V)))
         if res <= tol:
             break
@@ -458,9 +463,9 @@ def adversary_policy_iteration(m: TabularMDP, uset: UncertaintySet, pi, tol: flo
         stuck = float(np.max(np.abs(V_new - V))) <= 1e-14 * max(1.0, float(np.max(np.abs(V))))
         T, V = T_new, V_new
         if stuck:  # no progress at machine precision: the residual above is the oracle's own accuracy
-            w, _ = uset.worst_case(V)
+            FV, _ = uset.policy_backup(V, m.R, m.gamma, pi)
             calls += 1
-            res = float(np.max(np.abs(((m.R + m.gamma * w) * pi).sum(1) - V)))
+            res = float(np.max(np.abs(FV - V)))
             break
     value = float(m.mu @ V)
     return StaticWorstCase(value, value - res / (1 - m.gamma), T, calls)

@@ -36,19 +36,25 @@ import torch
 from scipy.optimize import linprog
 
 from mdp.model import TabularMDP, validate_policy
-from mdp.planning import policy_evaluation, policy_iteration
-from mdp.robust import _check_kernel, _check_radius, l1_worst_case
+from mdp.planning import policy_iteration
+from mdp.robust import UncertaintySet, _check_kernel, _check_radius, adversary_policy_iteration, l1_worst_case
 
 __all__ = ["SRectL1Ball", "SRectResult", "s_rectangular_value_iteration", "s_rectangular_policy_evaluation",
            "srect_worst_kernel", "IwocsSRectResult", "iwocs_srect"]
 
 
-class SRectL1Ball:
+class SRectL1Ball(UncertaintySet):
     """s-rectangular L1 set around ``P[S, A, S]`` with a per-state budget ``radius`` shared by the actions."""
+
+    rectangular = True  # state-rectangular: static/dynamic equivalence holds (Wiesemann et al. 2013)
 
     def __init__(self, P, radius: float):
         self.P = _check_kernel(np.asarray(P, dtype=float))
         self.radius = _check_radius("radius", radius)
+
+    def worst_case(self, V):
+        raise TypeError("an s-rectangular set has no per-(s, a) worst case (the budget is shared by the actions); "
+                        "use policy_backup / optimal_backup or s_rectangular_value_iteration")
 
     # --- the pieces of f_{s,a} -----------------------------------------------------------------------
     def _pieces(self, V):
@@ -210,25 +216,11 @@ def s_rectangular_policy_evaluation(m: TabularMDP, uset: SRectL1Ball, pi, tol: f
     return SRectResult(V, pi, float(m.mu @ V), k, res, conv)
 
 
-def srect_worst_kernel(m: TabularMDP, uset: SRectL1Ball, pi, tol: float = 1e-10, max_iter: int = 200):
-    r"""The worst static kernel against ``pi`` by adversary policy iteration (as
-    :func:`mdp.robust.adversary_policy_iteration`): ``(value, certified_lower, kernel)``."""
-    pi = validate_policy(pi, m.S, m.A)
-    T = uset.P
-    V = policy_evaluation(TabularMDP(T, m.R, m.gamma, m.mu), pi)
-    res = math.inf
-    for _ in range(max_iter):
-        FV, T_new = uset.policy_backup(V, m.R, m.gamma, pi)
-        res = float(np.max(np.abs(FV - V)))
-        if res <= tol:
-            break
-        V_new = policy_evaluation(TabularMDP(T_new, m.R, m.gamma, m.mu), pi)
-        if float(np.max(np.abs(V_new - V))) <= 1e-14 * max(1.0, float(np.abs(V).max())):
-            T, V = T_new, V_new
-            break
-        T, V = T_new, V_new
-    value = float(m.mu @ V)
-    return value, value - res / (1 - m.gamma), T
+def srect_worst_kernel(m: TabularMDP, uset: SRectL1Ball, pi, tol: float = 1e-10):
+    r"""The worst static kernel against ``pi``: :func:`mdp.robust.adversary_policy_iteration` with the
+    s-rectangular :meth:`SRectL1Ball.policy_backup` -> ``(value, certified_lower, kernel)``."""
+    r = adversary_policy_iteration(m, uset, pi, tol=tol)
+    return r.value, r.lower, r.kernel
 
 
 def _maxmin_policy(Qs):
