@@ -42,7 +42,7 @@ from mdp.model import ModelError, ShapeError, TabularMDP, as_numpy, validate_pol
 from mdp.operators import q_values
 from mdp.planning import policy_evaluation, policy_iteration
 
-__all__ = ["UncertaintySet", "L1Ball", "LinfBall", "KLBall", "WassersteinBall", "FiniteModelSet", "ParametricSet",
+__all__ = ["UncertaintySet", "L1Ball", "LinfBall", "KLBall", "WassersteinBall", "FiniteModelSet", "ModelHull", "ParametricSet",
            "RobustResult", "IwocsResult", "robust_value_iteration", "robust_policy_evaluation",
            "static_worst_case", "adversary_policy_iteration", "StaticWorstCase", "iwocs", "l1_worst_case",
            "linf_worst_case", "kl_worst_case", "ORACLES", "BatchedRobustResult", "batched_robust_value_iteration"]
@@ -331,6 +331,15 @@ class FiniteModelSet(UncertaintySet):
 
     def __len__(self):
         return self.models.shape[0]
+
+
+class ModelHull(FiniteModelSet):
+    """The (s,a)-rectangular hull of a finite model set: every row ``(s, a)`` may follow any of the models
+    independently. Its oracle is the per-row minimum over the ``G`` models (cost :math:`O(G S^2 A)` per call,
+    so it grows with the number of models); it is the set robust VI solves when given a
+    :class:`FiniteModelSet`, and, being rectangular, it admits IWOCS's certified exact search."""
+
+    rectangular = True
 
 
 class ParametricSet(FiniteModelSet):

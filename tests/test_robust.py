@@ -234,3 +234,20 @@ def test_iwocs_imperfect_inner_solves_keep_the_lower_bound(model):
         iwocs(model, U, inner_backups=0)
     with pytest.raises(ValueError, match="q_noise"):
         iwocs(model, U, q_noise=-1.0)
+
+
+def test_model_hull_is_rectangular_and_iwocs_certifies_it(model):
+    """Robust VI on a finite set solves its rectangular hull; IWOCS on ModelHull brackets that value, and
+    the hull's worst case at a value vector is the per-row minimum over the models (brute force)."""
+    from mdp.robust import ModelHull
+
+    rng = np.random.default_rng(5)
+    models = [model.P] + [rng.dirichlet(np.ones(S), size=(S, 3)) for _ in range(6)]
+    hull_value = robust_value_iteration(model, FiniteModelSet(models), tol=1e-11).value
+    H = ModelHull(models)
+    V = rng.normal(size=S)
+    vals, kern = H.worst_case(V)
+    brute = np.min([[[models[k][s, a] @ V for a in range(3)] for s in range(S)] for k in range(len(models))], axis=0)
+    np.testing.assert_allclose(vals, brute, atol=1e-12)
+    r = iwocs(model, H, eps=1e-8)
+    assert r.converged and r.lower - 1e-8 <= hull_value <= r.upper + 1e-8
