@@ -83,6 +83,11 @@ class Claim:
         d = dataclasses.asdict(self)
         for k in ("measured", "ci_low", "ci_high"):
             d[k] = _finite_or_none(d[k])
+        if isinstance(d["theory"], (list, tuple)):  # open ends as null: JSON (and Typst) has no Infinity
+            d["theory"] = [None if x is None else (_finite_or_none(x) if isinstance(x, (int, float)) else x)
+                           for x in d["theory"]]
+        elif isinstance(d["theory"], float):
+            d["theory"] = _finite_or_none(d["theory"])
         return d
 
 

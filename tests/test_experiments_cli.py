@@ -89,3 +89,16 @@ def test_every_experiment_runs_at_smoke_scale(name):
         fig = mod.plot(frame, mod.CONFIGS["smoke"])
     assert claims and all(isinstance(c, core.Claim) for c in claims)
     assert fig.axes
+
+
+def test_claim_json_has_no_infinities():
+    """Open or infinite theory bounds are written as null: Typst's JSON parser rejects Infinity."""
+    import json
+    import math
+
+    from experiments.core import Claim
+    from theory.rates import Interval
+
+    c = Claim.in_range("x", Interval(2.0, 1.0, 3.0), 1.0, math.inf)
+    text = json.dumps(c.to_dict(), allow_nan=False)
+    assert json.loads(text)["theory"] == [1.0, None] and c.passed
