@@ -382,23 +382,31 @@ def _check_model(m):
         raise ModelError("robust solvers need scalar rewards")
 
 
+def certified_fixed_point(step, V0, gamma: float, tol: float, max_iter: int, who: str):
+    r"""Iterate a :math:`\gamma`-contraction ``V <- step(V)`` until :math:`\gamma\|V_{k+1}-V_k\|_\infty/(1-\gamma)\le`
+    ``tol``, which certifies :math:`\|V_{k+1}-V^\star\|_\infty\le` ``tol``; warns (naming ``who``) if ``max_iter``
+    is reached. Returns ``(V, iterations, last_residual, converged)``. Shared by every robust DP loop."""
+    V = np.array(V0, dtype=float)
+    k, res = 0, math.inf
+    for k in range(1, max_iter + 1):
+        V_new = step(V)
+        res = float(np.max(np.abs(V_new - V)))
+        V = V_new
+        if gamma * res / (1 - gamma) <= tol:
+            break
+    converged = gamma * res / (1 - gamma) <= tol
+    if not converged:
+        warnings.warn(f"{who} did not reach tol={tol} in {max_iter} iterations", stacklevel=3)
+    return V, k, res, converged
+
+
 def robust_value_iteration(m: TabularMDP, uset: UncertaintySet, tol: float = 1e-8, max_iter: int = 100_000,
                            V0=None) -> RobustResult:
     r"""Robust VI (rectangular hull for static sets): stops when :math:`\gamma\|V_{k+1}-V_k\|/(1-\gamma) \le` tol."""
     _check_model(m)
-    V = np.zeros(m.S) if V0 is None else np.array(V0, dtype=float)
-    k, res = 0, math.inf
-    for k in range(1, max_iter + 1):
-        w, p = uset.worst_case(V)
-        Q = m.R + m.gamma * w
-        V_new = Q.max(1)
-        res = float(np.max(np.abs(V_new - V)))
-        V = V_new
-        if m.gamma * res / (1 - m.gamma) <= tol:
-            break
-    converged = m.gamma * res / (1 - m.gamma) <= tol
-    if not converged:
-        warnings.warn(f"robust_value_iteration did not reach tol={tol} in {max_iter} iterations", stacklevel=2)
+    V, k, res, converged = certified_fixed_point(lambda V: (m.R + m.gamma * uset.worst_case(V)[0]).max(1),
+                                                 np.zeros(m.S) if V0 is None else V0, m.gamma, tol, max_iter,
+                                                 "robust_value_iteration")
     w, p = uset.worst_case(V)
     Q = m.R + m.gamma * w
     return RobustResult(V, Q, np.eye(m.A)[Q.argmax(1)], float(m.mu @ V), p, k, res, converged)
@@ -410,18 +418,11 @@ def robust_policy_evaluation(m: TabularMDP, uset: UncertaintySet, pi, tol: float
     :math:`V \leftarrow r_\pi + \gamma \sum_a \pi(a|s)\min_{p} p^\top V` (a contraction)."""
     _check_model(m)
     pi = validate_policy(pi, m.S, m.A)
-    V = np.zeros(m.S)
-    k, res = 0, math.inf
-    for k in range(1, max_iter + 1):
-        w, p = uset.worst_case(V)
-        V_new = ((m.R + m.gamma * w) * pi).sum(1)
-        res = float(np.max(np.abs(V_new - V)))
-        V = V_new
-        if m.gamma * res / (1 - m.gamma) <= tol:
-            break
+    V, k, res, converged = certified_fixed_point(lambda V: uset.policy_backup(V, m.R, m.gamma, pi)[0],
+                                                 np.zeros(m.S), m.gamma, tol, max_iter, "robust_policy_evaluation")
     w, p = uset.worst_case(V)
     Q = m.R + m.gamma * w
-    return RobustResult(V, Q, pi, float(m.mu @ V), p, k, res, m.gamma * res / (1 - m.gamma) <= tol)
+    return RobustResult(V, Q, pi, float(m.mu @ V), p, k, res, converged)
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,8 @@ from scipy.optimize import linprog
 
 from mdp.model import TabularMDP, validate_policy
 from mdp.planning import policy_iteration
-from mdp.robust import UncertaintySet, _check_kernel, _check_radius, adversary_policy_iteration, l1_worst_case
+from mdp.robust import (UncertaintySet, _check_kernel, _check_radius, adversary_policy_iteration,
+                        certified_fixed_point, l1_worst_case)
 
 __all__ = ["SRectL1Ball", "SRectResult", "s_rectangular_value_iteration", "s_rectangular_policy_evaluation",
            "srect_worst_kernel", "IwocsSRectResult", "iwocs_srect"]
@@ -183,26 +184,11 @@ class SRectResult:
     converged: bool
 
 
-def _vi(m, step, tol, max_iter, who):
-    V = np.zeros(m.S)
-    res, k = math.inf, 0
-    for k in range(1, max_iter + 1):
-        V_new = step(V)
-        res = float(np.max(np.abs(V_new - V)))
-        V = V_new
-        if m.gamma * res / (1 - m.gamma) <= tol:
-            break
-    converged = m.gamma * res / (1 - m.gamma) <= tol
-    if not converged:
-        warnings.warn(f"{who} did not reach tol={tol} in {max_iter} iterations", stacklevel=3)
-    return V, k, res, converged
-
-
 def s_rectangular_value_iteration(m: TabularMDP, uset: SRectL1Ball, tol: float = 1e-8,
                                   max_iter: int = 100_000) -> SRectResult:
     """Robust VI with the s-rectangular optimal backup; the returned policy is the LP's randomised max-min."""
-    V, k, res, conv = _vi(m, lambda V: uset.optimal_backup(V, m.R, m.gamma), tol, max_iter,
-                          "s_rectangular_value_iteration")
+    V, k, res, conv = certified_fixed_point(lambda V: uset.optimal_backup(V, m.R, m.gamma), np.zeros(m.S), m.gamma,
+                                            tol, max_iter, "s_rectangular_value_iteration")
     _, pi = uset.optimal_policy(V, m.R, m.gamma)
     return SRectResult(V, pi, float(m.mu @ V), k, res, conv)
 
@@ -211,8 +197,8 @@ def s_rectangular_policy_evaluation(m: TabularMDP, uset: SRectL1Ball, pi, tol: f
                                     max_iter: int = 100_000) -> SRectResult:
     """Robust value of a (possibly stochastic) policy under the s-rectangular adversary."""
     pi = validate_policy(pi, m.S, m.A)
-    V, k, res, conv = _vi(m, lambda V: uset.policy_backup(V, m.R, m.gamma, pi)[0], tol, max_iter,
-                          "s_rectangular_policy_evaluation")
+    V, k, res, conv = certified_fixed_point(lambda V: uset.policy_backup(V, m.R, m.gamma, pi)[0], np.zeros(m.S),
+                                            m.gamma, tol, max_iter, "s_rectangular_policy_evaluation")
     return SRectResult(V, pi, float(m.mu @ V), k, res, conv)
 
 
