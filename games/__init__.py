@@ -2,7 +2,9 @@
 update-equivalence search (Sokota et al., ICLR 2024), PettingZoo environments.
 
 Public API (shared/DESIGN.md): ``kuhn_poker``, ``leduc_poker``, ``tiny_hanabi``, ``uniform_policy``,
-``expected_return``, ``exploitability``, ``solve_zero_sum``, ``mmd``, ``md_search``, ``mmd_search``.
+``expected_return``, ``exploitability``, ``solve_zero_sum``, ``mmd``, ``md_search``, ``mmd_search``;
+Markov games: ``MarkovGame``, ``marginal_mdp``, ``soft_nash``, ``markov_nash_conv`` (``games.markov_game.nash_conv``;
+``games.nash_conv`` is the extensive-form one), ``sample_demonstrations``, ``mamql`` and its baselines.
 """
 from games.extensive_form import (Chance, Decision, ExtensiveFormGame, GameError, PayoffShapeError,
                                   PerfectRecallError, PolicyError, TabularPolicy, Terminal, uniform_policy,
@@ -15,10 +17,20 @@ from games.normal_form import normal_form_game, perturbed_rps
 from games.poker import kuhn_poker, leduc_poker
 from games.search import md_search, mmd_search, search
 from games.tiny_hanabi import TinyHanabi, tiny_hanabi
+from games.markov_game import (BatchedMarkovGame, Demonstrations, MarkovGame, SoftNashResult, agent_values,
+                               marginal_mdp, sample_demonstrations, soft_nash, stack_games)
+from games.markov_game import nash_conv as markov_nash_conv
+from games.markov_games import bimatrix_markov_game, gems_game, random_markov_game
+from games.mamql import (IRLResult, RewardRecovery, behaviour_cloning, demonstration_data, expert_data,
+                         independent_iq_learn, ma_airl, mamql, policy_kl, reward_recovery)
 
 __all__ = [
     "Chance", "Decision", "ExtensiveFormGame", "GameError", "PayoffShapeError", "PerfectRecallError", "PolicyError",
     "LearnerResult", "TabularPolicy", "Terminal", "cfr", "md_local_update", "mmd", "mmd_local_update", "TinyHanabi", "best_response", "expected_return", "exploitability", "kuhn_poker",
     "leduc_poker", "md_search", "mmd_search", "nash_conv", "search", "normal_form_game", "perturbed_rps", "policy_to_sequence", "sequence_to_policy",
     "solve_zero_sum", "tiny_hanabi", "uniform_policy", "validate_policy",
+    "MarkovGame", "SoftNashResult", "Demonstrations", "BatchedMarkovGame", "marginal_mdp", "soft_nash",
+    "markov_nash_conv", "agent_values", "sample_demonstrations", "stack_games", "random_markov_game",
+    "bimatrix_markov_game", "gems_game", "IRLResult", "RewardRecovery", "mamql", "behaviour_cloning",
+    "independent_iq_learn", "ma_airl", "expert_data", "demonstration_data", "reward_recovery", "policy_kl",
 ]

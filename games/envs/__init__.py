@@ -1,5 +1,8 @@
-"""PettingZoo AEC environments for the compiled extensive-form games (seeded; ``pettingzoo.test.api_test`` passes)."""
+"""PettingZoo environments: AEC for the compiled extensive-form games, Parallel for Markov games (seeded;
+``pettingzoo.test.api_test`` / ``parallel_api_test`` pass)."""
 from games.envs.aec import (ExtensiveFormEnv, extensive_form_env, kuhn_poker_env, leduc_poker_env,
                             tiny_hanabi_env)
+from games.envs.parallel import MarkovGameEnv, markov_game_env
 
-__all__ = ["ExtensiveFormEnv", "extensive_form_env", "kuhn_poker_env", "leduc_poker_env", "tiny_hanabi_env"]
+__all__ = ["ExtensiveFormEnv", "extensive_form_env", "kuhn_poker_env", "leduc_poker_env", "tiny_hanabi_env",
+           "MarkovGameEnv", "markov_game_env"]
