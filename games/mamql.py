@@ -61,7 +61,8 @@ from theory.validation import ParameterError, ShapeError, check_scalar
 
 __all__ = ["ExpertData", "IRLResult", "RewardRecovery", "expert_data", "demonstration_data", "mamql",
            "behaviour_cloning", "independent_iq_learn", "ma_airl", "reward_recovery", "policy_kl",
-           "implied_reward", "state_occupancy", "reoptimised_values"]
+           "implied_reward", "state_occupancy", "reoptimised_values", "recovery_metrics",
+           "marginal_mdp_numpy"]
 
 _DT = torch.float64
 
@@ -595,3 +596,40 @@ def reoptimised_values(mg: MarkovGame, marginal_rewards, temperature: float) -> 
     eq = soft_nash(mg.with_rewards(R), temperature, tol=1e-8)
     return agent_values(mg, eq.policies), eq.policies
 
+
+
+def recovery_metrics(mg: MarkovGame, expert, result: IRLResult) -> list[dict]:
+    r"""Per data set ``b``: agent-averaged policy KL (expert-occupancy weighted), raw and shaping-invariant
+    Pearson, shaping residual (``nan`` without rewards) and the learned joint policy's true return
+    normalised as :math:`(V(\pi) - V(\mathrm{unif}))/(V(\pi_E) - V(\mathrm{unif}))` summed over agents.
+
+    Args:
+        mg: the game; expert: the expert policies; result: an :class:`IRLResult` with a batch axis.
+    """
+    from games.markov_game import agent_values
+
+    expert = validate_policies(mg, expert)
+    d = expert_data(mg, expert).weights[0][0].sum(-1).numpy()
+    ms = [marginal_mdp_numpy(mg, i, expert) for i in range(mg.n_agents)]
+    v_e = agent_values(mg, expert).sum()
+    v_u = agent_values(mg, mg.uniform_policies()).sum()
+    out = []
+    for b in range(np.asarray(result.policies[0]).shape[0]):
+        pols = [np.asarray(p[b]) for p in result.policies]
+        row = {"kl": float(np.mean([policy_kl(expert[i], pols[i], d) for i in range(mg.n_agents)]))}
+        if result.marginal_reward is not None:
+            rr = [reward_recovery(ms[i][1], result.marginal_reward[i][b], ms[i][0], mg.gamma)
+                  for i in range(mg.n_agents)]
+            row.update(pearson=float(np.mean([r.pearson for r in rr])),
+                       shaped_pearson=float(np.mean([r.shaped_pearson for r in rr])),
+                       shaping_residual=float(np.mean([r.shaping_residual for r in rr])))
+        else:
+            row.update(pearson=np.nan, shaped_pearson=np.nan, shaping_residual=np.nan)
+        row["normalised_return"] = float((agent_values(mg, pols).sum() - v_u) / (v_e - v_u))
+        out.append(row)
+    return out
+
+
+def marginal_mdp_numpy(mg: MarkovGame, i: int, policies) -> tuple[np.ndarray, np.ndarray]:
+    """``(P_bar [S, A_i, S], r_bar [S, A_i])`` of agent ``i`` against ``policies`` (numpy)."""
+    return marginal_tensors(mg, i, validate_policies(mg, policies))
