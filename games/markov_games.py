@@ -28,8 +28,8 @@ _DELTAS = ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1))
 
 
 def random_markov_game(S: int, actions=(3, 3), gamma: float = 0.9, seed: int = 0, kind: str = "general",
-                       mix: float = 0.5, mu=None) -> MarkovGame:
-    r"""A random Markov game: Dirichlet(1) transition rows and Gaussian rewards.
+                       mix: float = 0.5, mu=None, concentration: float = 1.0) -> MarkovGame:
+    r"""A random Markov game: Dirichlet(``concentration``) transition rows and Gaussian rewards.
 
     Rewards: :math:`r_0 \sim N(0, 1)` entrywise; for ``kind="general"`` every other agent gets the mixed
     motive :math:`r_i = (1 - \text{mix})\,r_i' - \text{mix}\,r_0` with fresh :math:`r_i' \sim N(0,1)`;
@@ -37,7 +37,8 @@ def random_markov_game(S: int, actions=(3, 3), gamma: float = 0.9, seed: int = 0
 
     Args:
         S: number of states; actions: ``(A_1, ..., A_n)``; gamma: discount; seed: numpy seed;
-        kind: ``"general" | "zero_sum" | "common"``; mix: weight of the opposing term; mu: initial distribution.
+        kind: ``"general" | "zero_sum" | "common"``; mix: weight of the opposing term; mu: initial distribution;
+        concentration: Dirichlet parameter of the transition rows (small = nearly deterministic moves).
 
     Returns:
         :class:`MarkovGame`.
@@ -51,8 +52,9 @@ def random_markov_game(S: int, actions=(3, 3), gamma: float = 0.9, seed: int = 0
     if kind == "zero_sum" and len(acts) != 2:
         raise ParameterError(f"a zero-sum game needs 2 agents, got actions={acts}")
     mix = check_scalar("mix", mix, low=0.0, high=1.0)
+    concentration = check_scalar("concentration", concentration, low=0.0, low_open=True)
     rng = np.random.default_rng(check_scalar("seed", seed, low=0, integer=True))
-    P = rng.dirichlet(np.ones(S), size=(S, *acts))
+    P = rng.dirichlet(np.full(S, concentration), size=(S, *acts))
     r0 = rng.standard_normal((S, *acts))
     R = [r0]
     for _ in acts[1:]:
