@@ -98,8 +98,9 @@ def _diff(frame, col, a, b):
 
 def claims(frame: pd.DataFrame, config: Config) -> list[Claim]:
     return [
-        Claim.at_least("Pearson modulo shaping: MAMQL minus MA-AIRL", _diff(frame, "shaped_pearson", "mamql", "ma_airl"),
-                       0.0, reconstructed=True, description="paper: better reward recovery than MA-AIRL"),
+        Claim.at_least("Pearson modulo shaping: MAMQL minus MA-AIRL",
+                       _diff(frame, "shaped_pearson", "mamql", "ma_airl"), 0.0, reconstructed=True,
+                       description="paper: better reward recovery than MA-AIRL"),
         Claim.at_least("Pearson modulo shaping: MAMQL minus independent IQ-Learn",
                        _diff(frame, "shaped_pearson", "mamql", "independent_iq"), 0.0, reconstructed=True,
                        description="marginalisation helps reward recovery"),

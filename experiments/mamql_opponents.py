@@ -26,7 +26,8 @@ from theory.rates import mean_ci
 from theory.results import NotConvergedWarning
 
 TITLE = "B4: the opponent model in MAMQL's marginalisation"
-CAPTION = ("Random general-sum game (S = 8, A = 3, Dirichlet(0.1) transitions), 100 trajectories per data set. Policy KL and Pearson "
+CAPTION = ("Random general-sum game (S = 8, A = 3, Dirichlet(0.1) transitions), 100 trajectories per data set. "
+           "Policy KL and Pearson "
            "correlation modulo shaping of MAMQL whose marginal MDPs use the learned, behaviour-cloned, uniform "
            "or true (oracle) opponent policies. Bars: mean over data sets; error bars: 95% t-intervals.")
 
@@ -88,9 +89,10 @@ def claims(frame: pd.DataFrame, config: Config) -> list[Claim]:
 
 
 def measurements(frame: pd.DataFrame, config: Config) -> list[Measurement]:
-    return [Measurement.of(f"Pearson modulo shaping, {m} opponents", mean_ci(frame[frame.opponents == m].shaped_pearson))
-            for m in MODELS] + [Measurement.of(f"policy KL, {m} opponents", mean_ci(frame[frame.opponents == m].kl))
-                                for m in MODELS]
+    out = [Measurement.of(f"Pearson modulo shaping, {m} opponents",
+                          mean_ci(frame[frame.opponents == m].shaped_pearson)) for m in MODELS]
+    return out + [Measurement.of(f"policy KL, {m} opponents", mean_ci(frame[frame.opponents == m].kl))
+                  for m in MODELS]
 
 
 def plot(frame: pd.DataFrame, config: Config):

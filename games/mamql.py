@@ -385,7 +385,7 @@ def mamql(mg: MarkovGame, demos, temperature: float = 1.0, alpha: float = 10.0, 
     for it in range(1, rounds + 1):
         kernels, w_R = setup(critics.tables())
 
-        def objective(Qs):
+        def objective(Qs, kernels=kernels, w_R=w_R):
             return sum(_iq_objective(Qs[i], kernels[i], gamma, T, w_E[i], w_R[i], alpha).sum() for i in range(n))
 
         critics.fit(objective, max_iter, tol)
@@ -527,7 +527,11 @@ def ma_airl(mg: MarkovGame, demos, temperature: float = 1.0, rounds: int = 100, 
 # Metrics
 # ----------------------------------------------------------------------------------------------
 def policy_kl(expert, learned, state_weights) -> float:
-    r""":math:`\sum_s d(s)\,\mathrm{KL}(\pi_E(\cdot|s)\,\|\,\pi(\cdot|s))` for one agent (``[S, A]`` arrays, ``d[S]``)."""
+    r""":math:`\sum_s d(s)\,\mathrm{KL}(\pi_E(\cdot|s)\,\|\,\pi(\cdot|s))` for one agent.
+
+    Args:
+        expert, learned: ``[S, A]`` policies; state_weights: ``d[S]``.
+    """
     pe, pl, d = (np.asarray(x, dtype=np.float64) for x in (expert, learned, state_weights))
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(pe > 0, pe * (np.log(pe) - np.log(np.maximum(pl, 1e-300))), 0.0)

@@ -33,7 +33,8 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch

@@ -3,7 +3,6 @@ import warnings
 
 import numpy as np
 import pytest
-import torch
 
 from games.mamql import (behaviour_cloning, demonstration_data, expert_data, independent_iq_learn, ma_airl,
                          mamql, policy_kl, reward_recovery)
