@@ -43,7 +43,8 @@ def make_combination_lock(**kwargs) -> TabularEnv:
 
 _ENVS = {"Garnet-v0": "mdp.envs:make_garnet", "RiverSwim-v0": "mdp.envs:make_river_swim",
          "GridWorld-v0": "mdp.envs:make_gridworld", "CombinationLock-v0": "mdp.envs:make_combination_lock",
-         "WindyWalk-v0": "mdp.envs.windy_walk:make_windy_walk"}
+         "WindyWalk-v0": "mdp.envs.windy_walk:make_windy_walk",
+         "ShortVideo-v0": "mdp.envs.recommender:make_short_video"}
 for _name, _entry in _ENVS.items():
     _id = f"theorysim/{_name}"
     if _id not in gym.registry:
