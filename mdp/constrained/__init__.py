@@ -12,10 +12,11 @@ Public API:
 from mdp.constrained.core import (check_cmdp, constraint_ratios, is_feasible, max_signal_values, signal_values,
                                   thresholds_between)
 from mdp.constrained.lagrangian import LagrangianResult, lagrangian
+from mdp.constrained.sampled import SampledResult, sampled_stage_one, sampled_stage_two
 from mdp.constrained.two_stage import (NoFeasibleLambdaWarning, StageTwoResult, TwoStageResult, closed_form_policy,
                                        soft_optimal_policy, stage_one_policies, stage_two, two_stage_actor_critic)
 
 __all__ = ["check_cmdp", "constraint_ratios", "is_feasible", "max_signal_values", "signal_values",
            "thresholds_between", "LagrangianResult", "lagrangian", "NoFeasibleLambdaWarning", "StageTwoResult",
            "TwoStageResult", "closed_form_policy", "soft_optimal_policy", "stage_one_policies", "stage_two",
-           "two_stage_actor_critic"]
+           "two_stage_actor_critic", "SampledResult", "sampled_stage_one", "sampled_stage_two"]
