@@ -15,7 +15,8 @@ advantage :math:`\delta = r_i + \gamma V_\phi(s') - V_\phi(s)` of each sample:
   - stage two (the paper's actor loss, **reconstruction**): :math:`w \propto
     \prod_i \pi_i(a|s)^{\lambda_i/\Lambda}\exp(\delta_0/\Lambda) / \pi_b(a|s)` with :math:`\pi_b` the current
     actor (the data-collecting policy, online), the exponent clipped at 50 and the weights
-    self-normalised over each seed's batch (dividing by their mean). The normaliser :math:`Z(s)` of the Lemma
+    self-normalised over each seed's batch (dividing by their mean). The actor starts at the geometric
+    mixture of the stage-one policies, as the exact stage two does. The normaliser :math:`Z(s)` of the Lemma
     is dropped, as the paper's sample form must, since only the sampled action's advantage is known.
 
 The per-signal scale :math:`1/\max|r_i|` in stage one is also a reconstruction (the paper does not say how
@@ -69,12 +70,15 @@ def _actor_critic(m: TabularMDP, signal: np.ndarray, seeds: int, seed: int, iter
     B, N = seeds, envs
     env = BatchedTabularMDP(m, B * N, device=dev, generator=gen, dtype=torch.float64)
     # expected signals of every (s, a): column 0 is the trained signal, the others ride along as Bernoulli draws
-    sig = torch.as_tensor(signal, device=dev, dtype=torch.float64)
+    sig = torch.as_tensor(np.array(signal, dtype=np.float64), device=dev)
     expected = sig[..., None] if aux_expected is None else torch.stack([sig, torch.as_tensor(
-        aux_expected, device=dev, dtype=torch.float64)], -1)
+        np.array(aux_expected, dtype=np.float64), device=dev)], -1)
     sparse = aux_expected is not None
     alive_state = ~torch.as_tensor(m.absorbing_states(), device=dev)
     theta = torch.zeros(B, m.S, m.A, dtype=torch.float64, device=dev)
+    if stage_two is not None:           # start at the stage-one mixture (the Lambda -> infinity limit)
+        pri = stage_two[0] if stage_two[0].ndim == 4 else stage_two[0].expand(B, *stage_two[0].shape)
+        theta = theta + torch.log(pri.clamp(min=1e-300)).mean(1)
     V = torch.zeros(B, m.S, dtype=torch.float64, device=dev)
     scale = max(float(np.abs(signal).max()), 1e-12)
     seed_of = torch.arange(B, device=dev).repeat_interleave(N)
