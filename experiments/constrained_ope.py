@@ -114,7 +114,7 @@ def run(config: Config, seed: int, device: str) -> pd.DataFrame:
 
 
 def claims(frame: pd.DataFrame, config: Config) -> list[Claim]:
-    top = frame[frame.shift == max(config.shifts)]
+    top = frame[frame["shift"] == max(config.shifts)]
     out = []
     for seed_, sub in top.groupby("seed"):
         bias = float(sub.predicted_snis.iloc[0] - sub.exact.iloc[0])
@@ -131,7 +131,7 @@ def claims(frame: pd.DataFrame, config: Config) -> list[Claim]:
 
 
 def measurements(frame: pd.DataFrame, config: Config) -> list[Measurement]:
-    top = frame[frame.shift == max(config.shifts)]
+    top = frame[frame["shift"] == max(config.shifts)]
     return [Measurement.of(f"largest shift: {c} error (estimate - exact relative improvement)",
                            mean_ci(top[c] - top.exact)) for c in ("ncis", "snis", "wis")] + [
         Measurement.of("largest shift: WIS effective sample size (sessions)", mean_ci(top.ess_wis))]
