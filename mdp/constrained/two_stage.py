@@ -122,7 +122,7 @@ def soft_optimal_policy(m: TabularMDP, reward, tau: float, tol: float = 1e-9) ->
 
 
 def stage_one_policies(m: TabularMDP, aux_rewards, method: str = "npg", quality: float = 0.95,
-                       iterations: int = 50, step_size: float = 1.0) -> np.ndarray:
+                       iterations: int = 50, step_size: float = 10.0) -> np.ndarray:
     r"""Stage one: one policy per auxiliary signal (module docstring).
 
     Args:
