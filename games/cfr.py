@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import sys
 
-import numpy as np
 import torch
 from tqdm import tqdm
 

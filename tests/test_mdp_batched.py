@@ -128,9 +128,10 @@ def test_batched_solvers_match_numpy():
     P = torch.as_tensor(np.stack([m.dense_P() for m in ms]))
     R = torch.as_tensor(np.stack([m.R for m in ms]))
     g = torch.tensor([m.gamma for m in ms], dtype=torch.float64)
-    V, Q, k, res = batched_value_iteration(P, R, g, tol=1e-10)
+    res = batched_value_iteration(P, R, g, tol=1e-10)
+    assert bool(res.converged.all()) and float(res.error_bound.max()) <= 1e-10
     for i, m in enumerate(ms):
-        np.testing.assert_allclose(V[i].numpy(), policy_iteration(m).V, atol=1e-9)
+        np.testing.assert_allclose(res.V[i].numpy(), policy_iteration(m).V, atol=1e-9)
     pi = torch.full((4, 10, 3), 1 / 3, dtype=torch.float64)
     Vp = batched_policy_evaluation(P, R, g, pi)
     for i, m in enumerate(ms):
@@ -194,5 +195,5 @@ def test_cuda_simulator_matches_exact():
     assert abs(_z(ret, m.mu @ policy_evaluation(m, pi))) < 4.0
     P = torch.as_tensor(m.dense_P()[None], device="cuda")
     R = torch.as_tensor(m.R[None], device="cuda")
-    V, *_ = batched_value_iteration(P, R, m.gamma, tol=1e-10)
+    V = batched_value_iteration(P, R, m.gamma, tol=1e-10).V
     np.testing.assert_allclose(V[0].cpu().numpy(), policy_iteration(m).V, atol=1e-9)
