@@ -48,7 +48,10 @@ __all__ = ["SolverResult", "halpern", "halpern_fixed_point", "vr_halpern", "vr_h
 @dataclass(frozen=True)
 class SolverResult:
     """``x`` (last iterate), ``residuals[j]`` measured after ``calls[j]`` oracle calls, the final
-    ``residual`` (max over a batch), ``oracle_calls``, ``iterations``, ``converged`` (residual <= eps)."""
+    ``residual`` :math:`\|F x\|` of the returned iterate (max over a batch), ``oracle_calls``,
+    ``iterations``, ``converged`` (residual <= eps). ``error_bound`` is ``None``: a monotone inclusion
+    gives no certified distance to the solution set from the residual alone. The recorded
+    ``(calls, residuals)`` pairs are the history."""
 
     x: object
     residuals: np.ndarray
@@ -59,6 +62,7 @@ class SolverResult:
     converged: bool
     method: str
     eta: float
+    error_bound: object = None
 
     def calls_to(self, eps: float) -> float:
         """First recorded oracle count with residual <= eps (``inf`` if never)."""
