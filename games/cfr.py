@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from games.evaluation import behavioural_form, bottom_up, exploitability_t, sequence_form, sequence_payoffs
 from games.extensive_form import ExtensiveFormGame
+from theory.validation import check_scalar
 from games.learner import LearnerRecorder, LearnerResult, record_points
 
 
@@ -40,8 +41,7 @@ def cfr(g: ExtensiveFormGame, iterations: int = 1000, plus: bool = False, altern
     is at most ``target``; ``converged`` then reports whether it was reached (``None`` without a target).
     ``residual`` is the average policy's exploitability (see :mod:`games.learner`).
     """
-    if int(iterations) < 1:
-        raise ValueError(f"iterations must be >= 1, got {iterations}")
+    iterations = check_scalar("iterations", iterations, low=1, integer=True)
     T = g.tensors(device, dtype)
     masks = [P.mask for P in T.players]
     probs = [(m / m.sum(-1, keepdim=True)).to(dtype).unsqueeze(0) for m in masks]

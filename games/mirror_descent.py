@@ -40,6 +40,7 @@ from tqdm import tqdm
 
 from games.evaluation import action_values, bottom_up, sequence_form, sequence_payoffs
 from games.extensive_form import ExtensiveFormGame, TabularPolicy
+from theory.validation import check_scalar
 from games.learner import LearnerRecorder, LearnerResult, record_points
 
 _TINY = 1e-300
@@ -93,8 +94,7 @@ def mmd(g: ExtensiveFormGame, alpha, eta=None, magnet_lr=0.0, iterations: int = 
     """
     if form not in ("sequence", "behavioural"):
         raise ValueError(f"form must be 'sequence' or 'behavioural', got {form!r}")
-    if int(iterations) < 1:
-        raise ValueError(f"iterations must be >= 1, got {iterations}")
+    iterations = check_scalar("iterations", iterations, low=1, integer=True)
     if not g.zero_sum and form == "sequence":
         warnings.warn(f"{g.name} is not zero-sum; sequence-form MMD ascends each player's own payoff")
     al = _batch_param(alpha, "alpha")
