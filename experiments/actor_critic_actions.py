@@ -1,4 +1,4 @@
-r"""The actor's price (paper notes A4): the regret gap to a greedy learner grows with :math:`\log|A|`.
+r"""The actor's price (docs/experiments.md#actor_critic_actions): the regret gap to a greedy learner grows with :math:`\log|A|`.
 
 The bound's :math:`dH^5\log|A|/\varepsilon^2` term is what the mirror-descent actor pays for tracking
 a moving critic. On combination locks with a growing number of actions we measure the regret of

@@ -1,4 +1,4 @@
-r"""Hybrid RL (paper notes A6–A7): offline data make optimism unnecessary and optimistic learning cheaper.
+r"""Hybrid RL (docs/experiments.md#actor_critic_hybrid): offline data make optimism unnecessary and optimistic learning cheaper.
 
 On the combination lock, offline trajectories come from the behaviour policy
 :math:`\mu = m\,\pi^* + (1-m)\,\text{uniform}`; its single-policy concentrability :math:`c^*` is computed

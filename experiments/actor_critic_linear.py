@@ -1,4 +1,4 @@
-r"""Linear MDPs (paper notes A5): the actor-critic with an LSVI-UCB critic and log-det switching.
+r"""Linear MDPs (docs/experiments.md#actor_critic_linear): the actor-critic with an LSVI-UCB critic and log-det switching.
 
 Random linear MDPs (simplex features, :func:`mdp.generators.random_linear_mdp`) with :math:`d` features;
 OptAC-RS with a linear critic against LSVI-UCB (greedy, refit every episode) and rare-switching
