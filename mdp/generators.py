@@ -119,9 +119,7 @@ def combination_lock(H: int = 6, A: int = 5, p_advance: float = 0.9, distractor:
                     P[h, s, a, dead] = 1.0
     mu = np.zeros(S)
     mu[0] = 1.0
-    m = FiniteHorizonMDP(P, R, H, mu)
-    object.__setattr__(m, "secret", secret)
-    return m
+    return FiniteHorizonMDP(P, R, H, mu, info={"secret": secret})
 
 
 GRID_ACTIONS = {0: (-1, 0), 1: (0, 1), 2: (1, 0), 3: (0, -1)}  # up, right, down, left

@@ -31,7 +31,7 @@ def test_monte_carlo_matches_exact_discounted(dtype):
 def test_monte_carlo_matches_exact_finite_horizon_time_varying():
     m = combination_lock(H=5, A=3, seed=1)
     pi = np.full((5, m.S, 3), 1.0 / 3)
-    pi[:, :, m.secret[0]] += 0.3
+    pi[:, :, m.info["secret"][0]] += 0.3
     pi /= pi.sum(-1, keepdims=True)
     sim = BatchedTabularMDP(m, 50_000, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     ret = sim.estimate_return(pi).numpy()
