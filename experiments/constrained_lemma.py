@@ -6,7 +6,8 @@ closed form :math:`\pi^\star \propto \prod_i \pi_i^{\lambda_i/\Lambda} e^{A/\Lam
 are set to :math:`\epsilon_i = \mathrm{KL}(\pi^\star\|\pi_i)`, and the problem
 :math:`\max_p A^\top p` s.t. :math:`\mathrm{KL}(p\|\pi_i) \le \epsilon_i`, :math:`p \in \Delta_A` is solved
 by cvxpy (Clarabel, exponential cone, tolerances 1e-11). The claims use the states the solver reports
-solved to status ``optimal``; the others are counted separately. The Lemma says the solver's :math:`p` is :math:`\pi^\star` and its
+solved to status ``optimal``; the others are counted separately. The Lemma says the solver's :math:`p` is
+:math:`\pi^\star` and its
 multipliers are the :math:`\lambda_i`.
 """
 from __future__ import annotations

@@ -5,7 +5,7 @@ import cvxpy as cp
 import numpy as np
 import pytest
 
-from mdp import TabularMDP, solve_occupancy_lp, value_iteration
+from mdp import solve_occupancy_lp, value_iteration
 from mdp.constrained import (NoFeasibleLambdaWarning, closed_form_policy, lagrangian, sampled_stage_one,
                              sampled_stage_two, signal_values, stage_one_policies, stage_two, thresholds_between,
                              two_stage_actor_critic)

@@ -25,7 +25,8 @@ current main policy; with exact critics this is the fixed-point iteration
 stage-one policies (the :math:`\Lambda\to\infty` limit). For small :math:`\Lambda` the undamped map cycles
 (it approaches greedy policy iteration's switching); after 10 updates without a 10% drop of the residual the
 update is damped, :math:`\pi_{k+1} \propto \pi_k^{1-\alpha}(\pi^\star[A_0^{\pi_k}])^{\alpha}` with :math:`\alpha`
-halved each time, which keeps the same fixed points (the actor's small gradient steps in the paper). As in production, all :math:`\lambda_i` are equal,
+halved each time, which keeps the same fixed points (the actor's small gradient steps in the paper). As in
+production, all :math:`\lambda_i` are equal,
 :math:`\lambda_i = \lambda`.
 
 **Choosing** :math:`\lambda` (:func:`two_stage_actor_critic`): the paper tunes :math:`\lambda` by hand; we
