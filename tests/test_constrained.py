@@ -230,3 +230,13 @@ def test_sampled_stages_are_seeded_and_improve_on_uniform(sv):
         warnings.simplefilter("error")
         with pytest.raises(ValueError, match="lam"):
             sampled_stage_two(m, a.policy, -1.0, seeds=2)
+
+
+def test_stage_two_damping_breaks_the_small_lambda_cycle():
+    # on this instance the undamped map pi <- Lemma(A^pi) cycles with period 2 at lambda = 0.05
+    big = short_video_cmdp(seed=2)
+    m, C = big.model, big.aux_rewards
+    priors = stage_one_policies(m, C, "soft", quality=0.99)
+    r = stage_two(m, priors, 0.05, history=True)
+    assert r.converged and r.residual <= 1e-8
+    assert r.history[:10].min() > 1e-3          # the first (undamped) updates do not contract
