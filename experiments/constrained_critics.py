@@ -152,7 +152,7 @@ def plot(frame: pd.DataFrame, config: Config):
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("logged sessions")
-        ax.set_title(f"{case} discount" + ("" if case == "common" else "s"))
+        ax.set_title("common discount (joint = separate)" if case == "common" else "per-signal discounts")
     axes[0].set_ylabel("relative RMSE of sum_i w_i V_i")
     axes[1].legend(fontsize=7)
     return fig

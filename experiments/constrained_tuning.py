@@ -129,7 +129,8 @@ def plot(frame: pd.DataFrame, config: Config):
         x = np.array(sorted(sub.m.unique()), float)
         cis = [mean_ci(g.cost.to_numpy(float)) for _, g in sub.groupby("m")]
         est = np.array([c.estimate for c in cis])
-        err = np.array([[c.estimate - c.low for c in cis], [c.high - c.estimate for c in cis]])
+        # a cost is at least one solve: the lower end of the interval is shown from 1 on the log axis
+        err = np.array([[c.estimate - max(c.low, 1.0) for c in cis], [c.high - c.estimate for c in cis]])
         ax.errorbar(x + 0.05 * (j - 1), est, yerr=np.where(np.isfinite(err), err, 0), fmt="o-", capsize=3,
                     label=method, color=f"C{j}")
         props = [Interval.proportion(int(g.success.sum()), len(g)) for _, g in sub.groupby("m")]
