@@ -89,7 +89,9 @@ def plot(frame: pd.DataFrame, config: Config):
     for ax, col, lim, label in ((axes[0], "policy_error", 1e-6, "max |π_solver − π*|"),
                                 (axes[1], "dual_error", 1e-3, "max |ν_i − λ_i| / λ_i")):
         v = np.log10(np.maximum(frame[col].to_numpy(float), 1e-16))
-        ax.hist(v, bins=20)
+        ok = (frame.status == "optimal").to_numpy()
+        bins = np.linspace(v.min() - 0.1, v.max() + 0.1, 21)
+        ax.hist([v[ok], v[~ok]], bins=bins, stacked=True, label=["solver: optimal", "solver: inaccurate"])
         ax.axvline(np.log10(lim), color="k", ls="--", label="claimed limit")
         ax.set_xlabel(f"log10 {label}")
         ax.set_ylabel("states")
