@@ -5,7 +5,8 @@ auxiliary signals, thresholds at beta = 0.5. Timed: one LP solve (cvxpy + Clarab
 problem construction, as a user calls it); the Lemma's closed form at one lambda (elementwise, given the
 advantages); one exact stage-two solve (the fixed point pi <- closed form(A^pi) at one lambda); the full
 lambda search of two_stage_actor_critic (given the stage-one priors, which are timed separately); and the
-Lagrangian to a 1e-3 relative duality gap. Best of 3 for calls under a second.
+Lagrangian to a 1e-3 relative duality gap. Best of 3 (LP: 5; closed form: 20) for calls under 3 s, after one
+warm-up LP (cvxpy's first solve pays for its imports).
 OpenBLAS is pinned to one thread: on a busy 2-core machine SciPy's threaded LU solves of 100 x 100 systems
 slow down by an order of magnitude.
 Usage: python benchmarks/bench_constrained.py [--constraints 1 3 5]
@@ -45,7 +46,7 @@ def timed(fn, repeat=3):
         out = fn()
         dt = time.perf_counter() - t
         best = min(best, dt)
-        if dt > 1.0:
+        if dt > 3.0:
             break
     return best, out
 
@@ -62,11 +63,13 @@ def main(argv=None):
              "Lagrangian s (iters) | LP / closed form | LP / stage two | LP / lambda search | Lagrangian / LP | "
              "TSCAC J/J_LP (feasible) |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    warm = short_video_cmdp(Z=2, F=2, K=2, seed=0)            # cvxpy's first solve pays its import and setup
+    solve_occupancy_lp(warm.model, warm.aux_rewards, thresholds_between(warm.model, warm.aux_rewards, 0.5))
     for k in args.constraints:
         sv = short_video_cmdp(Z=9, F=11, K=20, seed=k, aux=SIGNALS[:k])
         m, C = sv.model, sv.aux_rewards
         t = thresholds_between(m, C, 0.5)
-        t_lp, lp = timed(lambda: solve_occupancy_lp(m, C, t))
+        t_lp, lp = timed(lambda: solve_occupancy_lp(m, C, t), repeat=5)
         t_one, pri = timed(lambda: stage_one_policies(m, C, "soft", quality=0.95), repeat=1)
         lam = 1.0
         V = policy_evaluation(m, pri[0])
@@ -84,8 +87,11 @@ def main(argv=None):
         print(lines[-1], flush=True)
     lines += ["", "Goal (issue): the closed-form stage two at least 100x faster than one LP solve, and the lambda "
               "search faster than the LP. The closed form alone (given advantages) meets the first by a wide "
-              "margin; an exact stage-two solve also needs the main critic at every fixed-point step (one "
-              "policy evaluation each), and the search runs 14-20 such solves."]
+              "margin. An exact stage-two solve also needs the main critic at every fixed-point step (one "
+              "policy evaluation each, warm-started along the search), and the search runs 14-20 such solves: "
+              "read the 'LP / lambda search' column for whether the second goal is met at this size. Stage "
+              "one (soft priors by bisection on the temperature) is timed separately and is the dominant "
+              "cost of TSCAC here."]
     OUT.mkdir(exist_ok=True)
     (OUT / "constrained.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -30,7 +30,8 @@ production, all :math:`\lambda_i` are equal,
 :math:`\lambda_i = \lambda`.
 
 **Choosing** :math:`\lambda` (:func:`two_stage_actor_critic`): the paper tunes :math:`\lambda` by hand; we
-search one dimension. Stage two is solved on a geometric grid of ``grid`` values of
+search one dimension. Stage two is solved, from large to small :math:`\lambda`, each solve warm-started at the
+solution for the next larger :math:`\lambda`, on a geometric grid of ``grid`` values of
 :math:`\lambda / \sigma_0` (:math:`\sigma_0 = \max|r_0|`) and at :math:`\lambda = \infty`; between the feasible
 grid point of highest main value and its infeasible smaller neighbour, ``refine`` bisection steps in
 :math:`\log\lambda` move toward the feasibility boundary (the main value usually rises as :math:`\lambda`
@@ -192,7 +193,7 @@ class StageTwoResult:
 
 
 def stage_two(m: TabularMDP, priors, lambdas, tol: float = 1e-8, max_iter: int = 500,
-              history: bool = False, warn: bool = True) -> StageTwoResult:
+              history: bool = False, warn: bool = True, pi0=None) -> StageTwoResult:
     r"""Stage two with exact critics: iterate :math:`\pi \leftarrow \pi^\star[A_0^\pi]` (Lemma) to a fixed point.
 
     Args:
@@ -201,6 +202,7 @@ def stage_two(m: TabularMDP, priors, lambdas, tol: float = 1e-8, max_iter: int =
         max_iter: budget of closed-form updates.
         history: record the residuals.
         warn: warn (:class:`~theory.results.NotConvergedWarning`) when the budget runs out.
+        pi0: ``[S, A]`` starting policy (a warm start); the stage-one mixture by default.
 
     Returns:
         :class:`StageTwoResult`.
@@ -210,9 +212,11 @@ def stage_two(m: TabularMDP, priors, lambdas, tol: float = 1e-8, max_iter: int =
         raise ShapeError(f"priors has shape {pri.shape}; expected [k, {m.S}, {m.A}]")
     tol = check_scalar("tol", tol, low=0.0, low_open=True)
     max_iter = check_scalar("max_iter", max_iter, low=1, integer=True)
-    w = np.ones(pri.shape[0])
-    with np.errstate(divide="ignore"):
-        pi = _softmax((w[:, None, None] * np.log(pri)).sum(0) / w.sum())
+    if pi0 is None:
+        with np.errstate(divide="ignore"):
+            pi = _softmax(np.log(pri).mean(0))
+    else:
+        pi = validate_policy(pi0, m.S, m.A, name="pi0")
     hist = []
     res = np.inf
     alpha, best, since = 1.0, np.inf, 0
@@ -327,15 +331,17 @@ def two_stage_actor_critic(m: TabularMDP, aux_rewards, thresholds, seed=0, stage
                 with np.errstate(divide="ignore"):
                     pi = _softmax(np.log(pri).mean(0))
                 st = StageTwoResult(pi, 0.0, None, True, 0)
-            else:
-                st = stage_two(m, pri, lam, tol=tol, max_iter=max_iter, warn=False)
+            else:   # warm start at the solution for the nearest larger lambda already solved
+                above = [x for x in tried if x > lam]
+                st = stage_two(m, pri, lam, tol=tol, max_iter=max_iter, warn=False,
+                               pi0=tried[min(above)][0].policy if above else None)
             J0, J = signal_values(m, C, st.policy)
             tried[lam] = (st, J0, J, is_feasible(J, t), float(np.nanmin(constraint_ratios(J, t))))
         return tried[lam]
 
-    for lam in sorted(float(x) for x in lams):
-        evaluate(lam)
     evaluate(np.inf)
+    for lam in sorted((float(x) for x in lams), reverse=True):
+        evaluate(lam)
     feas = [lam for lam, v in tried.items() if v[3]]
     if feas and refine:
         best = max(feas, key=lambda lam: tried[lam][1])
