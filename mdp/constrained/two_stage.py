@@ -212,6 +212,16 @@ def stage_two(m: TabularMDP, priors, lambdas, tol: float = 1e-8, max_iter: int =
         raise ShapeError(f"priors has shape {pri.shape}; expected [k, {m.S}, {m.A}]")
     tol = check_scalar("tol", tol, low=0.0, low_open=True)
     max_iter = check_scalar("max_iter", max_iter, low=1, integer=True)
+    closed_form_policy(pri, np.zeros((m.S, m.A)), lambdas)        # validates lambdas once
+    lam = np.atleast_1d(np.asarray(lambdas, dtype=float))
+    lam = np.full(pri.shape[0], lam[0]) if lam.shape == (1,) else lam
+    Lam = float(lam.sum())
+    with np.errstate(divide="ignore"):                            # the Lemma's A-independent part, once
+        base = sum(np.log(p) * (li / Lam) for p, li in zip(pri, lam) if li > 0)
+
+    def lemma(A):
+        return _softmax(base + A / Lam)
+
     if pi0 is None:
         with np.errstate(divide="ignore"):
             pi = _softmax(np.log(pri).mean(0))
@@ -224,7 +234,7 @@ def stage_two(m: TabularMDP, priors, lambdas, tol: float = 1e-8, max_iter: int =
     for k in range(1, max_iter + 1):
         V = policy_evaluation(m, pi)
         A = q_values(m.P_flat, m.R, m.gamma, V) - V[:, None]
-        target = closed_form_policy(pri, A, lambdas)
+        target = lemma(A)
         res = float(np.abs(target - pi).max())
         hist.append(res)
         if res <= tol:          # pi itself passes the test: return it (its residual is res)
@@ -237,7 +247,7 @@ def stage_two(m: TabularMDP, priors, lambdas, tol: float = 1e-8, max_iter: int =
     if res > tol:                 # the budget ran out: the residual of the returned (last updated) pi
         V = policy_evaluation(m, pi)
         A = q_values(m.P_flat, m.R, m.gamma, V) - V[:, None]
-        res = float(np.abs(closed_form_policy(pri, A, lambdas) - pi).max())
+        res = float(np.abs(lemma(A) - pi).max())
     if res > tol:
         if warn:
             warn_not_converged("stage_two", residual=res, tol=tol, iterations=k)
