@@ -114,6 +114,53 @@ def case_cfr():
     return r, 1e-2
 
 
+def _cmdp():
+    from mdp.constrained import thresholds_between
+    from mdp.envs.recommender import short_video_cmdp
+
+    sv = short_video_cmdp(Z=2, F=3, K=3, seed=1)
+    return sv.model, sv.aux_rewards, thresholds_between(sv.model, sv.aux_rewards, 0.3)
+
+
+def case_lagrangian():
+    from mdp.constrained import lagrangian
+
+    m, C, t = _cmdp()
+    r = lagrangian(m, C, t, iterations=5000, step_size=10.0, tol=1e-3)
+    assert r.converged and r.error_bound is None
+    return r, 1e-3
+
+
+def case_stage_two():
+    from mdp.constrained import closed_form_policy, stage_one_policies, stage_two
+
+    m, C, _ = _cmdp()
+    pri = stage_one_policies(m, C, "npg", iterations=20)
+    r = stage_two(m, pri, 1.0, tol=1e-9)
+    P_pi = np.einsum("sat,sa->st", m.P, r.policy)                 # independent recomputation of the residual
+    V = np.linalg.solve(np.eye(m.S) - m.gamma * P_pi, (m.R * r.policy).sum(-1))
+    A = m.R + m.gamma * np.einsum("sat,t->sa", m.P, V) - V[:, None]
+    assert r.residual == pytest.approx(float(np.abs(closed_form_policy(pri, A, 1.0) - r.policy).max()), abs=1e-12)
+    return r, 1e-9
+
+
+def case_two_stage_actor_critic():
+    from mdp.constrained import two_stage_actor_critic
+
+    m, C, t = _cmdp()
+    return two_stage_actor_critic(m, C, t, stage_one="npg"), None
+
+
+def case_sampled_stage_two():
+    from mdp.constrained import sampled_stage_two, stage_one_policies
+
+    m, C, _ = _cmdp()
+    r = sampled_stage_two(m, stage_one_policies(m, C, "npg", iterations=5), 1.0, seeds=2, iterations=5, envs=4,
+                          horizon=5)
+    assert r.converged is None  # a fixed budget: nothing was tested
+    return r, None
+
+
 CASES = {name[5:]: fn for name, fn in dict(globals()).items() if name.startswith("case_")}
 CASES.update({name: _halpern_case(name) for name in ("halpern", "vr_halpern", "vr_halpern_inexact", "eag",
                                                      "extragradient", "vr_extragradient")})
