@@ -187,6 +187,16 @@ def test_tscac_says_plainly_when_no_lambda_is_feasible(sv):
     assert "no lambda" in r.message
 
 
+def test_unreachable_thresholds_are_refused_before_any_work(sv):
+    m, C = sv.model, sv.aux_rewards
+    best = np.array([float(m.mu @ value_iteration(m.with_rewards(c), tol=1e-12).V) for c in C])
+    t = best * np.array([0.5, 0.5, 1.5])
+    for solver in (lagrangian, two_stage_actor_critic):
+        with pytest.raises(InfeasibleConstraintsError, match=r"thresholds\[2\] = .* exceeds") as e:
+            solver(m, C, t)
+        assert np.allclose(e.value.max_values, best, rtol=1e-8)
+
+
 def test_bad_cmdp_inputs_name_the_value(sv):
     m, C = sv.model, sv.aux_rewards
     t = thresholds_between(m, C, 0.5)

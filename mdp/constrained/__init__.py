@@ -9,14 +9,14 @@ Public API:
     :func:`max_signal_values`, :func:`thresholds_between` (:mod:`mdp.constrained.core`). The exact optimum
     is the package's one occupancy LP, :func:`mdp.solve_occupancy_lp` ``(m, aux_rewards, thresholds)``.
 """
-from mdp.constrained.core import (check_cmdp, constraint_ratios, is_feasible, max_signal_values, signal_values,
-                                  thresholds_between)
+from mdp.constrained.core import (check_cmdp, constraint_ratios, is_feasible, max_signal_values,
+                                  require_achievable, signal_values, thresholds_between)
 from mdp.constrained.lagrangian import LagrangianResult, lagrangian
 from mdp.constrained.sampled import SampledResult, sampled_stage_one, sampled_stage_two
 from mdp.constrained.two_stage import (NoFeasibleLambdaWarning, StageTwoResult, TwoStageResult, closed_form_policy,
                                        soft_optimal_policy, stage_one_policies, stage_two, two_stage_actor_critic)
 
-__all__ = ["check_cmdp", "constraint_ratios", "is_feasible", "max_signal_values", "signal_values",
+__all__ = ["require_achievable", "check_cmdp", "constraint_ratios", "is_feasible", "max_signal_values", "signal_values",
            "thresholds_between", "LagrangianResult", "lagrangian", "NoFeasibleLambdaWarning", "StageTwoResult",
            "TwoStageResult", "closed_form_policy", "soft_optimal_policy", "stage_one_policies", "stage_two",
            "two_stage_actor_critic", "SampledResult", "sampled_stage_one", "sampled_stage_two"]

@@ -18,7 +18,7 @@ from mdp.planning import policy_evaluation, policy_iteration
 from theory.validation import check_scalar, to_numpy
 
 __all__ = ["check_cmdp", "signal_values", "max_signal_values", "thresholds_between", "constraint_ratios",
-           "is_feasible"]
+           "is_feasible", "require_achievable"]
 
 
 def check_cmdp(m, aux_rewards, thresholds=None, who: str = "constrained solver"):
@@ -55,6 +55,24 @@ def check_cmdp(m, aux_rewards, thresholds=None, who: str = "constrained solver")
                          "signals")
     check_finite("thresholds", t)
     return C, t
+
+
+def require_achievable(m: TabularMDP, aux_rewards, thresholds, who: str = "constrained solver") -> np.ndarray:
+    """Raise :class:`~mdp.occupancy.InfeasibleConstraintsError` when a threshold exceeds what any policy achieves.
+
+    Each signal is checked alone (``k`` policy iterations); thresholds that are achievable one by one but not
+    together are found by :func:`mdp.solve_occupancy_lp`. Returns ``max_signal_values(m, aux_rewards)``.
+    """
+    from mdp.occupancy import InfeasibleConstraintsError
+
+    C, t = check_cmdp(m, aux_rewards, thresholds, who=who)
+    best = max_signal_values(m, C)
+    bad = np.flatnonzero(t > best + 1e-9 * np.maximum(1.0, np.abs(best)))
+    if bad.size:
+        i = int(bad[0])
+        raise InfeasibleConstraintsError(f"{who}: thresholds[{i}] = {t[i]:.6g} exceeds the largest value any policy "
+                                         f"achieves for aux_rewards[{i}], {best[i]:.6g}; no policy meets it", t, best)
+    return best
 
 
 def signal_values(m: TabularMDP, aux_rewards, pi) -> tuple[float, np.ndarray]:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm.auto import tqdm
 
-from mdp.constrained.core import check_cmdp, constraint_ratios
+from mdp.constrained.core import check_cmdp, constraint_ratios, require_achievable
 from mdp.model import TabularMDP
 from mdp.operators import q_values
 from mdp.planning import policy_evaluation, policy_iteration
@@ -110,6 +110,9 @@ def lagrangian(m: TabularMDP, aux_rewards, thresholds, seed=0, iterations: int =
     Returns:
         :class:`LagrangianResult`.
 
+    Raises:
+        InfeasibleConstraintsError: a threshold exceeds the largest value its signal reaches under any policy.
+
     Example:
         >>> import numpy as np
         >>> from mdp import TabularMDP
@@ -120,6 +123,7 @@ def lagrangian(m: TabularMDP, aux_rewards, thresholds, seed=0, iterations: int =
         (1.0, True)
     """
     C, t = check_cmdp(m, aux_rewards, thresholds, who="lagrangian")
+    require_achievable(m, C, t, who="lagrangian")
     iterations = check_scalar("iterations", iterations, low=1, integer=True)
     step_size = check_scalar("step_size", step_size, low=0.0, low_open=True)
     tol = check_scalar("tol", tol, low=0.0, low_open=True)

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mdp.constrained.core import (check_cmdp, constraint_ratios, is_feasible, max_signal_values,
-                                  signal_values)
+                                  require_achievable, signal_values)
 from mdp.model import ParameterError, ShapeError, TabularMDP, validate_policy
 from mdp.operators import q_values
 from mdp.planning import policy_evaluation
@@ -310,6 +310,10 @@ def two_stage_actor_critic(m: TabularMDP, aux_rewards, thresholds, seed=0, stage
     Returns:
         :class:`TwoStageResult`.
 
+    Raises:
+        InfeasibleConstraintsError: a threshold exceeds the largest value its signal reaches under any policy
+            (thresholds feasible one by one but not together give ``feasible=False`` instead).
+
     Example:
         >>> from mdp.envs.recommender import short_video_cmdp
         >>> from mdp.constrained import thresholds_between, two_stage_actor_critic
@@ -320,6 +324,7 @@ def two_stage_actor_critic(m: TabularMDP, aux_rewards, thresholds, seed=0, stage
         ((10, 4), True)
     """
     C, t = check_cmdp(m, aux_rewards, thresholds, who="two_stage_actor_critic")
+    require_achievable(m, C, t, who="two_stage_actor_critic")
     if priors is None:
         pri = stage_one_policies(m, C, stage_one, quality, stage_one_iterations)
     else:
