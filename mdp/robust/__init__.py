@@ -6,7 +6,7 @@ A robust MDP replaces the kernel by a set :math:`\mathcal T`; for an :math:`(s,a
 .. math:: (\mathcal T_{\text{rob}} V)(s) = \max_a \Big[ r(s,a) + \gamma \min_{p \in \mathcal P_{s,a}} p^\top V \Big]
           \qquad\text{(Iyengar 2005, Nilim \& El Ghaoui 2005)}.
 
-Modules (every public name is re-exported here, loaded on first use):
+Modules (every public name is re-exported here):
 
 * :mod:`mdp.robust.sets` — uncertainty sets and the rectangularity contract (``"sa"``, ``"s"``, ``None``);
 * :mod:`mdp.robust.oracles` — the worst-case oracles (torch L1 / L-inf / KL with batch axes, numpy W1);
@@ -30,30 +30,26 @@ Example:
 """
 from __future__ import annotations
 
-import importlib
+from mdp.robust.batched import BatchedRobustResult, batched_robust_value_iteration
+from mdp.robust.dp import (RobustResult, StaticWorstCase, adversary_policy_iteration, check_robust_model,
+                           robust_policy_evaluation, robust_value_iteration, static_policy_values,
+                           static_worst_case)
+from mdp.robust.iwocs import IwocsResult, IwocsSRectResult, iwocs, iwocs_srect, maxmin_policy, worst_case_search
+from mdp.robust.oracles import ORACLES, kl_worst_case, l1_worst_case, linf_worst_case, wasserstein_worst_case
+from mdp.robust.sets import (FiniteModelSet, KLBall, L1Ball, LinfBall, ModelHull, ParametricSet,
+                             RectangularityError, UncertaintySet, WassersteinBall, check_kernel, check_radius,
+                             require_rectangularity)
+from mdp.robust.srect import (SRectL1Ball, SRectResult, s_rectangular_policy_evaluation,
+                              s_rectangular_value_iteration, srect_worst_kernel)
 
-_EXPORTS = {
-    "sets": ["RectangularityError", "require_rectangularity", "UncertaintySet", "L1Ball", "LinfBall", "KLBall",
-             "WassersteinBall", "FiniteModelSet", "ModelHull", "ParametricSet", "check_kernel", "check_radius"],
-    "oracles": ["l1_worst_case", "linf_worst_case", "kl_worst_case", "wasserstein_worst_case", "ORACLES"],
-    "dp": ["RobustResult", "StaticWorstCase", "robust_value_iteration", "robust_policy_evaluation",
-           "adversary_policy_iteration", "static_worst_case", "static_policy_values", "check_robust_model"],
-    "batched": ["BatchedRobustResult", "batched_robust_value_iteration"],
-    "iwocs": ["IwocsResult", "IwocsSRectResult", "iwocs", "iwocs_srect", "worst_case_search", "maxmin_policy"],
-    "srect": ["SRectL1Ball", "SRectResult", "s_rectangular_value_iteration", "s_rectangular_policy_evaluation",
-              "srect_worst_kernel"],
-}
-_WHERE = {name: mod for mod, names in _EXPORTS.items() for name in names}
-__all__ = [name for names in _EXPORTS.values() for name in names]
-
-
-def __getattr__(name):
-    if name in _WHERE:
-        value = getattr(importlib.import_module(f"mdp.robust.{_WHERE[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'mdp.robust' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__all__ = [
+    "RectangularityError", "require_rectangularity", "UncertaintySet", "L1Ball", "LinfBall", "KLBall",
+    "WassersteinBall", "FiniteModelSet", "ModelHull", "ParametricSet", "check_kernel", "check_radius",
+    "l1_worst_case", "linf_worst_case", "kl_worst_case", "wasserstein_worst_case", "ORACLES",
+    "RobustResult", "StaticWorstCase", "robust_value_iteration", "robust_policy_evaluation",
+    "adversary_policy_iteration", "static_worst_case", "static_policy_values", "check_robust_model",
+    "BatchedRobustResult", "batched_robust_value_iteration",
+    "IwocsResult", "IwocsSRectResult", "iwocs", "iwocs_srect", "worst_case_search", "maxmin_policy",
+    "SRectL1Ball", "SRectResult", "s_rectangular_value_iteration", "s_rectangular_policy_evaluation",
+    "srect_worst_kernel",
+]

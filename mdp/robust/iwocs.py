@@ -209,8 +209,9 @@ def iwocs(m: TabularMDP, uset: UncertaintySet, eps: float = 1e-6, search: str = 
         models.append(T_next)
     lower = float(rows[-1]["lower"])
     if upper < lower - 1e-9:
-        warnings.warn(f"iwocs: upper value {upper:.8g} is below the lower value {lower:.8g}; the static "
-                      "problems were not solved exactly (inner_backups/q_noise), so the bracket is no certificate",
+        warnings.warn(f"iwocs: upper value {upper:.8g} is below the lower value {lower:.8g}: the static problems "
+                      "were not solved exactly (inner_backups/q_noise) or the set is not rectangular, so the "
+                      "bracket is no certificate",
                       stacklevel=2)
     if not converged:
         warn_not_converged(f"iwocs{' (stalled)' if stalled else ''}", residual=max(upper - lower, 0.0), tol=eps,
