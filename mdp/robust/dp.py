@@ -82,7 +82,7 @@ def _dynamic_set(uset, who):
 
 
 def robust_value_iteration(m: TabularMDP, uset: UncertaintySet, tol: float = 1e-8, max_iter: int = 100_000,
-                           V0=None, history: bool = False) -> RobustResult:
+                           V0=None, history: bool = False, callback=None) -> RobustResult:
     r"""Robust value iteration :math:`V_{k+1} = \max_a[r + \gamma\min_{p\in\mathcal P_{s,a}}p^\top V_k]`.
 
     Static sets (``rectangularity=None``) are solved through their (s,a)-rectangular hull; s-rectangular
@@ -93,6 +93,7 @@ def robust_value_iteration(m: TabularMDP, uset: UncertaintySet, tol: float = 1e-
         m: the nominal model (its ``R``, ``gamma``, ``mu``); uset: the uncertainty set, kernels ``[S, A, S]``.
         tol: certified accuracy (> 0); max_iter: backup budget; V0: ``[S]`` start (zeros).
         history: record the per-iteration step sizes.
+        callback: called as ``callback(k, V_k, step_k)`` after every backup (e.g. to record ``mu @ V_k``).
 
     Returns:
         :class:`RobustResult` (``oracle_calls = iterations + 1``: the last call evaluates the returned ``V``).
@@ -117,7 +118,7 @@ def robust_value_iteration(m: TabularMDP, uset: UncertaintySet, tol: float = 1e-
         return Q.max(1)
 
     V0 = np.zeros(m.S) if V0 is None else V0
-    r = certified_fixed_point(step, V0, m.gamma, tol, max_iter, who, history=history)
+    r = certified_fixed_point(step, V0, m.gamma, tol, max_iter, who, history=history, callback=callback)
     Q = last["Q"]
     return RobustResult(r.V, Q, greedy_policy(Q), float(m.mu @ r.V), last["T"], r.iterations, r.residual,
                         r.converged, r.error_bound, r.iterations + 1, r.history)
