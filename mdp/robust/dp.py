@@ -264,8 +264,8 @@ def static_worst_case(m: TabularMDP, uset: UncertaintySet, pi, tol: float = 1e-8
         method: ``"pi"`` or ``"vi"`` (rectangular sets); history: passed to the iterative method.
 
     Returns:
-        :class:`StaticWorstCase` (for the ``"vi"`` method ``lower = mu @ V_PE - tol``, with
-        ``oracle_calls`` counting robust PE's backups).
+        :class:`StaticWorstCase` (for the ``"vi"`` method ``lower = mu @ V_PE - error_bound_PE``,
+        ``converged`` when robust PE converged and ``value - lower <= tol``, ``oracle_calls`` robust PE's).
     """
     who = "static_worst_case"
     check_robust_model(m, uset, who)
@@ -280,8 +280,9 @@ def static_worst_case(m: TabularMDP, uset: UncertaintySet, pi, tol: float = 1e-8
         r = robust_policy_evaluation(m, uset, pi, tol=tol, history=history)
         value = float(m.mu @ _evaluate(m, r.kernel, pi))
         lower = float(m.mu @ r.V) - r.error_bound
-        return StaticWorstCase(value, lower, r.kernel, r.oracle_calls, r.residual, max(value - lower, 0.0),
-                               r.converged, r.iterations, r.history)
+        bound = max(value - lower, 0.0)
+        return StaticWorstCase(value, lower, r.kernel, r.oracle_calls, r.residual, bound,
+                               bool(r.converged and bound <= tol), r.iterations, r.history)
     vals = static_policy_values(m, uset.models, pi)
     k = int(np.argmin(vals))
     return StaticWorstCase(float(vals[k]), float(vals[k]), uset.models[k], 0, 0.0, 0.0, None, len(vals),
