@@ -101,8 +101,10 @@ def test_batched_backup_matches_the_hand_written_backup(model):
                                            history=True)
     for b, (m, g, rad) in enumerate(((model, GAMMA, 0.4), (m2, 0.6, 0.9))):
         Pd = m.dense_P()
-        hq = lambda V: np.array([[m.R[s, a] + g * lp_min(Pd[s, a], V, "l1", rad) for a in range(A)]  # noqa: E731
-                                 for s in range(S)])
+
+        def hq(V, m=m, g=g, Pd=Pd, rad=rad):
+            return np.array([[m.R[s, a] + g * lp_min(Pd[s, a], V, "l1", rad) for a in range(A)] for s in range(S)])
+
         V2 = hq(hq(np.zeros(S)).max(1)).max(1)
         np.testing.assert_allclose(r.V[b].numpy(), V2, atol=1e-9)
         np.testing.assert_allclose(r.Q[b].numpy(), hq(V2), atol=1e-9)
@@ -166,7 +168,7 @@ def test_rectangularity_contract(model):
     pi = np.full((S, A), 1.0 / A)
     assert (U.rectangularity, Us.rectangularity, F.rectangularity, F.hull().rectangularity) == ("sa", "s", None, "sa")
     assert issubclass(RectangularityError, ValueError)
-    with pytest.raises(RectangularityError, match="s-rectangular set has no per-\(s, a\) worst case"):
+    with pytest.raises(RectangularityError, match=r"s-rectangular set has no per-\(s, a\) worst case"):
         Us.worst_case(np.zeros(S))
     for call in (lambda: robust_value_iteration(model, Us), lambda: robust_policy_evaluation(model, Us, pi),
                  lambda: iwocs(model, Us)):
