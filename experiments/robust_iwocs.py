@@ -43,9 +43,9 @@ class Config:
     instances: int = 5
     """Garnet instances per job."""
     l1_radii: tuple = (0.1, 0.5, 1.0)
-    """L1 radii (notes IW-1)."""
+    """L1 radii (docs/experiments.md#robust_iwocs)."""
     kl_radii: tuple = (0.01, 0.1)
-    """KL radii (notes IW-1)."""
+    """KL radii (docs/experiments.md#robust_iwocs)."""
     gammas: tuple = (0.9, 0.95)
     """Discounts."""
 
