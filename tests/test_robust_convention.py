@@ -218,8 +218,10 @@ def test_oracle_calls_are_counted_where_the_oracle_is_called(model):
         assert r.oracle_calls == CountingL1.calls > 0
 
 
-@pytest.mark.parametrize("kw", [dict(inner_backups=1), dict(inner_backups=3), dict(q_noise=0.2), {}])
+@pytest.mark.parametrize("kw", [dict(inner_backups=1), dict(inner_backups=3), dict(q_noise=0.2), {},
+                                dict(mode="hull", q_noise=0.2), dict(mode="hull", inner_backups=2)])
 def test_iwocs_upper_value_never_increases(model, kw):
+    """U_i is a running minimum (monotone by construction, so this is a unit test and not an experiment's claim)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         r = iwocs(model, L1Ball(model.P, 0.8), eps=1e-12, max_iterations=8, history=True, seed=1, **kw)
