@@ -158,11 +158,16 @@ def plot(frame: pd.DataFrame, config: Config):
     ax2.set_title("Speed-up (this machine)")
     ax2.legend(fontsize=7)
     if len(hull):
-        hg = hull.groupby("G")
-        ratio = hg.apply(lambda x: float(np.exp(np.mean(np.log(x.rvi_seconds / x.iwocs_seconds)))))
-        ax3.loglog(ratio.index, ratio.values, "o-", color="C3", label="wall time RVI / IWOCS")
-        calls = hg.apply(lambda x: float((x.rvi_oracle_calls / x.iwocs_oracle_calls).mean()))
-        ax3.loglog(calls.index, calls.values, "s--", color="C4", mfc="none", label="oracle calls RVI / IWOCS")
+        hull = hull.assign(t_ratio=hull.rvi_seconds / hull.iwocs_seconds,
+                           c_ratio=hull.rvi_oracle_calls / hull.iwocs_oracle_calls)
+        for col, fmt, colour, label in (("t_ratio", "o-", "C3", "wall time RVI / IWOCS"),
+                                        ("c_ratio", "s--", "C4", "oracle calls RVI / IWOCS")):
+            hg = hull.groupby("G")[col]
+            mid = hg.apply(lambda x: float(np.exp(np.mean(np.log(x)))))
+            ax3.errorbar(mid.index, mid.values, yerr=[np.maximum(mid - hg.min(), 0), np.maximum(hg.max() - mid, 0)],
+                         fmt=fmt, color=colour, mfc="none" if col == "c_ratio" else None, capsize=2, label=label)
+        ax3.set_xscale("log")
+        ax3.set_yscale("log")
         ax3.axhline(1, color="k", lw=0.8)
         ax3.set_xlabel("models G in the rectangular hull")
         ax3.set_ylabel("ratio")
