@@ -24,7 +24,8 @@ from mdp.envs.windy_walk import windy_walk, windy_walk_set
 from mdp.generators import garnet
 from mdp.model import TabularMDP
 from mdp.planning import policy_iteration
-from mdp.robust import KLBall, L1Ball, batched_robust_value_iteration, iwocs, robust_value_iteration, static_policy_values
+from mdp.robust import (KLBall, L1Ball, batched_robust_value_iteration, iwocs, robust_value_iteration,
+                        static_policy_values)
 from theory.rates import Interval, mean_ci
 from theory.results import NotConvergedWarning
 
@@ -141,7 +142,8 @@ def claims(frame: pd.DataFrame, config: Config) -> list[Claim]:
 def measurements(frame: pd.DataFrame, config: Config) -> list[Measurement]:
     runs = _runs(frame[frame.panel == "garnet"])
     out = [Measurement.of("IWOCS iterations to a 1e-7 bracket (Garnet, L1 and KL), mean",
-                          mean_ci(runs.iterations.to_numpy(float)), "static solves per run (the paper reports about 2)")]
+                          mean_ci(runs.iterations.to_numpy(float)),
+                          "static solves per run (the paper reports about 2)")]
     for name, sub in runs.groupby(level="set"):
         out.append(Measurement.of(f"{name}: IWOCS iterations, mean", mean_ci(sub.iterations.to_numpy(float)),
                                   f"over {len(sub)} runs"))

@@ -3,8 +3,8 @@ r"""IWOCS on s-rectangular sets (docs/experiments.md#robust_srect).
 Garnet MDPs with s-rectangular L1 sets (one budget :math:`\kappa` per state shared by its actions,
 :class:`mdp.robust.SRectL1Ball`). The reference is the s-rectangular robust value :math:`V^*` from
 s-rectangular robust VI (exact backups, checked against cvxpy in the tests). IWOCS runs with the paper's
-greedy deterministic policies and with a proposed fix (Reconstruction: not in the paper), a per-state max-min over action
-distributions. Both report :math:`L` = the certified robust value of their final policy, so
+greedy deterministic policies and with a proposed fix (Reconstruction: not in the paper), a per-state max-min
+over action distributions. Both report :math:`L` = the certified robust value of their final policy, so
 :math:`L \le V^*` must hold; the question is whether :math:`L` reaches :math:`V^*`.
 """
 from __future__ import annotations

@@ -31,7 +31,8 @@ from mdp.robust.dp import (adversary_policy_iteration, check_robust_model, robus
 from mdp.robust.sets import ModelHull, ParametricSet, UncertaintySet, check_kernel, require_rectangularity
 from theory.results import warn_not_converged
 
-__all__ = ["IwocsResult", "IwocsSRectResult", "HISTORY_FIELDS", "iwocs", "iwocs_srect", "worst_case_search", "maxmin_policy",
+__all__ = ["IwocsResult", "IwocsSRectResult", "HISTORY_FIELDS", "iwocs", "iwocs_srect", "worst_case_search",
+           "maxmin_policy",
            "history_array"]
 
 HISTORY_FIELDS = ("iteration", "lower", "value", "upper", "backups", "oracle_calls")

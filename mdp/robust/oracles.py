@@ -107,7 +107,11 @@ def kl_worst_case(q, v, radius, iterations: int = 64):
 
 
 def numpy_oracle(fn, P, V, radius, **kw):
-    """Run a torch oracle ``fn`` on a numpy kernel ``P[S, A, S]`` and values ``V[S]`` -> ``(values[S, A], kernel[S, A, S])``."""
+    """Run a torch oracle ``fn`` on a numpy kernel ``P[S, A, S]`` and values ``V[S]``.
+
+    Returns:
+        ``(values[S, A], kernel[S, A, S])`` as numpy arrays.
+    """
     S, A, _ = P.shape
     q = torch.from_numpy(np.array(P.reshape(S * A, S), dtype=np.float64))
     vals, p = fn(q, torch.as_tensor(np.asarray(V, dtype=np.float64)), float(radius), **kw)

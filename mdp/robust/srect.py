@@ -63,8 +63,8 @@ class SRectL1Ball(UncertaintySet):
         self.radius = check_radius("radius", radius)
 
     def worst_case(self, V):
-        raise RectangularityError("an s-rectangular set has no per-(s, a) worst case (the budget is shared by the actions); "
-                        "use policy_backup / optimal_backup or s_rectangular_value_iteration")
+        raise RectangularityError("an s-rectangular set has no per-(s, a) worst case (the budget is shared by the "
+                                  "actions); use policy_backup / optimal_backup or s_rectangular_value_iteration")
 
     # --- the pieces of f_{s,a} -----------------------------------------------------------------------
     def _pieces(self, V):
