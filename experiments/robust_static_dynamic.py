@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.core import Claim, Measurement
+from mdp.batched import batched_policy_evaluation
 from mdp.model import TabularMDP
 from mdp.robust import FiniteModelSet, iwocs, robust_value_iteration
 from theory.rates import Interval
@@ -71,14 +72,14 @@ def simplex_grid(K: int, n: int) -> np.ndarray:
 
 def payoff_matrix(kernels: np.ndarray, R: np.ndarray, gamma: float, mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     r"""``M[pi, g] = mu @ V^pi_{T_g}`` for every deterministic policy (row order of ``itertools.product``)
-    and every kernel ``kernels[g]`` by one batched solve of :math:`(I-\gamma P_\pi)V = r_\pi`."""
+    and every kernel ``kernels[g]``, by one batched exact policy evaluation
+    (:func:`mdp.batched.batched_policy_evaluation`, :math:`(I-\gamma P_\pi)V = r_\pi`)."""
     G, S, A, _ = kernels.shape
     pols = np.array(list(product(range(A), repeat=S)))  # [Pi, S]
-    s_idx = np.arange(S)
-    P_pi = kernels[:, s_idx[None, :], pols, :]  # [G, Pi, S, S]
-    r_pi = R[s_idx[None, :], pols]  # [Pi, S]
-    lhs = np.eye(S) - gamma * P_pi
-    V = np.linalg.solve(lhs, np.broadcast_to(r_pi, (G, *r_pi.shape))[..., None])[..., 0]  # [G, Pi, S]
+    onehot = np.eye(A)[pols]  # [Pi, S, A]
+    n = len(pols)
+    V = batched_policy_evaluation(np.repeat(kernels, n, 0), np.repeat(R[None], G * n, 0), gamma,
+                                  np.tile(onehot, (G, 1, 1))).numpy().reshape(G, n, S)
     return (V @ mu).T, pols
 
 
