@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mdp.model import ModelError, ShapeError, TabularMDP, check_scalar, validate_policy
+from mdp.model import ModelError, ParameterError, ShapeError, TabularMDP, check_scalar, check_shape, validate_policy
 from mdp.operators import greedy_policy, q_values
 from mdp.planning import policy_evaluation
 from mdp.robust.sets import UncertaintySet, require_rectangularity
@@ -117,7 +117,11 @@ def robust_value_iteration(m: TabularMDP, uset: UncertaintySet, tol: float = 1e-
         last.update(Q=Q, T=T)
         return Q.max(1)
 
-    V0 = np.zeros(m.S) if V0 is None else V0
+    if V0 is None:
+        V0 = np.zeros(m.S)
+    else:
+        V0 = np.asarray(V0, dtype=np.float64)
+        check_shape("V0", V0, (m.S,))
     r = certified_fixed_point(step, V0, m.gamma, tol, max_iter, who, history=history, callback=callback)
     Q = last["Q"]
     return RobustResult(r.V, Q, greedy_policy(Q), float(m.mu @ r.V), last["T"], r.iterations, r.residual,
@@ -275,7 +279,7 @@ def static_worst_case(m: TabularMDP, uset: UncertaintySet, pi, tol: float = 1e-8
         if method == "pi":
             return adversary_policy_iteration(m, uset, pi, tol=tol * (1 - m.gamma), history=history)
         if method != "vi":
-            raise ValueError(f"method must be 'pi' or 'vi', got {method!r}")
+            raise ParameterError(f"method must be 'pi' or 'vi', got {method!r}")
         require_rectangularity(uset, ("sa",), who + "(method='vi')")
         r = robust_policy_evaluation(m, uset, pi, tol=tol, history=history)
         value = float(m.mu @ _evaluate(m, r.kernel, pi))
