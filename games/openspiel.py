@@ -6,7 +6,6 @@ fills an ``open_spiel.python.policy.TabularPolicy`` keyed by OpenSpiel's informa
 """
 from __future__ import annotations
 
-import numpy as np
 
 from games.extensive_form import ExtensiveFormGame, GameError, TabularPolicy, validate_policy
 
