@@ -39,6 +39,26 @@ from games.extensive_form import (Chance, Decision, ExtensiveFormGame, GameError
                                   TabularPolicy, Terminal, validate_policy)
 
 OPENSPIEL_NAMES = {"kuhn_poker": "kuhn_poker", "leduc_poker": "leduc_poker"}
+CATALOGUE = {
+    "kuhn_poker": "kuhn_poker",
+    "leduc_poker": "leduc_poker",
+    "liars_dice": "liars_dice(numdice=1)",
+    "liars_dice_4": "liars_dice(numdice=1,dice_sides=4)",
+    "goofspiel": "turn_based_simultaneous_game(game=goofspiel(num_cards=3,imp_info=True,points_order=descending))",
+    "goofspiel_4": "turn_based_simultaneous_game(game=goofspiel(num_cards=4,imp_info=True,points_order=descending))",
+    "tiny_hanabi": "tiny_hanabi",
+    "first_sealed_auction": "first_sealed_auction(max_value=3)",
+    "trade_comm": "trade_comm(num_items=3)",
+    "tiny_bridge_2p": "tiny_bridge_2p",
+    "oshi_zumo": "turn_based_simultaneous_game(game=oshi_zumo(coins=4,size=1,horizon=3))",
+    "battleship": "battleship(board_width=2,board_height=2,ship_sizes=[1],ship_values=[1],num_shots=2)",
+    "universal_poker": "universal_poker",
+}
+"""The verified catalogue: short name -> OpenSpiel game string (small parameters where the default is too large).
+
+``from_openspiel("openspiel:goofspiel")`` and the pipeline's ``games`` config key resolve a short name through
+this table; any other OpenSpiel game string (``"goofspiel(num_cards=3)"``) is passed to ``pyspiel.load_game``.
+"""
 DEFAULT_MAX_HISTORIES = 2_000_000
 """Default memory budget of :func:`from_openspiel`, in histories (about 1 KB of Python objects each)."""
 
@@ -71,6 +91,8 @@ def load_openspiel(game, turn_based: bool = False, **params):
     pyspiel = _pyspiel()
     if isinstance(game, str):
         name = game.removeprefix("openspiel:")
+        if not params:
+            name = CATALOGUE.get(name, name)
         try:
             os_game = pyspiel.load_game(name, dict(params)) if params else pyspiel.load_game(name)
         except Exception as e:  # pyspiel raises RuntimeError/SpielError for unknown names and parameters
@@ -138,7 +160,8 @@ def from_openspiel(game, *, max_histories: int = DEFAULT_MAX_HISTORIES, turn_bas
         max_histories: memory budget; a game with more histories raises :class:`OpenSpielCompileError`
             with the count (or a lower bound on it) and this budget.
         turn_based: compile a simultaneous-move game through ``pyspiel.convert_to_turn_based``.
-        name: the compiled game's name (default: OpenSpiel's game string, e.g. ``"liars_dice()"``).
+        name: the compiled game's name (default: ``"openspiel:<short name>"`` for a :data:`CATALOGUE` name,
+            else OpenSpiel's game string, e.g. ``"liars_dice(dice_sides=4)"``).
         **params: OpenSpiel game parameters (with a name only), e.g. ``num_cards=3, imp_info=True``.
 
     Returns:
@@ -158,7 +181,13 @@ def from_openspiel(game, *, max_histories: int = DEFAULT_MAX_HISTORIES, turn_bas
     max_histories = int(max_histories)
     os_game = load_openspiel(game, turn_based=turn_based, **params)
     _check_compilable(os_game)
-    label = name if name is not None else str(os_game)
+    short = game.removeprefix("openspiel:") if isinstance(game, str) else None
+    if name is not None:
+        label = name
+    elif short in CATALOGUE and not params:
+        label = f"openspiel:{short}"
+    else:
+        label = str(os_game)
     count = 0
 
     def build(state):
