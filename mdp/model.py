@@ -23,33 +23,14 @@ import scipy.sparse as sp
 __all__ = [
     "ModelError", "ShapeError", "NotFiniteError", "NegativeProbabilityError", "NotStochasticError",
     "ParameterError", "TabularMDP", "FiniteHorizonMDP", "LinearMDP", "as_numpy", "validate_policy",
+    "check_finite", "check_distributions", "check_shape", "check_scalar", "ROW_TOL",
 ]
 
-ROW_TOL = 1e-8
-
-
-class ModelError(ValueError):
-    """Base class of every model-validation error."""
-
-
-class ShapeError(ModelError):
-    """An array has the wrong number of dimensions or mismatched sizes."""
-
-
-class NotFiniteError(ModelError):
-    """An array contains NaN or infinity."""
-
-
-class NegativeProbabilityError(ModelError):
-    """A probability is negative."""
-
-
-class NotStochasticError(ModelError):
-    """A distribution does not sum to one."""
-
-
-class ParameterError(ModelError):
-    """A scalar parameter (gamma, H, ...) is outside its allowed range."""
+# The error classes and checks are the package's one vocabulary (theory.validation), re-exported here.
+from theory.validation import (ROW_TOL, ModelError, NegativeProbabilityError, NotFiniteError,  # noqa: E402
+                               NotStochasticError, ParameterError, ShapeError, check_distributions,
+                               check_finite, check_scalar, check_shape)
+from theory.validation import format_index as _idx  # noqa: E402
 
 
 # ----------------------------------------------------------------------------------------------
@@ -60,35 +41,13 @@ def as_numpy(x, dtype=np.float64) -> np.ndarray:
 
     Models freeze their arrays, so they must never alias (and lock) the caller's arrays.
     """
-    if hasattr(x, "detach") and hasattr(x, "cpu"):
-        x = x.detach().cpu().numpy()
-    return np.array(x, dtype=dtype)
+    from theory.validation import to_numpy
+
+    return to_numpy(x, dtype=dtype)
 
 
-def _idx(index) -> str:
-    return ", ".join(str(int(i)) for i in index)
-
-
-def _check_finite(name: str, x: np.ndarray) -> None:
-    bad = ~np.isfinite(x)
-    if bad.any():
-        i = tuple(np.argwhere(bad)[0])
-        raise NotFiniteError(f"{name}[{_idx(i)}] is {x[i]} (must be finite)")
-
-
-def _check_distributions(name: str, x: np.ndarray, lead: str = "") -> None:
-    """``x[..., k]`` must be non-negative and sum to one along the last axis."""
-    _check_finite(name, x)
-    neg = x < 0
-    if neg.any():
-        i = tuple(np.argwhere(neg)[0])
-        raise NegativeProbabilityError(f"{name}[{_idx(i)}] is {x[i]:.6g} (probabilities must be >= 0)")
-    sums = x.sum(axis=-1)
-    off = np.abs(sums - 1.0) > ROW_TOL
-    if off.any():
-        i = tuple(np.argwhere(off)[0]) if sums.ndim else ()
-        where = f"{name}[{_idx(i)}, :]" if i else name
-        raise NotStochasticError(f"{where} sums to {float(sums[i]):.10g}, not 1 (tolerance {ROW_TOL})")
+_check_finite = check_finite
+_check_distributions = check_distributions
 
 
 def _check_sparse_kernel(name: str, P: sp.sparray, S: int, A: int) -> None:
