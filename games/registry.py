@@ -1,0 +1,84 @@
+r"""Games by name: the forms accepted by the pipeline's ``games`` config key and by :func:`load_game`.
+
+Allowed forms (:data:`GAME_FORMS`):
+
+* ``"kuhn_poker"``, ``"leduc_poker"``: the package's declarative trees (:mod:`games.poker`);
+* ``"tiny_hanabi_A"`` ... ``"tiny_hanabi_F"``: the common-payoff suite (:mod:`games.tiny_hanabi`);
+* ``"openspiel:<name>"``: a short name of the verified catalogue (:data:`games.openspiel.CATALOGUE`, e.g.
+  ``"openspiel:liars_dice"``) or any OpenSpiel game string (``"openspiel:goofspiel(num_cards=3)"``), compiled
+  by :func:`games.openspiel.from_openspiel` (needs the ``openspiel`` extra).
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from games.extensive_form import ExtensiveFormGame, GameError
+
+GAME_FORMS = ("kuhn_poker", "leduc_poker", "tiny_hanabi_<A-F>", "openspiel:<catalogue name or OpenSpiel game string>")
+GAME_PATTERN = r"^(kuhn_poker|leduc_poker|tiny_hanabi_[A-F]|openspiel:[A-Za-z0-9_]+(\(.*\))?)$"
+"""Regular expression of a game spec (the same pattern is in ``workflow/schemas/config.schema.yaml``)."""
+
+
+class GameSpecError(GameError):
+    """A game spec that is not one of :data:`GAME_FORMS` (the message lists them)."""
+
+
+def check_game_spec(spec) -> str:
+    """Validate a game spec without compiling the game; returns it.
+
+    Args:
+        spec: a string of one of the :data:`GAME_FORMS`.
+
+    Returns:
+        ``spec`` unchanged.
+
+    Raises:
+        GameSpecError: not a string, not of an allowed form, or (with OpenSpiel installed) an OpenSpiel name
+            that OpenSpiel does not know; the message names the spec and the allowed forms.
+    """
+    forms = ", ".join(GAME_FORMS)
+    if not isinstance(spec, str) or not re.match(GAME_PATTERN, spec):
+        raise GameSpecError(f"game {spec!r} is not an allowed form; allowed: {forms}")
+    if spec.startswith("openspiel:"):
+        from games.openspiel import CATALOGUE
+
+        name = spec.removeprefix("openspiel:").split("(")[0]
+        if name not in CATALOGUE:
+            try:
+                import pyspiel
+            except ImportError:
+                return spec
+            if name not in pyspiel.registered_names():
+                raise GameSpecError(f"game {spec!r}: OpenSpiel has no game {name!r} (catalogue names: "
+                                    f"{', '.join(CATALOGUE)}); allowed: {forms}")
+    return spec
+
+
+@lru_cache(maxsize=None)
+def load_game(spec: str) -> ExtensiveFormGame:
+    """The compiled game for a spec of :data:`GAME_FORMS` (cached: treat it as immutable).
+
+    Example:
+        >>> load_game("kuhn_poker").num_infosets
+        12
+    """
+    check_game_spec(spec)
+    if spec == "kuhn_poker":
+        from games.poker import kuhn_poker
+
+        return kuhn_poker()
+    if spec == "leduc_poker":
+        from games.poker import leduc_poker
+
+        return leduc_poker()
+    if spec.startswith("tiny_hanabi_"):
+        from games.tiny_hanabi import tiny_hanabi
+
+        return tiny_hanabi(spec[-1])
+    from games.openspiel import from_openspiel
+
+    g = from_openspiel(spec)
+    if g.name != spec:
+        g.name = spec
+    return g
