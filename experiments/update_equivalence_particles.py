@@ -63,13 +63,15 @@ def claims(frame: pd.DataFrame, config: Config) -> list[Claim]:
     for name, sub in frame.groupby("game"):
         Ks = np.array(sorted(sub.particles.unique()), float)
         Y = np.stack([sub[sub.particles == K].groupby(["seed", "draw"]).q_rmse.first().to_numpy() for K in Ks], 1)
-        out.append(Claim.in_range(f"game {name}: slope of q RMSE vs particles", fit_loglog_slope(Ks, Y), -0.6, -0.4,
-                                  "Monte Carlo rate K^(-1/2)", theory=-0.5, reconstructed=True))
+        out.append(Claim.within(f"game {name}: slope of q RMSE vs particles", fit_loglog_slope(Ks, Y), -0.5, -0.5,
+                                slack=0.1, description="Monte Carlo rate K^(-1/2); slack 0.1 for the K = 1 end, where "
+                                "the RMSE is capped by the payoff range (the rate is asymptotic)", reconstructed=True))
         top = sub[sub.particles == Ks.max()]
-        out.append(Claim.in_range(f"game {name}: E[J] at K = {int(Ks.max())} minus exact-update J",
-                                  mean_ci(top.J - top.exact_J), -0.01, 0.01,
-                                  "Theorem 3.3: the sampled planner converges to the global update", theory=0.0,
-                                  reconstructed=True))
+        out.append(Claim.within(f"game {name}: E[J] at K = {int(Ks.max())} minus exact-update J",
+                                mean_ci(top.J - top.exact_J), 0.0, 0.0, slack=0.01,
+                                description="Theorem 3.3: the sampled planner converges to the global update; slack "
+                                "0.01 for the finite K (Monte Carlo error of order range / sqrt(K))",
+                                reconstructed=True))
     return out
 
 
