@@ -40,7 +40,7 @@ class Config:
     """Zero-sum games (forms of ``games.GAME_FORMS``, e.g. ``"openspiel:liars_dice"``)."""
 
     def __post_init__(self):
-        object.__setattr__(self, "games", tuple(check_game_spec(g) for g in self.games))
+        object.__setattr__(self, "games", tuple(check_game_spec(g, zero_sum=True) for g in self.games))
 
 
 CONFIGS = {"smoke": Config(alphas=(1.0,), etas=(1.0,), draws=1, games=("kuhn_poker",)), "quick": Config(),

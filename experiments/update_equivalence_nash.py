@@ -55,7 +55,7 @@ class Config:
     """Zero-sum games (forms of ``games.GAME_FORMS``); the pipeline's ``games`` config key sets them."""
 
     def __post_init__(self):
-        object.__setattr__(self, "games", tuple(check_game_spec(g) for g in self.games))
+        object.__setattr__(self, "games", tuple(check_game_spec(g, zero_sum=True) for g in self.games))
 
 
 CONFIGS = {"smoke": Config(kuhn_iterations=100, leduc_iterations=20), "quick": Config(),

@@ -109,7 +109,9 @@ def load_openspiel(game, turn_based: bool = False, **params):
     return os_game
 
 
-def _check_compilable(os_game) -> None:
+def check_compilable(os_game) -> None:
+    """Raise :class:`OpenSpielCompileError` if ``os_game`` is not two-player, sequential, explicit-chance with
+    information-state strings (perfect recall and size are checked while compiling)."""
     pyspiel = _pyspiel()
     gt = os_game.get_type()
     name = gt.short_name
@@ -180,7 +182,7 @@ def from_openspiel(game, *, max_histories: int = DEFAULT_MAX_HISTORIES, turn_bas
         raise OpenSpielCompileError(f"max_histories must be a positive integer, got {max_histories!r}")
     max_histories = int(max_histories)
     os_game = load_openspiel(game, turn_based=turn_based, **params)
-    _check_compilable(os_game)
+    check_compilable(os_game)
     short = game.removeprefix("openspiel:") if isinstance(game, str) else None
     if name is not None:
         label = name

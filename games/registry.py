@@ -16,7 +16,7 @@ from functools import lru_cache
 from games.extensive_form import ExtensiveFormGame, GameError
 
 GAME_FORMS = ("kuhn_poker", "leduc_poker", "tiny_hanabi_<A-F>", "openspiel:<catalogue name or OpenSpiel game string>")
-GAME_PATTERN = r"^(kuhn_poker|leduc_poker|tiny_hanabi_[A-F]|openspiel:[A-Za-z0-9_]+(\(.*\))?)$"
+GAME_PATTERN = r"^(kuhn_poker|leduc_poker|tiny_hanabi_[A-F]|openspiel:[A-Za-z0-9_]+(\([A-Za-z0-9_=,.;\[\]()]*\))?)$"
 """Regular expression of a game spec (the same pattern is in ``workflow/schemas/config.schema.yaml``)."""
 
 
@@ -24,34 +24,51 @@ class GameSpecError(GameError):
     """A game spec that is not one of :data:`GAME_FORMS` (the message lists them)."""
 
 
-def check_game_spec(spec) -> str:
+def check_game_spec(spec, zero_sum: bool = False) -> str:
     """Validate a game spec without compiling the game; returns it.
 
     Args:
         spec: a string of one of the :data:`GAME_FORMS`.
+        zero_sum: also require a zero-sum game (tiny Hanabi is common-payoff; an OpenSpiel game must declare
+            ``Utility.ZERO_SUM``).
 
     Returns:
         ``spec`` unchanged.
 
     Raises:
-        GameSpecError: not a string, not of an allowed form, or (with OpenSpiel installed) an OpenSpiel name
-            that OpenSpiel does not know; the message names the spec and the allowed forms.
+        GameSpecError: not a string, not of an allowed form, or (with OpenSpiel installed) an OpenSpiel game that
+            OpenSpiel cannot load or :func:`games.from_openspiel` cannot compile (more than two players,
+            simultaneous moves, ...); the message names the spec and the allowed forms.
     """
     forms = ", ".join(GAME_FORMS)
     if not isinstance(spec, str) or not re.match(GAME_PATTERN, spec):
         raise GameSpecError(f"game {spec!r} is not an allowed form; allowed: {forms}")
-    if spec.startswith("openspiel:"):
-        from games.openspiel import CATALOGUE
+    if spec.startswith("tiny_hanabi_") and zero_sum:
+        raise GameSpecError(f"game {spec!r} is common-payoff; this experiment needs a zero-sum game")
+    if not spec.startswith("openspiel:"):
+        return spec
+    from games.openspiel import CATALOGUE, OpenSpielCompileError, check_compilable
 
-        name = spec.removeprefix("openspiel:").split("(")[0]
-        if name not in CATALOGUE:
-            try:
-                import pyspiel
-            except ImportError:
-                return spec
-            if name not in pyspiel.registered_names():
-                raise GameSpecError(f"game {spec!r}: OpenSpiel has no game {name!r} (catalogue names: "
-                                    f"{', '.join(CATALOGUE)}); allowed: {forms}")
+    try:
+        import pyspiel
+    except ImportError:
+        return spec
+    short = spec.removeprefix("openspiel:")
+    name = short.split("(")[0]
+    if name not in CATALOGUE and name not in pyspiel.registered_names():
+        raise GameSpecError(f"game {spec!r}: OpenSpiel has no game {name!r} (catalogue names: "
+                            f"{', '.join(CATALOGUE)}); allowed: {forms}")
+    string = CATALOGUE.get(short, short)
+    try:
+        os_game = pyspiel.load_game(string)
+        check_compilable(os_game)
+    except OpenSpielCompileError as e:
+        raise GameSpecError(f"game {spec!r}: {e}") from None
+    except Exception as e:  # pyspiel raises SpielError / RuntimeError for bad parameters
+        raise GameSpecError(f"game {spec!r}: OpenSpiel cannot load {string!r}: {e}") from None
+    if zero_sum and os_game.get_type().utility != pyspiel.GameType.Utility.ZERO_SUM:
+        raise GameSpecError(f"game {spec!r} has utility {os_game.get_type().utility.name}; this experiment needs "
+                            f"a zero-sum game")
     return spec
 
 

@@ -6,13 +6,14 @@ rule run_experiment:
         "logs/{exp}/{scale}/seed{seed}.log",
     params:
         device=DEVICE,
+        games=games_env,
     threads: 1
     resources:
         gpu=1 if DEVICE == "cuda" else 0,
     conda:
         "../envs/theorysim.yaml"
     shell:
-        "python -m experiments run {wildcards.exp} --scale {wildcards.scale} "
+        "{params.games}python -m experiments run {wildcards.exp} --scale {wildcards.scale} "
         "--seed {wildcards.seed} --device {params.device} --threads {threads} --out {output} > {log} 2>&1"
 
 
@@ -25,10 +26,12 @@ rule aggregate_experiment:
         claims="results/{exp}/{scale}.claims.json",
     log:
         "logs/{exp}/{scale}/aggregate.log",
+    params:
+        games=games_env,
     conda:
         "../envs/theorysim.yaml"
     shell:
-        "python -m experiments aggregate {wildcards.exp} --scale {wildcards.scale} "
+        "{params.games}python -m experiments aggregate {wildcards.exp} --scale {wildcards.scale} "
         "--inputs {input} --out {output.table} --claims {output.claims} > {log} 2>&1"
 
 
@@ -45,8 +48,10 @@ rule plot_experiment:
         ),
     log:
         "logs/{exp}/{scale}/plot.log",
+    params:
+        games=games_env,
     conda:
         "../envs/theorysim.yaml"
     shell:
-        "python -m experiments plot {wildcards.exp} --scale {wildcards.scale} "
+        "{params.games}python -m experiments plot {wildcards.exp} --scale {wildcards.scale} "
         "--results {input} --out {output} > {log} 2>&1"
