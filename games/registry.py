@@ -6,7 +6,10 @@ Allowed forms (:data:`GAME_FORMS`):
 * ``"tiny_hanabi_A"`` ... ``"tiny_hanabi_F"``: the common-payoff suite (:mod:`games.tiny_hanabi`);
 * ``"openspiel:<name>"``: a short name of the verified catalogue (:data:`games.openspiel.CATALOGUE`, e.g.
   ``"openspiel:liars_dice"``) or any OpenSpiel game string (``"openspiel:goofspiel(num_cards=3)"``), compiled
-  by :func:`games.openspiel.from_openspiel` (needs the ``openspiel`` extra).
+  by :func:`games.openspiel.from_openspiel` (needs the ``openspiel`` extra);
+* ``"python:<module>:<function>"``: a user's own game, ``importlib.import_module(module).function()`` returning
+  an :class:`~games.extensive_form.ExtensiveFormGame` (the module must be importable, e.g. a file at the
+  repository root where the pipeline runs; see ``docs/games.md``).
 """
 from __future__ import annotations
 
@@ -15,8 +18,9 @@ from functools import lru_cache
 
 from games.extensive_form import ExtensiveFormGame, GameError
 
-GAME_FORMS = ("kuhn_poker", "leduc_poker", "tiny_hanabi_<A-F>", "openspiel:<catalogue name or OpenSpiel game string>")
-GAME_PATTERN = r"^(kuhn_poker|leduc_poker|tiny_hanabi_[A-F]|openspiel:[A-Za-z0-9_]+(\([A-Za-z0-9_=,.;\[\]()]*\))?)$"
+GAME_FORMS = ("kuhn_poker", "leduc_poker", "tiny_hanabi_<A-F>", "openspiel:<catalogue name or OpenSpiel game string>",
+              "python:<module>:<function returning an ExtensiveFormGame>")
+GAME_PATTERN = r"^(kuhn_poker|leduc_poker|tiny_hanabi_[A-F]|openspiel:[A-Za-z0-9_]+(\([A-Za-z0-9_=,.;\[\]()]*\))?|python:[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*)$"
 """Regular expression of a game spec (the same pattern is in ``workflow/schemas/config.schema.yaml``)."""
 
 
@@ -45,6 +49,11 @@ def check_game_spec(spec, zero_sum: bool = False) -> str:
         raise GameSpecError(f"game {spec!r} is not an allowed form; allowed: {forms}")
     if spec.startswith("tiny_hanabi_") and zero_sum:
         raise GameSpecError(f"game {spec!r} is common-payoff; this experiment needs a zero-sum game")
+    if spec.startswith("python:"):
+        g = _user_game(spec)
+        if zero_sum and not g.zero_sum:
+            raise GameSpecError(f"game {spec!r} is not zero-sum; this experiment needs a zero-sum game")
+        return spec
     if not spec.startswith("openspiel:"):
         return spec
     from games.openspiel import CATALOGUE, OpenSpielCompileError, check_compilable
@@ -72,6 +81,21 @@ def check_game_spec(spec, zero_sum: bool = False) -> str:
     return spec
 
 
+def _user_game(spec: str) -> ExtensiveFormGame:
+    import importlib
+
+    _, module, func = spec.split(":")
+    try:
+        factory = getattr(importlib.import_module(module), func)
+    except (ImportError, AttributeError) as e:
+        raise GameSpecError(f"game {spec!r}: cannot import {module}.{func} ({e})") from None
+    g = factory()
+    if not isinstance(g, ExtensiveFormGame):
+        raise GameSpecError(f"game {spec!r}: {module}.{func}() returned {type(g).__name__}, not an "
+                            f"ExtensiveFormGame")
+    return g
+
+
 @lru_cache(maxsize=None)
 def load_game(spec: str) -> ExtensiveFormGame:
     """The compiled game for a spec of :data:`GAME_FORMS` (cached: treat it as immutable).
@@ -93,6 +117,10 @@ def load_game(spec: str) -> ExtensiveFormGame:
         from games.tiny_hanabi import tiny_hanabi
 
         return tiny_hanabi(spec[-1])
+    if spec.startswith("python:"):
+        g = _user_game(spec)
+        g.name = spec
+        return g
     from games.openspiel import from_openspiel
 
     g = from_openspiel(spec)
