@@ -18,11 +18,12 @@ from experiments.core import Claim, Measurement
 from games import tiny_hanabi
 from games.evaluation import action_values, expected_payoffs, sequence_form
 from games.mirror_descent import md_local_update
-from theory.rates import Interval
+from theory.rates import Interval, mean_ci
 
 TITLE = "Mirror descent never lowers the return for small steps (tiny Hanabi)"
 CAPTION = ("Fraction of random blueprints whose expected return decreases after one global MD update (left) "
-           "and the mean gain (right), per game and step size; hatched cells have eta x payoff range <= 1.")
+           "and the mean gain (right), per game and step size, each with its 95% half-width (Wilson; Student-t) "
+           "over the blueprints of all seeds; hatched cells have eta x payoff range <= 1.")
 
 
 @dataclass(frozen=True)
@@ -94,23 +95,29 @@ def measurements(frame: pd.DataFrame, config: Config) -> list[Measurement]:
 def plot(frame: pd.DataFrame, config: Config):
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), layout="constrained")
     frac = frame.groupby(["game", "eta"]).gain.apply(lambda s: float((s < -1e-12).mean())).unstack()
     gain = frame.groupby(["game", "eta"]).gain.mean().unstack()
+    # 95% half-widths: Wilson for the fraction (blueprints are independent draws), Student-t for the mean gain
+    frac_hw = frame.groupby(["game", "eta"]).gain.apply(
+        lambda s: (lambda c: (c.high - c.low) / 2)(Interval.proportion(int((s < -1e-12).sum()), len(s)))).unstack()
+    gain_hw = frame.groupby(["game", "eta"]).gain.apply(
+        lambda s: (lambda c: (c.high - c.low) / 2)(mean_ci(s))).unstack()
     small = frame.groupby(["game", "eta"]).eta_range.first().unstack() <= 1.0 + 1e-12
-    for ax, M, title, fmt in ((axes[0], frac, "fraction of blueprints with a lower return", "{:.3f}"),
-                              (axes[1], gain, "mean change in expected return", "{:+.3f}")):
+    for ax, M, H, title, fmt in ((axes[0], frac, frac_hw, "fraction of blueprints with a lower return", "{:.3f}"),
+                                 (axes[1], gain, gain_hw, "mean change in expected return", "{:+.3f}")):
         im = ax.imshow(M.to_numpy(), cmap="viridis", aspect="auto")
         ax.set_xticks(range(M.shape[1]), [f"{e:g}" for e in M.columns])
         ax.set_yticks(range(M.shape[0]), M.index)
         ax.set_xlabel("step size eta")
-        ax.set_ylabel("tiny Hanabi game")
-        ax.set_title(title)
+        if ax is axes[0]:
+            ax.set_ylabel("tiny Hanabi game")
+        ax.set_title(title + " (± 95% CI)", fontsize=9)
         ax.grid(False)
         for r in range(M.shape[0]):
             for c in range(M.shape[1]):
-                ax.text(c, r, fmt.format(M.iat[r, c]), ha="center", va="center", fontsize=7,
-                        color="w" if M.iat[r, c] < M.to_numpy().mean() else "k")
+                ax.text(c, r, fmt.format(M.iat[r, c]) + f"\n±{H.iat[r, c]:.3f}", ha="center", va="center",
+                        fontsize=6, color="w" if M.iat[r, c] < M.to_numpy().mean() else "k")
                 if small.iat[r, c]:
                     ax.add_patch(plt.Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, hatch="//", ec="w", lw=0))
         fig.colorbar(im, ax=ax, fraction=0.046)
