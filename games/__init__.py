@@ -24,6 +24,6 @@ __all__ = [
     "LearnerResult", "TabularPolicy", "Terminal", "cfr", "md_local_update", "mmd", "mmd_local_update", "TinyHanabi", "best_response", "expected_return", "exploitability", "kuhn_poker",
     "leduc_poker", "md_search", "mmd_search", "nash_conv", "search", "normal_form_game", "perturbed_rps", "policy_to_sequence", "sequence_to_policy",
     "solve_zero_sum", "tiny_hanabi", "uniform_policy", "validate_policy",
-    "GAME_FORMS", "GameSpecError", "OpenSpielCompileError", "check_game_spec", "from_openspiel", "from_openspiel_policy",
-    "load_game", "to_openspiel_policy",
+    "GAME_FORMS", "GameSpecError", "OpenSpielCompileError", "check_game_spec", "from_openspiel",
+    "from_openspiel_policy", "load_game", "to_openspiel_policy",
 ]

@@ -20,7 +20,8 @@ from games.extensive_form import ExtensiveFormGame, GameError
 
 GAME_FORMS = ("kuhn_poker", "leduc_poker", "tiny_hanabi_<A-F>", "openspiel:<catalogue name or OpenSpiel game string>",
               "python:<module>:<function returning an ExtensiveFormGame>")
-GAME_PATTERN = r"^(kuhn_poker|leduc_poker|tiny_hanabi_[A-F]|openspiel:[A-Za-z0-9_]+(\([A-Za-z0-9_=,.;\[\]()]*\))?|python:[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*)$"
+GAME_PATTERN = (r"^(kuhn_poker|leduc_poker|tiny_hanabi_[A-F]|openspiel:[A-Za-z0-9_]+(\([A-Za-z0-9_=,.;\[\]()]*\))?"
+                r"|python:[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*)$")
 """Regular expression of a game spec (the same pattern is in ``workflow/schemas/config.schema.yaml``)."""
 
 

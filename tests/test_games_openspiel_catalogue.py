@@ -121,7 +121,8 @@ def test_chance_outcomes_and_returns_are_exact():
     g = _compiled("leduc_poker")
     # root: 6 cards, each 1/6 exactly as OpenSpiel gives it
     s, n = g.h_child_start[0], g.h_num_children[0]
-    np.testing.assert_array_equal(g.h_prob[s:s + n], [p for _, p in g.openspiel_game.new_initial_state().chance_outcomes()])
+    root = g.openspiel_game.new_initial_state()
+    np.testing.assert_array_equal(g.h_prob[s:s + n], [p for _, p in root.chance_outcomes()])
     assert g.terminal_reach.sum() > 0
     assert np.abs(g.terminal_payoffs).max() == 13.0  # 1 ante + 2 + 2 + 4 + 4 raised in Leduc
 
