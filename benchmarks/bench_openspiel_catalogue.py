@@ -13,8 +13,9 @@ is the game's own), the table reports
   beforehand (both values are checked to agree to 1e-9 first).
 
 The issue's goal is >= 10x OpenSpiel's C++ per CFR+ iteration and per exploitability on every game of at
-least 5,000 histories. torch uses one thread. Usage: ``python benchmarks/bench_openspiel_catalogue.py``;
-writes ``benchmarks/results/openspiel_catalogue.md``.
+least 5,000 histories. torch uses one thread. Usage: ``python benchmarks/bench_openspiel_catalogue.py [game ...]``
+(default: the whole catalogue); the rows are kept in ``benchmarks/results/openspiel_catalogue.json`` (naming
+games re-measures only those) and written as ``benchmarks/results/openspiel_catalogue.md``.
 """
 from __future__ import annotations
 
@@ -108,15 +109,19 @@ def main():
     from games.openspiel import CATALOGUE
 
     names = sys.argv[1:] or list(CATALOGUE)
-    rows = []
+    store = OUT / "openspiel_catalogue.json"
+    kept = json.loads(store.read_text()) if store.exists() and sys.argv[1:] else {}
     for name in names:
         r = subprocess.run([sys.executable, __file__, "--one", name], capture_output=True, text=True, cwd=ROOT)
         if r.returncode != 0:
             print(f"{name}: failed\n{r.stderr[-2000:]}", flush=True)
-            rows.append(dict(game=name, error=r.stderr.strip().splitlines()[-1] if r.stderr.strip() else "failed"))
+            kept[name] = dict(game=name, error=r.stderr.strip().splitlines()[-1] if r.stderr.strip() else "failed")
             continue
-        rows.append(json.loads(r.stdout.strip().splitlines()[-1]))
-        print(rows[-1], flush=True)
+        kept[name] = json.loads(r.stdout.strip().splitlines()[-1])
+        print(kept[name], flush=True)
+    OUT.mkdir(exist_ok=True)
+    store.write_text(json.dumps(kept, indent=1) + "\n")
+    rows = [kept[n] for n in CATALOGUE if n in kept]
     lines = ["# OpenSpiel catalogue: compile cost, CFR+ and exploitability against OpenSpiel's C++", "",
              f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, torch "
              f"{torch.__version__} (1 thread), numpy {np.__version__}, OpenSpiel {md.version('open_spiel')}. "
