@@ -182,3 +182,19 @@ def test_imperfect_recall_is_refused():
 def test_catalogue_names_load():
     for name, spec in CATALOGUE.items():
         assert pyspiel.load_game(spec).num_players() == 2, name
+
+
+def test_from_openspiel_policy_accepts_every_policy_kind():
+    """OpenSpiel's Python TabularPolicy, its dict form and a callable Policy
+    (UniformRandomPolicy, queried per state) all convert to the same TabularPolicy."""
+    from open_spiel.python import policy as os_policy
+
+    g = _compiled("leduc_poker")
+    uni = uniform_policy(g)
+    tab = to_openspiel_policy(g, uni)
+    for src in (tab, tab.to_dict(), os_policy.UniformRandomPolicy(g.openspiel_game)):
+        back = from_openspiel_policy(g, src)
+        for a, b in zip(back.probs, uni.probs):
+            np.testing.assert_allclose(a, b, atol=1e-15)
+    with pytest.raises(Exception, match="TabularPolicy, a dict or a Policy"):
+        from_openspiel_policy(g, 3)
