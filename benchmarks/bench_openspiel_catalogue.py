@@ -96,16 +96,11 @@ def measure(name: str) -> dict:
 
 
 def main():
-    import numpy as np
-    import torch
-
     try:
         import pyspiel  # noqa: F401
     except ImportError:
         print("OpenSpiel is not installed (pip install 'theorysim[openspiel]'); nothing to measure.")
         return
-    import importlib.metadata as md
-
     from games.openspiel import CATALOGUE
 
     names = sys.argv[1:] or list(CATALOGUE)
@@ -121,6 +116,22 @@ def main():
         print(kept[name], flush=True)
     OUT.mkdir(exist_ok=True)
     store.write_text(json.dumps(kept, indent=1) + "\n")
+    write_table(kept)
+
+
+def _ratio(x: float) -> str:
+    return f"{x:,.0f}x" if x >= 100 else f"{x:.3g}x"
+
+
+def write_table(kept: dict) -> None:
+    """``benchmarks/results/openspiel_catalogue.md`` from the stored rows."""
+    import importlib.metadata as md
+
+    import numpy as np
+    import torch
+
+    from games.openspiel import CATALOGUE
+
     rows = [kept[n] for n in CATALOGUE if n in kept]
     lines = ["# OpenSpiel catalogue: compile cost, CFR+ and exploitability against OpenSpiel's C++", "",
              f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, torch "
@@ -142,10 +153,15 @@ def main():
             misses.append(f"{r['game']} (CFR+ {cr:.1f}x, exploitability {er:.1f}x)")
         lines.append(f"| {r['game']} | {r['histories']:,} | {r['infosets']:,} | {r['compile_s']:.2f} | "
                      f"{r['mem_mb']:.0f} | {r['mmd_ms']:.3f} | {r['cfr_ms']:.3f} / {r['os_cfr_ms']:.3f} | "
-                     f"**{cr:.1f}x** | {r['expl_ms']:.3f} / {r['os_expl_ms']:.3f} | **{er:.1f}x** |")
+                     f"**{_ratio(cr)}** | {r['expl_ms']:.3f} / {r['os_expl_ms']:.3f} | **{_ratio(er)}** |")
     lines += ["", "Goal (>= 10x OpenSpiel's C++ per CFR+ iteration and per exploitability on every game of at least "
               "5,000 histories): " + ("met on every such game." if not misses else "missed on " + "; ".join(misses)
                                       + ".")]
+    lines += ["", "Our per-iteration cost has a floor of about 30 small torch operations per player (about 1 ms on "
+              "Kuhn poker): below about 10,000 histories OpenSpiel's C++ tree walk is cheaper or comparable, and "
+              "the CFR+ ratio grows with the game (14x on Liar's Dice, 137x on universal_poker). The machine was "
+              "shared with other jobs while measuring (load average about 13 on 2 cores): absolute times are "
+              "inflated, ratios are measured in the same process and conditions."]
     lines += ["", "Games tried that do not compile (from_openspiel raises, naming the reason): three-or-more-player "
               "games (e.g. `kuhn_poker(players=3)`, `dou_dizhu`); simultaneous-move games unless loaded as "
               "`turn_based_simultaneous_game(...)` (e.g. `goofspiel`, `oshi_zumo`, `laser_tag`); games without "
@@ -159,5 +175,7 @@ def main():
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--one":
         print(json.dumps(measure(sys.argv[2])))
+    elif sys.argv[1:] == ["--table"]:  # rewrite the table from the stored rows, measuring nothing
+        write_table(json.loads((OUT / "openspiel_catalogue.json").read_text()))
     else:
         main()
