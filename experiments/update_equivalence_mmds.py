@@ -1,4 +1,6 @@
-r"""A9 (paper notes §1.3(d), paper's Table 3 in miniature): one-step MMD search in Kuhn and Leduc poker.
+r"""A9 (the paper's Table 3 in miniature): one-step MMD search in Kuhn and Leduc poker.
+
+Design record: ``docs/experiments.md#update_equivalence_mmds``.
 
 Every information state applies the MMD local update with a uniform magnet to the blueprint's action
 values (exact, or Algorithm 1 with a 10-particle posterior as in the paper's adversarial experiments);

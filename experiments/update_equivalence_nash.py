@@ -1,4 +1,6 @@
-r"""A3, A4 (paper notes §1.6): Nash convergence of behavioural MMD against CFR and CFR+ on Kuhn and Leduc.
+r"""A3, A4: Nash convergence of behavioural MMD against CFR and CFR+ on Kuhn and Leduc.
+
+Design record: ``docs/experiments.md#update_equivalence_nash``.
 
 The games come from ``Config.games`` (any zero-sum form of :data:`games.GAME_FORMS`, e.g.
 ``"openspiel:liars_dice"``); the pipeline sets them from its ``games`` config key. Games other than Kuhn and
@@ -7,7 +9,7 @@ Leduc use the Leduc iteration budget and the annealing schedule :math:`\alpha_0 
 Behavioural MMD (last iterate) with the MMD paper's two Nash schedules — annealing
 (:math:`\alpha_t=\alpha_0/\sqrt t`, :math:`\eta_t=\eta_0/\sqrt t`; Kuhn 1/1, Leduc 5/1) and a moving magnet
 (:math:`\alpha=1,\eta=0.1,\gamma_m=0.05`) — against CFR and CFR+ (average strategy; simultaneous as in the
-notes' table, and alternating CFR+). Exploitability is NashConv/2, exact.
+reference values, and alternating CFR+). Exploitability is NashConv/2, exact.
 """
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-r"""A8 (paper notes §1.3(e)): Algorithm 1 with sampled beliefs and rollouts approaches the exact update.
+r"""A8: Algorithm 1 with sampled beliefs and rollouts approaches the exact update.
+
+Design record: ``docs/experiments.md#update_equivalence_particles``.
 
 With :math:`K` particles per information state (posterior histories under the blueprint, one rollout per
 particle and action, common random numbers), the action-value estimate has error :math:`O(K^{-1/2})` and

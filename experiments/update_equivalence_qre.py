@@ -1,4 +1,4 @@
-r"""A1, A2, A5 (paper notes §1.6): MMD converges to quantal response equilibria.
+r"""A1, A2, A5 (docs/experiments.md#update_equivalence_qre): MMD converges to quantal response equilibria.
 
 (a) Perturbed RPS, behavioural MMD with :math:`\eta=\alpha` and a uniform magnet: KL divergence from the
 published QREs (``ssokota/mmd``) decays linearly (geometrically) in the iteration count.

@@ -1,4 +1,4 @@
-r"""A7 (paper notes §1.3(e)): decision-time search from a blueprint in tiny Hanabi A–F.
+r"""A7 (docs/experiments.md#update_equivalence_search): decision-time search from a blueprint in tiny Hanabi A–F.
 
 Every player searches with the same blueprint and exact beliefs (Algorithm 1 with ``particles=None``), so
 the joint played policy is the local update applied at every information state. Compared: the

@@ -1,4 +1,4 @@
-r"""A6 (paper notes §1.3(e), Theorem 1): mirror descent is sound in common-payoff games.
+r"""A6 (docs/experiments.md#update_equivalence_soundness; Theorem 1): mirror descent is sound in common-payoff games.
 
 For random interior blueprints :math:`\pi` of tiny Hanabi A–F, apply the global MD update
 :math:`\pi'(I)\propto\pi(I)e^{\eta q_\pi(I,\cdot)}` at every information set simultaneously (the policy played
