@@ -46,10 +46,10 @@ if GAMES:
             problems.append(str(e))
     if problems:
         raise ValueError(
-            "config key 'games': " + "; ".join(problems) + f". Allowed forms: {', '.join(GAME_FORMS)} "
+            f"config key 'games': {'; '.join(problems)}. Allowed forms: {', '.join(GAME_FORMS)} "
             "(zero-sum games only: the game list feeds update_equivalence_nash and update_equivalence_mmds)"
         )
-GAMES_ENV = "THEORYSIM_GAMES='" + json.dumps(list(GAMES)) + "' " if GAMES else ""
+GAMES_ENV = f"THEORYSIM_GAMES='{json.dumps(list(GAMES))}' " if GAMES else ""
 
 
 def games_prefix(exp):
