@@ -1,4 +1,6 @@
 """Reproducibility of the update-equivalence experiments (their smoke runs are in test_experiments_cli)."""
+import pytest
+
 from experiments.core import run_one
 
 
