@@ -95,7 +95,7 @@ def measurements(frame: pd.DataFrame, config: Config) -> list[Measurement]:
 def plot(frame: pd.DataFrame, config: Config):
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), layout="constrained")
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
     frac = frame.groupby(["game", "eta"]).gain.apply(lambda s: float((s < -1e-12).mean())).unstack()
     gain = frame.groupby(["game", "eta"]).gain.mean().unstack()
     # 95% half-widths: Wilson for the fraction (blueprints are independent draws), Student-t for the mean gain

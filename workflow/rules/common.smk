@@ -31,13 +31,13 @@ PAPER = "paper/paper.pdf" if SCALE == "quick" else f"paper/paper-{SCALE}.pdf"
 
 
 # Games of the experiments that take a game list (GAMES_FROM_CONFIG): checked here, before any job runs, and
-# passed to every job through the THEORYSIM_GAMES environment variable (part of each job's config and hash).
+# passed to those jobs through the THEORYSIM_GAMES environment variable (part of each job's config and hash).
 import json
-
-from games import GAME_FORMS, GameSpecError, check_game_spec
 
 GAMES = config.get("games")
 if GAMES:
+    from games import GAME_FORMS, GameSpecError, check_game_spec
+
     problems = []
     for _g in GAMES:
         try:
@@ -54,9 +54,12 @@ GAMES_ENV = f"THEORYSIM_GAMES='{json.dumps(list(GAMES))}' " if GAMES else ""
 
 def games_prefix(exp):
     """The THEORYSIM_GAMES prefix for experiments that take a game list (others keep their jobs unchanged)."""
-    from experiments.core import get_experiment
+    from experiments.sources import experiment_files, static_attributes
 
-    return GAMES_ENV if getattr(get_experiment(exp), "GAMES_FROM_CONFIG", False) else ""
+    if not GAMES_ENV:
+        return ""
+    attrs = static_attributes(experiment_files()[exp], names=("GAMES_FROM_CONFIG",))
+    return GAMES_ENV if attrs.get("GAMES_FROM_CONFIG") else ""
 
 
 def games_env(wildcards):
