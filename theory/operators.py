@@ -113,7 +113,7 @@ class FiniteSumOperator:
         raise NotImplementedError(f"{type(self).__name__} has no component Gram matrix")
 
     def jacobian(self):
-        """The Jacobian :math:`\frac1n\sum_i C_i` of the affine operator ``F``, ``[dim, dim]``."""
+        r"""The Jacobian :math:`\frac1n\sum_i C_i` of the affine operator ``F``, ``[dim, dim]``."""
         raise NotImplementedError(f"{type(self).__name__} has no Jacobian")
 
     def _set_constants(self, L_bound: float, L_F: float) -> None:
