@@ -39,8 +39,8 @@ TITLE = "Figure 1 of the VR-Halpern paper with the authors' constants and exact 
 CAPTION = ("Residual (log scale) against epochs (oracle calls / n): mean over seeds, band min–max. Columns: "
            "policeman–burglar in the authors' orientation (minimiser on the columns), the same game transposed, "
            "and the hard quadratic instance. Rows: the authors' step sizes; the defaults from exact Lipschitz "
-           "constants (VR-EG with the authors' constants only). Dashed: Algorithm 2 with the authors' matrix-game counting (inner-start evaluation not "
-           "charged).")
+           "constants (VR-EG with the authors' constants only). Dashed: Algorithm 2 with the authors' matrix-game "
+           "counting (inner-start evaluation not charged).")
 
 METHODS = {"EG": ("extragradient", extragradient), "EAG": ("eag", eag),
            "VR-EG": ("vr_extragradient", vr_extragradient), "Alg. 1": ("vr_halpern", vr_halpern),
