@@ -169,7 +169,8 @@ def vr_halpern(op, x0, *, eps: float, max_calls: int, seed=None, eta: float | No
 
     Default :math:`\eta = 1/L` with :math:`L` the exact mean-square component constant ``op.L`` (a dense
     eigenvalue computation, :func:`theory.operators.lipschitz_constants`; the paper's theory takes
-    :math:`\eta = \Theta(1/L)`; Reconstruction: the constant 1); a step above :math:`1/L` warns. ``batch_size`` defaults to :math:`\lfloor\sqrt n\rfloor`.
+    :math:`\eta = \Theta(1/L)`; Reconstruction: the constant 1); a step above :math:`1/L` warns.
+    ``batch_size`` defaults to :math:`\lfloor\sqrt n\rfloor`.
     """
     rng = np.random.default_rng(seed)
     n = op.n
