@@ -19,7 +19,6 @@ import hashlib
 import importlib
 import json
 import math
-import pkgutil
 import platform
 import warnings
 from dataclasses import dataclass
@@ -31,7 +30,6 @@ import numpy as np
 
 SCALES = ("smoke", "quick", "full")
 DEFAULT_SEEDS = {"smoke": 1, "quick": 2, "full": 5}
-_INFRA = {"core", "plotting", "paper", "__main__"}
 
 
 class ConfigError(ValueError):
@@ -41,13 +39,37 @@ class ConfigError(ValueError):
 # ----------------------------------------------------------------------------------------------
 # Claims
 # ----------------------------------------------------------------------------------------------
+VERDICTS = ("supported", "contradicted", "inconclusive")
+
+
+class TheoremViolation(RuntimeError):
+    """A claim marked ``theorem=True`` (must hold at any scale) was contradicted by the data."""
+
+
 @dataclass(frozen=True)
 class Claim:
-    """One checked statement of a paper: a measured value with its 95% CI against theory.
+    r"""One checked statement of a paper: a measured value with its interval, judged against theory.
 
-    ``theory`` is a number (point prediction) or a ``(low, high)`` range (``None`` for an open end).
-    ``passed`` is decided by the experiment (usually: the CI meets the range). ``reconstructed`` marks
-    claims that rest on a reconstruction of an algorithm detail the paper does not give.
+    Build claims with :meth:`at_least`, :meth:`at_most`, :meth:`within` or :meth:`equals`; the verdict is
+    computed, never passed in. With the claimed region :math:`[\ell, u]` (``limit_low``, ``limit_high``;
+    the theory value, widened only by the named ``slack``) and the interval :math:`[a, b]`:
+
+    * **supported**: :math:`\ell \le a` and :math:`b \le u` (the whole interval on the claimed side,
+      or inside the band);
+    * **contradicted**: :math:`b < \ell` or :math:`a > u` (the whole interval on the wrong side);
+    * **inconclusive**: otherwise (the interval straddles a limit, e.g. a single noisy run).
+
+    Attributes:
+        name, description: what is claimed, in words.
+        measured, ci_low, ci_high, level: the estimate and its interval (``level = 1`` for exact values).
+        theory: the theory value as shown (a number or ``[low, high]`` with ``None`` for an open end).
+        kind: ``at_least`` | ``at_most`` | ``within`` | ``equals``.
+        slack: a justified finite-sample or numerical allowance, printed next to the theory value.
+        limit_low, limit_high: the limits actually applied (theory value -/+ slack).
+        verdict: ``supported`` | ``contradicted`` | ``inconclusive``.
+        theorem: an inequality that must hold at any scale: the pipeline fails when it is contradicted.
+        reconstructed: the claim rests on a reconstruction of a detail the paper does not give.
+        reference: where the theory value comes from (a section of ``docs/experiments.md``, a paper).
     """
 
     name: str
@@ -55,39 +77,111 @@ class Claim:
     ci_low: float
     ci_high: float
     theory: Any
-    passed: bool
+    kind: str
+    verdict: str
+    limit_low: float | None = None
+    limit_high: float | None = None
+    slack: float = 0.0
+    level: float = 0.95
+    theorem: bool = False
     description: str = ""
     reconstructed: bool = False
+    reference: str = ""
     experiment: str = ""
     scale: str = ""
 
-    @staticmethod
-    def in_range(name: str, interval, low: float | None, high: float | None, description: str = "",
-                 reconstructed: bool = False, theory: Any = None) -> "Claim":
-        """Pass when the interval ``interval`` (a ``theory.rates.Interval``) meets ``[low, high]``."""
-        lo = -math.inf if low is None else low
-        hi = math.inf if high is None else high
-        ok = interval.low <= hi and lo <= interval.high
-        return Claim(name, float(interval.estimate), float(interval.low), float(interval.high),
-                     theory if theory is not None else [low, high], bool(ok), description, reconstructed)
+    @property
+    def passed(self) -> bool:
+        """``verdict == "supported"``."""
+        return self.verdict == "supported"
 
     @staticmethod
-    def at_most(name: str, interval, bound: float, description: str = "", reconstructed: bool = False,
-                theory: Any = None) -> "Claim":
-        """Pass when the whole interval lies at or below ``bound`` (an inequality that must hold)."""
-        return Claim(name, float(interval.estimate), float(interval.low), float(interval.high),
-                     theory if theory is not None else [None, bound], bool(interval.high <= bound),
-                     description, reconstructed)
+    def judge(interval, low: float | None, high: float | None) -> str:
+        """The verdict of an interval against the region ``[low, high]`` (``None`` = open end)."""
+        lo = -math.inf if low is None else float(low)
+        hi = math.inf if high is None else float(high)
+        a, b = float(interval.low), float(interval.high)
+        if math.isnan(a) or math.isnan(b):
+            return "inconclusive"
+        if lo <= a and b <= hi:
+            return "supported"
+        if b < lo or a > hi:
+            return "contradicted"
+        return "inconclusive"
+
+    @classmethod
+    def _make(cls, name, interval, kind, theory, low, high, slack, **kw) -> "Claim":
+        if not hasattr(interval, "low"):
+            from theory.rates import Interval
+
+            interval = Interval.point(interval)
+        slack = float(slack)
+        if not slack >= 0:
+            raise ValueError(f"claim {name!r}: slack must be >= 0, got {slack}")
+        lo = None if low is None else float(low) - slack
+        hi = None if high is None else float(high) + slack
+        return cls(name=name, measured=float(interval.estimate), ci_low=float(interval.low),
+                   ci_high=float(interval.high), theory=theory, kind=kind,
+                   verdict=cls.judge(interval, lo, hi), limit_low=lo, limit_high=hi, slack=slack,
+                   level=float(getattr(interval, "level", 0.95)), **kw)
+
+    @classmethod
+    def at_least(cls, name: str, interval, bound: float, slack: float = 0.0, **kw) -> "Claim":
+        """Claim ``quantity >= bound`` (supported when the whole interval is at or above ``bound - slack``)."""
+        return cls._make(name, interval, "at_least", [float(bound), None], bound, None, slack, **kw)
+
+    @classmethod
+    def at_most(cls, name: str, interval, bound: float, slack: float = 0.0, **kw) -> "Claim":
+        """Claim ``quantity <= bound`` (supported when the whole interval is at or below ``bound + slack``)."""
+        return cls._make(name, interval, "at_most", [None, float(bound)], None, bound, slack, **kw)
+
+    @classmethod
+    def within(cls, name: str, interval, low: float, high: float, slack: float = 0.0, **kw) -> "Claim":
+        """Claim ``low <= quantity <= high`` (a two-sided band, e.g. a rate's theory value +- a band)."""
+        if low is None or high is None or not float(low) <= float(high):
+            raise ValueError(f"claim {name!r}: within needs low <= high, got [{low}, {high}]")
+        return cls._make(name, interval, "within", [float(low), float(high)], low, high, slack, **kw)
+
+    @classmethod
+    def equals(cls, name: str, value, reference: float, tol: float, **kw) -> "Claim":
+        """A deterministic point claim: ``|value - reference| <= tol`` (``tol`` is the named slack)."""
+        return cls._make(name, value, "equals", float(reference), reference, reference, tol, **kw)
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
-        for k in ("measured", "ci_low", "ci_high"):
+        for k in ("measured", "ci_low", "ci_high", "limit_low", "limit_high", "slack"):
             d[k] = _finite_or_none(d[k])
+        d["passed"] = self.passed
         if isinstance(d["theory"], (list, tuple)):  # open ends as null: JSON (and Typst) has no Infinity
             d["theory"] = [None if x is None else (_finite_or_none(x) if isinstance(x, (int, float)) else x)
                            for x in d["theory"]]
         elif isinstance(d["theory"], float):
             d["theory"] = _finite_or_none(d["theory"])
+        return d
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """A descriptive number that is not a claim (a fraction, a count, a time): reported, never judged."""
+
+    name: str
+    value: float
+    ci_low: float | None = None
+    ci_high: float | None = None
+    description: str = ""
+    experiment: str = ""
+    scale: str = ""
+
+    @classmethod
+    def of(cls, name: str, interval, description: str = "") -> "Measurement":
+        if not hasattr(interval, "low"):
+            return cls(name, float(interval), None, None, description)
+        return cls(name, float(interval.estimate), float(interval.low), float(interval.high), description)
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        for k in ("value", "ci_low", "ci_high"):
+            d[k] = _finite_or_none(d[k]) if d[k] is not None else None
         return d
 
 
@@ -102,17 +196,10 @@ def _finite_or_none(x):
 # Registry
 # ----------------------------------------------------------------------------------------------
 def experiment_names() -> list[str]:
-    """Names of all experiment modules (sorted)."""
-    import experiments as pkg
+    """Names of all experiment modules (sorted), found without importing them (see :mod:`experiments.sources`)."""
+    from experiments.sources import experiment_files
 
-    names = []
-    for info in pkgutil.iter_modules(pkg.__path__):
-        if info.name.startswith("_") or info.name in _INFRA:
-            continue
-        mod = importlib.import_module(f"experiments.{info.name}")
-        if hasattr(mod, "CONFIGS"):
-            names.append(info.name)
-    return sorted(names)
+    return sorted(experiment_files())
 
 
 def get_experiment(name: str) -> ModuleType:
@@ -134,8 +221,14 @@ def get_config(name: str, scale: str):
 
 
 def seeds_for(name: str, scale: str) -> int:
-    mod = get_experiment(name)
-    return int(getattr(mod, "SEEDS", DEFAULT_SEEDS).get(scale, DEFAULT_SEEDS[scale]))
+    """Jobs (root seeds) of ``name`` at ``scale``: the module's literal ``SEEDS`` or :data:`DEFAULT_SEEDS`."""
+    from experiments.sources import experiment_files, static_attributes
+
+    files = experiment_files()
+    if name not in files:
+        raise ConfigError(f"unknown experiment {name!r}; known experiments: {', '.join(sorted(files))}")
+    seeds = static_attributes(files[name]).get("SEEDS", DEFAULT_SEEDS)
+    return int(seeds.get(scale, DEFAULT_SEEDS[scale]))
 
 
 def config_hash(config) -> str:
@@ -201,6 +294,9 @@ def run_one(name: str, scale: str, seed: int, device: str = "cpu", out: str | Pa
     frame["seed"] = seed
     frame["device"] = dev
     frame["config_hash"] = config_hash(config)
+    from experiments.sources import code_hash
+
+    frame["code_hash"] = code_hash(name)
     for k, v in versions().items():
         frame[f"version_{k}"] = v
     if out is not None:
@@ -223,18 +319,39 @@ def aggregate(name: str, scale: str, inputs, out: str | Path | None = None,
     frame = pd.concat(frames, ignore_index=True)
     claims = [dataclasses.replace(c, experiment=name, scale=scale) for c in mod.claims(frame, config)]
     for c in claims:
-        if not c.passed:
-            warnings.warn(f"claim {name}:{c.name} did not pass: measured {c.measured:.4g} "
-                          f"[{c.ci_low:.4g}, {c.ci_high:.4g}] vs theory {c.theory}", stacklevel=2)
+        if not isinstance(c, Claim):
+            raise TypeError(f"{name}.claims returned {type(c).__name__}; build claims with Claim.at_least/"
+                            "at_most/within/equals and descriptive numbers with Measurement")
+    meas = [dataclasses.replace(m, experiment=name, scale=scale)
+            for m in (mod.measurements(frame, config) if hasattr(mod, "measurements") else [])]
+    for c in claims:
+        if c.verdict != "supported":
+            warnings.warn(f"claim {name}:{c.name} is {c.verdict}: measured {c.measured:.4g} "
+                          f"[{c.ci_low:.4g}, {c.ci_high:.4g}] vs theory {c.theory} (slack {c.slack:g})",
+                          stacklevel=2)
     if out is not None:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         frame.to_parquet(out, index=False)
     if claims_out is not None:
         Path(claims_out).parent.mkdir(parents=True, exist_ok=True)
         payload = {"experiment": name, "scale": scale, "title": getattr(mod, "TITLE", name),
-                   "claims": [c.to_dict() for c in claims]}
+                   "claims": [c.to_dict() for c in claims], "measurements": [m.to_dict() for m in meas],
+                   "counts": verdict_counts(claims)}
         Path(claims_out).write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+    broken = [c for c in claims if c.theorem and c.verdict == "contradicted"]
+    if broken:
+        raise TheoremViolation("; ".join(f"{name}:{c.name} measured {c.measured:.6g} [{c.ci_low:.6g}, "
+                                         f"{c.ci_high:.6g}] against {c.theory}" for c in broken)
+                               + " (theorem claims must hold at any scale)")
     return frame, claims
+
+
+def verdict_counts(claims) -> dict[str, int]:
+    """``{"supported": k1, "contradicted": k2, "inconclusive": k3}`` over claim objects or dicts."""
+    out = dict.fromkeys(VERDICTS, 0)
+    for c in claims:
+        out[c["verdict"] if isinstance(c, dict) else c.verdict] += 1
+    return out
 
 
 def make_figure(name: str, scale: str, results: str | Path, out: str | Path):
@@ -252,7 +369,42 @@ def make_figure(name: str, scale: str, results: str | Path, out: str | Path):
 
 
 def describe(name: str) -> dict:
-    mod = get_experiment(name)
-    return {"name": name, "title": getattr(mod, "TITLE", name), "caption": getattr(mod, "CAPTION", ""),
-            "scales": list(mod.CONFIGS), "seeds": {s: seeds_for(name, s) for s in mod.CONFIGS}}
+    """Name, title, caption and jobs per scale of an experiment, read without importing it."""
+    from experiments.sources import experiment_files, static_attributes
 
+    files = experiment_files()
+    if name not in files:
+        raise ConfigError(f"unknown experiment {name!r}; known experiments: {', '.join(sorted(files))}")
+    attrs = static_attributes(files[name])
+    return {"name": name, "title": attrs.get("TITLE", name), "caption": attrs.get("CAPTION", ""),
+            "scales": list(SCALES), "seeds": {s: seeds_for(name, s) for s in SCALES}}
+
+
+
+def summarize_claims(claims_files) -> str:
+    """Verdict totals and every contradicted or inconclusive claim of the given ``claims.json`` files.
+
+    Printed at the end of every ``snakemake`` run (the Snakefile's ``onsuccess``/``onerror``), so that
+    contradicted claims are seen without opening the logs. Missing files (jobs not run) are skipped.
+    """
+    rows = []
+    for f in claims_files:
+        p = Path(f)
+        if p.exists():
+            payload = json.loads(p.read_text())
+            rows += [dict(c, experiment=payload["experiment"]) for c in payload["claims"]]
+    counts = verdict_counts(rows)
+    lines = [f"claims: {len(rows)} checked — {counts['supported']} supported, {counts['contradicted']} "
+             f"contradicted, {counts['inconclusive']} inconclusive"]
+    for verdict in ("contradicted", "inconclusive"):
+        for c in rows:
+            if c["verdict"] == verdict:
+                lo, hi = c.get("ci_low"), c.get("ci_high")
+                ci = f"[{_g(lo)}, {_g(hi)}]"
+                lines.append(f"  {verdict.upper():12s} {c['experiment']}:{c['name']} = {_g(c['measured'])} {ci} "
+                             f"vs theory {c['theory']}{' (theorem)' if c.get('theorem') else ''}")
+    return "\n".join(lines)
+
+
+def _g(x) -> str:
+    return "unbounded" if x is None else f"{x:.4g}"

@@ -15,7 +15,10 @@ which is what the Bellman operators use internally anyway (:attr:`TabularMDP.P_f
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -23,33 +26,14 @@ import scipy.sparse as sp
 __all__ = [
     "ModelError", "ShapeError", "NotFiniteError", "NegativeProbabilityError", "NotStochasticError",
     "ParameterError", "TabularMDP", "FiniteHorizonMDP", "LinearMDP", "as_numpy", "validate_policy",
+    "check_finite", "check_distributions", "check_shape", "check_scalar", "ROW_TOL",
 ]
 
-ROW_TOL = 1e-8
-
-
-class ModelError(ValueError):
-    """Base class of every model-validation error."""
-
-
-class ShapeError(ModelError):
-    """An array has the wrong number of dimensions or mismatched sizes."""
-
-
-class NotFiniteError(ModelError):
-    """An array contains NaN or infinity."""
-
-
-class NegativeProbabilityError(ModelError):
-    """A probability is negative."""
-
-
-class NotStochasticError(ModelError):
-    """A distribution does not sum to one."""
-
-
-class ParameterError(ModelError):
-    """A scalar parameter (gamma, H, ...) is outside its allowed range."""
+# The error classes and checks are the package's one vocabulary (theory.validation), re-exported here.
+from theory.validation import (ROW_TOL, ModelError, NegativeProbabilityError, NotFiniteError,  # noqa: E402
+                               NotStochasticError, ParameterError, ShapeError, check_distributions,
+                               check_finite, check_scalar, check_shape)
+from theory.validation import format_index as _idx  # noqa: E402
 
 
 # ----------------------------------------------------------------------------------------------
@@ -60,35 +44,13 @@ def as_numpy(x, dtype=np.float64) -> np.ndarray:
 
     Models freeze their arrays, so they must never alias (and lock) the caller's arrays.
     """
-    if hasattr(x, "detach") and hasattr(x, "cpu"):
-        x = x.detach().cpu().numpy()
-    return np.array(x, dtype=dtype)
+    from theory.validation import to_numpy
+
+    return to_numpy(x, dtype=dtype)
 
 
-def _idx(index) -> str:
-    return ", ".join(str(int(i)) for i in index)
-
-
-def _check_finite(name: str, x: np.ndarray) -> None:
-    bad = ~np.isfinite(x)
-    if bad.any():
-        i = tuple(np.argwhere(bad)[0])
-        raise NotFiniteError(f"{name}[{_idx(i)}] is {x[i]} (must be finite)")
-
-
-def _check_distributions(name: str, x: np.ndarray, lead: str = "") -> None:
-    """``x[..., k]`` must be non-negative and sum to one along the last axis."""
-    _check_finite(name, x)
-    neg = x < 0
-    if neg.any():
-        i = tuple(np.argwhere(neg)[0])
-        raise NegativeProbabilityError(f"{name}[{_idx(i)}] is {x[i]:.6g} (probabilities must be >= 0)")
-    sums = x.sum(axis=-1)
-    off = np.abs(sums - 1.0) > ROW_TOL
-    if off.any():
-        i = tuple(np.argwhere(off)[0]) if sums.ndim else ()
-        where = f"{name}[{_idx(i)}, :]" if i else name
-        raise NotStochasticError(f"{where} sums to {float(sums[i]):.10g}, not 1 (tolerance {ROW_TOL})")
+_check_finite = check_finite
+_check_distributions = check_distributions
 
 
 def _check_sparse_kernel(name: str, P: sp.sparray, S: int, A: int) -> None:
@@ -167,10 +129,13 @@ class TabularMDP:
     R: np.ndarray
     gamma: float
     mu: np.ndarray | None = None
+    info: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    """Read-only facts about how the model was generated (a generator's secret, a grid layout)."""
     S: int = field(init=False)
     A: int = field(init=False)
 
     def __post_init__(self):
+        object.__setattr__(self, "info", MappingProxyType(dict(self.info or {})))
         R = as_numpy(self.R)
         if R.ndim not in (2, 3):
             raise ShapeError(f"R has shape {R.shape}; expected [S, A] or [S, A, m]")
@@ -225,7 +190,7 @@ class TabularMDP:
         return self if self.is_sparse else TabularMDP(sp.csr_array(self.P_flat), self.R, self.gamma, self.mu)
 
     def with_rewards(self, R) -> "TabularMDP":
-        return TabularMDP(self.P, R, self.gamma, self.mu)
+        return TabularMDP(self.P, R, self.gamma, self.mu, info=self.info)
 
     def scalarized(self, weights) -> "TabularMDP":
         """Linear scalarisation ``R @ weights`` of a multi-objective MDP."""
@@ -269,11 +234,14 @@ class FiniteHorizonMDP:
     R: np.ndarray
     H: int
     mu: np.ndarray | None = None
+    info: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    """Read-only facts about how the model was generated (e.g. the combination lock's secret)."""
     S: int = field(init=False)
     A: int = field(init=False)
     homogeneous: bool = field(init=False)
 
     def __post_init__(self):
+        object.__setattr__(self, "info", MappingProxyType(dict(self.info or {})))
         H = self.H
         if isinstance(H, bool) or not isinstance(H, (int, np.integer)) or H < 1:
             raise ParameterError(f"H is {H!r}; it must be an integer >= 1")

@@ -13,6 +13,7 @@ between points of one learning curve, which a point-level bootstrap would ignore
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,12 +24,49 @@ __all__ = ["Interval", "mean_ci", "bootstrap_ci", "loglog_slope", "fit_loglog_sl
 
 @dataclass(frozen=True)
 class Interval:
-    """An estimate with a two-sided confidence interval."""
+    """An estimate with a two-sided confidence interval.
+
+    ``level`` is the confidence level; an exact (deterministic) quantity is :meth:`point` with level 1.
+    An interval from a single observation of a random quantity is unbounded (``low=-inf``,
+    ``high=+inf``): one run says nothing about the spread, so a claim on it is inconclusive.
+    """
 
     estimate: float
     low: float
     high: float
     level: float = 0.95
+
+    @property
+    def exact(self) -> bool:
+        """An exact (deterministic) value: ``low == estimate == high`` at level 1."""
+        return self.level == 1.0 and self.low == self.high == self.estimate
+
+    @staticmethod
+    def point(x: float) -> "Interval":
+        """An exact, deterministic quantity (a maximum violation, an exact value): no sampling error."""
+        x = float(x)
+        return Interval(x, x, x, 1.0)
+
+    @staticmethod
+    def unknown(estimate: float, level: float = 0.95) -> "Interval":
+        """One observation of a random quantity: the estimate with an unbounded interval."""
+        return Interval(float(estimate), -math.inf, math.inf, level)
+
+    @staticmethod
+    def proportion(k: int, n: int, level: float = 0.95) -> "Interval":
+        r"""Wilson score interval of a proportion ``k / n`` (always inside [0, 1]).
+
+        .. math:: \frac{\hat p + \frac{z^2}{2n} \pm z\sqrt{\frac{\hat p(1-\hat p)}{n} + \frac{z^2}{4n^2}}}
+                  {1 + z^2/n}
+        """
+        k, n = int(k), int(n)
+        if n < 1 or not 0 <= k <= n:
+            raise ValueError(f"proportion needs 0 <= k <= n and n >= 1, got k={k}, n={n}")
+        z = float(stats.norm.ppf(0.5 + level / 2))
+        p = k / n
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+        return Interval(p, max(0.0, centre - half), min(1.0, centre + half), level)
 
     def contains(self, value: float) -> bool:
         return self.low <= value <= self.high
@@ -38,7 +76,7 @@ class Interval:
 
 
 def mean_ci(values, level: float = 0.95) -> Interval:
-    """Mean with a Student-t interval. One value gives a degenerate interval (low = high = value)."""
+    """Mean with a Student-t interval. One value gives an unbounded interval (:meth:`Interval.unknown`)."""
     x = np.asarray(values, dtype=float).ravel()
     if x.size == 0:
         raise ValueError("mean_ci needs at least one value")
@@ -46,7 +84,7 @@ def mean_ci(values, level: float = 0.95) -> Interval:
         raise ValueError(f"mean_ci got non-finite values at {np.flatnonzero(~np.isfinite(x)).tolist()}")
     m = float(x.mean())
     if x.size == 1:
-        return Interval(m, m, m, level)
+        return Interval.unknown(m, level)
     half = float(stats.t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size))
     return Interval(m, m - half, m + half, level)
 
@@ -60,7 +98,7 @@ def bootstrap_ci(samples, statistic=np.mean, n_boot: int = 2000, level: float = 
     rng = np.random.default_rng(seed)
     est = float(statistic(x))
     if x.shape[0] == 1:
-        return Interval(est, est, est, level)
+        return Interval.unknown(est, level)
     idx = rng.integers(0, x.shape[0], size=(n_boot, x.shape[0]))
     boots = np.array([statistic(x[i]) for i in idx])
     lo, hi = np.quantile(boots, [(1 - level) / 2, (1 + level) / 2])
@@ -95,7 +133,7 @@ def fit_loglog_slope(x, Y, n_boot: int = 2000, level: float = 0.95, seed: int = 
         raise ValueError(f"Y has {Y.shape[1]} columns but x has {x.size} points")
     est = loglog_slope(x, Y.mean(axis=0))
     if Y.shape[0] == 1:
-        return Interval(est, est, est, level)
+        return Interval.unknown(est, level)
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, Y.shape[0], size=(n_boot, Y.shape[0]))
     boots = np.array([loglog_slope(x, Y[i].mean(axis=0)) for i in idx])
