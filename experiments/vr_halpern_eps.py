@@ -9,6 +9,7 @@ slope is much flatter: the claim checks only that it is no steeper than −2.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from theory import eag, extragradient, halpern, vr_halpern
 from theory.operators import random_least_squares
 from theory.rates import Interval, fit_loglog_slope
 
+REFERENCE = "docs/experiments.md#vr_halpern_eps"
 TITLE = "Halpern-type methods need O(1/ε) oracle calls"
 CAPTION = ("Oracle calls to reach residual ε against 1/ε on finite-sum least squares (n components); "
            "dashed: slope 1.")
@@ -104,7 +106,7 @@ def claims(frame: pd.DataFrame, config: Config) -> list[Claim]:
                              description="max over seeds and eps of the calls to residual eps over "
                                          "n(ceil(2 L_F D/eps) - 1), Lieder's bound for Halpern with eta = 1/L_F, "
                                          "D = ||x0 - x*|| = 1"))
-    return out
+    return [dataclasses.replace(c, reference=REFERENCE) for c in out]
 
 
 def plot(frame: pd.DataFrame, config: Config):

@@ -24,6 +24,7 @@ Algorithm 1 runs outside its theory in both panels, as in the paper.
 """
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass
 
@@ -35,6 +36,7 @@ from theory import eag, extragradient, vr_extragradient, vr_halpern, vr_halpern_
 from theory.operators import authors_setup, lipschitz_constants, matrix_game
 from theory.rates import mean_ci
 
+REFERENCE = "docs/experiments.md#vr_halpern_figure"
 TITLE = "Figure 1 of the VR-Halpern paper with the authors' constants and exact ones, on both orientations"
 CAPTION = ("Residual (log scale) against epochs (oracle calls / n): mean over seeds, band min–max. Columns: "
            "policeman–burglar in the authors' orientation (minimiser on the columns), the same game transposed, "
@@ -139,7 +141,7 @@ def claims(frame: pd.DataFrame, config: Config) -> list[Claim]:
         "policeman-burglar, authors' counting flatters Alg. 2", mean_ci(ratio.dropna().to_numpy()), 0.0,
         description="log10(charged / uncharged residual of Algorithm 2 at the budget), authors' orientation and "
                     "constants: not charging the n calls that start each inner solve lowers the curve"))
-    return out
+    return [dataclasses.replace(c, reference=REFERENCE) for c in out]
 
 
 def measurements(frame: pd.DataFrame, config: Config) -> list[Measurement]:

@@ -8,6 +8,7 @@ VR-Halpern (after its :math:`n\log n` warm-up), so the ratio grows like √n.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from theory import halpern, vr_halpern
 from theory.operators import random_least_squares
 from theory.rates import fit_loglog_slope
 
+REFERENCE = "docs/experiments.md#vr_halpern_sqrt_n"
 TITLE = "VR-Halpern needs √n fewer oracle calls than Halpern"
 CAPTION = ("Oracle calls to reach residual ε on finite-sum least squares against the number of components n "
            "(mean over seeds and instances, band: min–max; log–log). Dashed: slopes 1 and 1/2 through the "
@@ -98,7 +100,7 @@ def claims(frame: pd.DataFrame, config: Config) -> list[Claim]:
                             0.5, 0.5, slack=log_slack,
                             description="slope of the Halpern / VR-Halpern call ratio against n, upper half "
                                         "(theory: 1/2 up to log factors; slack = 1/ln(n_min))"))
-    return out
+    return [dataclasses.replace(c, reference=REFERENCE) for c in out]
 
 
 def measurements(frame: pd.DataFrame, config: Config) -> list[Measurement]:
