@@ -15,6 +15,7 @@ from games.normal_form import normal_form_game, perturbed_rps
 from games.poker import kuhn_poker, leduc_poker
 from games.search import md_search, mmd_search, search
 from games.tiny_hanabi import TinyHanabi, tiny_hanabi
+from games import mra, population  # noqa: E402  (MRA: population-varying games, latent policy sets)
 
 __all__ = [
     "Chance", "Decision", "ExtensiveFormGame", "GameError", "PayoffShapeError", "PerfectRecallError", "PolicyError",

@@ -79,6 +79,7 @@ def share(n, p):
         xp = np
         p = np.asarray(p, dtype=float)
         n = np.asarray(n, dtype=float)
+    p = xp.clip(p, 0.0, 1.0)  # rounding can leave a mixture's entry at 1 + 1e-16
     small = p < 1e-6
     ps = xp.where(small, xp.ones_like(p), p)
     with np.errstate(divide="ignore"):  # log1p(-1) = -inf gives the exact value 1/n at p = 1
@@ -185,7 +186,7 @@ class CongestionFamily:
         if _is_torch(x):
             import torch
 
-            v = torch.as_tensor(self.values, dtype=x.dtype, device=x.device)
+            v = torch.tensor(np.array(self.values), dtype=x.dtype, device=x.device)
             return v * share(torch.as_tensor(nn, dtype=x.dtype, device=x.device), x)
         return self.values * share(nn, x)
 
