@@ -90,7 +90,7 @@ def run(config: Config, seed: int, device: str) -> pd.DataFrame:
                          nash_conv=float(fam.nash_conv(n, x1)), **{f"x{k}": float(p) for k, p in enumerate(x1)}))
     for Z, M in mode_sets(fam.num_resources).items():
         for n in pops:
-            fit = best_latent_weights(fam, n, M, starts=2)
+            fit = best_latent_weights(fam, n, M)
             rows.append(dict(panel="latent", latent_size=Z, n=n, held_out=n in HELD_OUT, nash_conv=fit.residual,
                              exact_hull=fit.exact, **{f"x{k}": float(p) for k, p in enumerate(fit.mixture)}))
     return pd.DataFrame(rows)
