@@ -145,7 +145,7 @@ def test_first_training_step_moves_modes_along_the_payoff_gradient():
     grad = np.zeros_like(pi)  # d/dtheta of sum_n x_n . u_n(x_n) with u held fixed (each agent's own gradient)
     for n in pops:
         u = binomial_payoffs((1, 2, 4), n, x)
-        grad += pi * (u - pi @ u)[:, None] / 3
+        grad += pi * (u[None, :] - (pi @ u)[:, None]) / 3
     theta1 = theta0 + 0.01 * np.sign(grad)  # Adam's first step is lr * sign(gradient)
     want = np.exp(theta1) / np.exp(theta1).sum(1, keepdims=True)
     np.testing.assert_allclose(m1.modes[0], want, atol=1e-7)
