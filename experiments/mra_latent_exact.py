@@ -103,7 +103,8 @@ def claims(frame: pd.DataFrame, config: Config) -> list[Claim]:
     err = max(abs(float(r[f"x{k}"]) - REF_NE[int(r.n)][k]) for _, r in eq.iterrows() for k in range(3))
     out.append(Claim.equals("water-filling equilibria vs replicator-dynamics reference (max abs error)",
                             Interval.point(err), 0.0, tol=1e-3, theorem=True,
-                            description="n = 2..12; reference given to three decimals, rounded to sum to 1 (tolerance: one unit in the last digit); " + ref))
+                            description="n = 2..12; reference given to three decimals, rounded to sum to 1 "
+                                        "(tolerance: one unit in the last digit); " + ref))
     out.append(Claim.equals("NashConv of the computed equilibria (max over n)", Interval.point(eq.nash_conv.max()),
                             0.0, tol=1e-9, theorem=True, description=ref))
     lat = frame[frame.panel == "latent"]

@@ -162,7 +162,8 @@ class CongestionFamily:
     def _mixtures(self, x):
         if _is_torch(x):
             if x.shape[-1:] != (self.num_resources,):
-                raise ShapeError(f"x must have a last axis of size K = {self.num_resources}, got shape {tuple(x.shape)}")
+                raise ShapeError(f"x must have a last axis of size K = {self.num_resources}, "
+                                 f"got shape {tuple(x.shape)}")
             return x
         x = to_numpy(x, name="x")
         if x.ndim == 0 or x.shape[-1] != self.num_resources:

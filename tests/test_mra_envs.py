@@ -1,5 +1,4 @@
 """The grid resource-occupation ParallelEnv: PettingZoo API, seeding and the congestion payoff."""
-import numpy as np
 import pytest
 from pettingzoo.test import parallel_api_test, parallel_seed_test
 
