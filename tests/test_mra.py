@@ -193,3 +193,13 @@ def test_bad_family_inputs():
         FAM.nash_conv(3, np.ones(4) / 4)
     with pytest.raises(ParameterError, match="n"):
         FAM.equilibrium(2.5)
+
+
+@pytest.mark.gpu
+def test_cuda_matches_cpu_with_the_exact_gradient():
+    # with exact=True and no MI bonus the sampled actions do not enter the loss: the runs are deterministic
+    kw = dict(seed=2, seeds=4, steps=50, exact=True, mi_weight=0.0)
+    cpu = mra.train([2, 3, 6], 3, device="cpu", **kw)
+    gpu = mra.train([2, 3, 6], 3, device="cuda", **kw)
+    np.testing.assert_allclose(gpu.modes, cpu.modes, atol=1e-9)
+    np.testing.assert_allclose(gpu.adapt(9, 20), cpu.adapt(9, 20), atol=1e-9)
