@@ -143,7 +143,7 @@ def measurements(frame: pd.DataFrame, config: Config) -> list[Measurement]:
     for (Z, b), sub in frame[frame.panel == "adapt"].groupby(["latent_size", "mi_weight"]):
         last = sub[sub.k == sub.k.max()]
         for n, s2 in last.groupby("n"):
-            out.append(Measurement.of(f"|Z| = {Z}, beta = {b}: held-out NashConv n = {n} after adaptation",
+            out.append(Measurement.of(f"|Z| = {Z}, beta = {b}: held-out NashConv n = {int(n)} after adaptation",
                                       mean_ci(s2.nash_conv)))
     return out
 
