@@ -20,6 +20,8 @@ from games.tiny_hanabi import TinyHanabi, tiny_hanabi
 from games.openspiel import OpenSpielCompileError, from_openspiel, from_openspiel_policy, to_openspiel_policy
 from games.registry import GAME_FORMS, GameSpecError, check_game_spec, load_game
 
+from games import mra, population  # noqa: E402  (MRA: population-varying games, latent policy sets)
+
 __all__ = [
     "Chance", "Decision", "ExtensiveFormGame", "GameError", "PayoffShapeError", "PerfectRecallError", "PolicyError",
     "LearnerResult", "TabularPolicy", "Terminal", "cfr", "md_local_update", "mmd", "mmd_local_update", "TinyHanabi", "best_response", "expected_return", "exploitability", "kuhn_poker",
