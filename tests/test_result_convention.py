@@ -50,6 +50,24 @@ def case_backward_induction():
     return backward_induction(combination_lock(H=4, A=3, seed=0)), None
 
 
+def case_congestion_equilibrium():
+    from scipy import stats
+
+    from games.population import congestion_family
+
+    r = congestion_family((1, 2, 4)).equilibrium(9, tol=1e-12)
+    b = np.arange(9)
+    u = np.array([v * np.sum(stats.binom.pmf(b, 8, p) / (1 + b)) for v, p in zip((1, 2, 4), r.mixture)])
+    assert r.residual == pytest.approx(9 * (u.max() - r.mixture @ u), abs=1e-12)
+    return r, 1e-12
+
+
+def case_best_latent_weights():
+    from games.population import best_latent_weights, congestion_family
+
+    return best_latent_weights(congestion_family((1, 2, 4)), 6, [[0, 0, 1], [.5, .5, 0]]), None
+
+
 def case_occupancy_lp():
     from mdp import solve_occupancy_lp
 

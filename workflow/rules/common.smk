@@ -30,6 +30,42 @@ EXPERIMENTS = _requested(config["experiments"])
 PAPER = "paper/paper.pdf" if SCALE == "quick" else f"paper/paper-{SCALE}.pdf"
 
 
+# Games of the experiments that take a game list (GAMES_FROM_CONFIG): checked here, before any job runs, and
+# passed to those jobs through the THEORYSIM_GAMES environment variable (part of each job's config and hash).
+import json
+
+GAMES = config.get("games")
+if GAMES:
+    from games import GAME_FORMS, GameSpecError, check_game_spec
+
+    problems = []
+    for _g in GAMES:
+        try:
+            check_game_spec(_g, zero_sum=True)
+        except GameSpecError as e:
+            problems.append(str(e))
+    if problems:
+        raise ValueError(
+            f"config key 'games': {'; '.join(problems)}. Allowed forms: {', '.join(GAME_FORMS)} "
+            "(zero-sum games only: the game list feeds update_equivalence_nash and update_equivalence_mmds)"
+        )
+GAMES_ENV = f"THEORYSIM_GAMES='{json.dumps(list(GAMES))}' " if GAMES else ""
+
+
+def games_prefix(exp):
+    """The THEORYSIM_GAMES prefix for experiments that take a game list (others keep their jobs unchanged)."""
+    from experiments.sources import experiment_files, static_attributes
+
+    if not GAMES_ENV:
+        return ""
+    attrs = static_attributes(experiment_files()[exp], names=("GAMES_FROM_CONFIG",))
+    return GAMES_ENV if attrs.get("GAMES_FROM_CONFIG") else ""
+
+
+def games_env(wildcards):
+    return games_prefix(wildcards.exp)
+
+
 def n_seeds(exp):
     return config["seeds"] if config.get("seeds") else seeds_for(exp, SCALE)
 
