@@ -23,6 +23,9 @@ for _exp in ALL_EXPERIMENTS:
         conda:
             "../envs/theorysim.yaml"
         shell:
+            # BLAS pools sized to the job's threads: Snakemake runs one job per core, and OpenBLAS's
+            # default pool made 17x17 linear solves 200x slower on a loaded 2-core machine.
+            "OPENBLAS_NUM_THREADS={threads} OMP_NUM_THREADS={threads} MKL_NUM_THREADS={threads} "
             "{params.games}python -m experiments run {params.exp} --scale {wildcards.scale} "
             "--seed {wildcards.seed} --device {params.device} --threads {threads} --out {output} > {log} 2>&1"
 
