@@ -32,6 +32,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from cvxpy.error import SolverError
 
 from mdp.model import ModelError, TabularMDP
 from mdp.multiobjective.metrics import FrontError, as_front, check_weights, pareto_filter
@@ -256,7 +257,7 @@ class EpsilonConstraintResult:
 
 
 def epsilon_constraint(m: TabularMDP, objective: int, thresholds, lexicographic: bool = True,
-                       solver: str = "CLARABEL") -> EpsilonConstraintResult:
+                       solver: str = "HIGHS") -> EpsilonConstraintResult:
     r"""Solve :math:`\max_\pi G^\pi_l` s.t. :math:`G^\pi_j \ge d_j\ (j \ne l)` exactly (occupancy LP).
 
     Args:
@@ -290,7 +291,7 @@ def epsilon_constraint(m: TabularMDP, objective: int, thresholds, lexicographic:
         try:
             pi = solve_occupancy_lp(m, aux_rewards=np.moveaxis(m.R[:, :, rows], 2, 0), thresholds=t2,
                                     weights=w2, solver=solver).policy
-        except ModelError:
+        except (ModelError, SolverError):
             pass                                  # numerically infeasible second stage: keep stage one
     d_out = d.copy()
     d_out[l] = -np.inf
@@ -384,19 +385,3 @@ def pareto_value_iteration(m: TabularMDP, gamma: float | None = None, tol: float
         warnings.simplefilter("ignore")
         front = sets[int(starts[0])]
     return ParetoVIResult(front[np.lexsort(front.T[::-1])], tuple(sets), float(res), bound, converged, it)
-
-
-def check_policy_batch(name: str, policies, S: int, A: int) -> np.ndarray:
-    """``[B, S, A]`` float array of distributions (raises naming ``name``)."""
-    from theory.validation import check_distributions, to_numpy
-
-    pi = to_numpy(policies, name=name)
-    if pi.ndim != 3 or pi.shape[1:] != (S, A):
-        raise FrontError(f"{name} has shape {pi.shape}, expected (B, {S}, {A})")
-    check_distributions(name, pi)
-    return pi
-
-
-def weights_or_default(weights, m: int) -> np.ndarray:
-    """Checked ``[n, m]`` weights (simplex rows)."""
-    return check_weights("weights", weights, m)
