@@ -63,7 +63,8 @@ from mdp.multiobjective.metrics import (as_front, check_weights, crowding_distan
 from mdp.operators import greedy_policy, q_values
 from theory.validation import ParameterError, check_scalar
 
-__all__ = ["CMORLResult", "cmorl", "linear_scalarisation", "thresholds", "default_ref", "utility_gap"]
+__all__ = ["CMORLResult", "cmorl", "linear_scalarisation", "thresholds", "default_ref", "utility_gap",
+           "barrier_direction", "weight_set"]
 
 THRESHOLDS = ("literal", "ref", "relax")
 
@@ -215,10 +216,7 @@ def _barrier_stage(m, pis, objs, D, iters, eta, t, evaluate, archive, device):
     live = torch.all((J > d) | (onehot > 0), dim=1)                            # strictly feasible starts
     for _ in range(iters):
         pi = _softmax_policy(theta)
-        slack = torch.where(onehot > 0, torch.ones_like(J), J - d)
-        c = torch.where(onehot > 0, torch.ones_like(J), 1.0 / (t * slack))     # [B, k]
-        Qc = torch.einsum("bk,bksa->bsa", c, Q)
-        adv = Qc - (pi * Qc).sum(-1, keepdim=True)
+        adv = barrier_direction(pi, Q, J, d, onehot, t)
         step = torch.full((pi.shape[0], 1, 1), eta / (1.0 - m.gamma), dtype=torch.float64, device=device)
         accepted = torch.zeros(pi.shape[0], dtype=torch.bool, device=device)
         for _ in range(20):
@@ -235,6 +233,31 @@ def _barrier_stage(m, pis, objs, D, iters, eta, t, evaluate, archive, device):
         if bool(live.any()):
             _archive_batch(m, _softmax_policy(theta)[live], evaluate, archive, device)
     return int(live.sum())
+
+
+def barrier_direction(pi, Q, J, d, onehot, t: float):
+    r"""The barrier-NPG direction of C-MORL's constrained step (exact, tabular softmax).
+
+    For :math:`\max J_l + \tfrac1t \sum_{j\ne l}\log(J_j - d_j)` the NPG update of a softmax policy
+    is :math:`\theta \leftarrow \theta + \tfrac{\eta}{1-\gamma}\tilde A` with the combined advantage
+
+    .. math:: \tilde A(s,a) = \sum_k c_k A_k(s,a),\quad c_l = 1,\quad c_j = \frac{1}{t\,(J_j - d_j)},
+       \quad A_k = Q_k - \sum_b \pi(b|s) Q_k(s,b).
+
+    Args:
+        pi: ``[B, S, A]`` current policies; Q: ``[B, k, S, A]`` their exact Q-values per objective;
+        J: ``[B, k]`` their values; d: ``[B, k]`` thresholds (ignored where ``onehot`` is 1);
+        onehot: ``[B, k]`` the maximised objective; t: barrier parameter.
+
+    Returns:
+        ``[B, S, A]`` the combined advantage :math:`\tilde A` (torch).
+    """
+    import torch
+
+    slack = torch.where(onehot > 0, torch.ones_like(J), J - d)
+    c = torch.where(onehot > 0, torch.ones_like(J), 1.0 / (t * slack))
+    Qc = torch.einsum("bk,bksa->bsa", c, Q)
+    return Qc - (pi * Qc).sum(-1, keepdim=True)
 
 
 def _select(archive: _Archive, n: int, selected: set, selection: str, rng) -> list[int]:

@@ -88,9 +88,9 @@ def evaluate_policies(m: TabularMDP, policies, device: str = "cpu"):
         raise ParameterError(f"policies has shape {tuple(pi.shape)}, expected (B, {m.S}, {m.A})")
     if not bool(torch.all(pi >= 0)) or float((pi.sum(-1) - 1).abs().max()) > 1e-8:
         raise ParameterError("policies must hold distributions over actions (rows >= 0 summing to 1)")
-    P = torch.as_tensor(m.dense_P(), dtype=torch.float64, device=device)
-    R = torch.as_tensor(m.R, dtype=torch.float64, device=device)
-    mu = torch.as_tensor(m.mu, dtype=torch.float64, device=device)
+    P = torch.as_tensor(m.dense_P().copy(), dtype=torch.float64, device=device)
+    R = torch.as_tensor(m.R.copy(), dtype=torch.float64, device=device)
+    mu = torch.as_tensor(m.mu.copy(), dtype=torch.float64, device=device)
     P_pi = policy_kernel(P.expand(pi.shape[0], *P.shape), pi)
     r_pi = torch.einsum("sak,bsa->bsk", R, pi)
     eye = torch.eye(m.S, dtype=torch.float64, device=device)
