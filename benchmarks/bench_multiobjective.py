@@ -119,7 +119,8 @@ def main(argv=None):
              " rel. diff pymoo |",
              "|---|---|---|---|---|---|---|---|---|"]
     for m, n, a, b, c, d1, d2 in hv:
-        lines.append(f"| {m} | {n} | {a:.2e} | {b:.2e} | {c:.2e} | {a / b:.2f} | {c / a:.2f} | {d1:.1e} | {d2:.1e} |")
+        lines.append(f"| {m} | {n} | {a:.2e} | {b:.2e} | {c:.2e} | {a / b:.2f} | {c / a:.2f} | {d1:.1e} "
+                     f"| {d2:.1e} |")
     lines += ["", "## Exact evaluation of B policies x m objectives", "",
               "| S | B | m | batched torch (s) | per-policy loop (s) | speed-up | max abs diff |",
               "|---|---|---|---|---|---|---|"]

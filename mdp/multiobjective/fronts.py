@@ -35,7 +35,7 @@ import numpy as np
 from cvxpy.error import SolverError
 
 from mdp.model import ModelError, TabularMDP
-from mdp.multiobjective.metrics import FrontError, as_front, check_weights, pareto_filter
+from mdp.multiobjective.metrics import FrontError, as_front, pareto_filter, pareto_mask
 from mdp.occupancy import solve_occupancy_lp
 from mdp.operators import policy_kernel
 from mdp.planning import policy_evaluation, policy_iteration
@@ -145,7 +145,7 @@ def _upper_facets(V: np.ndarray) -> list[tuple[np.ndarray, float]]:
     hull = ConvexHull(_lifted_points(V, z0))
     out = []
     for eq in hull.equations:
-        n, b = eq[:-1], eq[-1]
+        n = eq[:-1]
         if np.all(n >= -1e-12) and n.sum() > 1e-12:
             w = np.clip(n, 0, None)
             w = w / w.sum()
@@ -211,8 +211,6 @@ def convex_coverage_set(m: TabularMDP, tol: float = 1e-9, max_iter: int = 200) -
 
 
 def _keep_pareto(V: np.ndarray) -> np.ndarray:
-    from mdp.multiobjective.metrics import pareto_mask
-
     return pareto_mask(V)
 
 
