@@ -127,7 +127,8 @@ def main(argv=None):
     for S, B, k, tb, tl, diff, _ in ev:
         lines.append(f"| {S} | {B} | {k} | {tb:.2e} | {tl:.2e} | {tl / tb:.1f}x | {diff:.1e} |")
     lines += ["", "## C-MORL (barrier solver, defaults) on random MO-MDPs, A = 4, gamma = 0.9", "",
-              "| m | S | seed | wall (s) | C-MORL HV / exact | LS (same budget) HV / exact |", "|---|---|---|---|---|---|"]
+              "| m | S | seed | wall (s) | C-MORL HV / exact | LS (same budget) HV / exact |",
+              "|---|---|---|---|---|---|"]
     for k, S, seed, wall, f1, f2 in cm:
         lines.append(f"| {k} | {S} | {seed} | {wall:.1f} | {f1:.4f} | {f2:.4f} |")
     OUT.mkdir(exist_ok=True)
