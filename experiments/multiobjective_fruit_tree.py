@@ -6,7 +6,8 @@ barrier-NPG solver, C-MORL's settings for this benchmark (one-hot initial prefer
 extended per round) and its evaluation of greedy actions: every archived policy is deterministic, so its
 value is a discounted leaf and the hypervolume cannot exceed the leaves' (a theorem claim). Linear
 scalarisation: NPG on the finest simplex grid whose size fits the same budget of policy updates (56
-preferences for six objectives, so it spends at most C-MORL's budget), also evaluated greedily. The LP-oracle variant, whose stochastic policies can exceed the leaves' hypervolume, is reported
+preferences for six objectives, so it spends at most C-MORL's budget), also evaluated greedily. The LP-oracle variant,
+whose stochastic policies can exceed the leaves' hypervolume, is reported
 as a measurement. Deterministic: one job.
 """
 from __future__ import annotations
@@ -88,7 +89,8 @@ def claims(frame: pd.DataFrame, config: Config) -> list[Claim]:
                                       "fraction of the leaves' <= 1 (slack: round-off)"),
             Claim.at_least("barrier_cmorl_minus_ls_hv", c.hv_fraction - ls.hv_fraction, 0.0,
                            description="C-MORL minus linear scalarisation hypervolume fraction, LS on the finest "
-                                       "simplex grid within C-MORL's budget of policy updates (greedy evaluation)", reconstructed=True)]
+                                       "simplex grid within C-MORL's budget of policy updates (greedy evaluation)",
+                           reconstructed=True)]
 
 
 def measurements(frame: pd.DataFrame, config: Config) -> list[Measurement]:
