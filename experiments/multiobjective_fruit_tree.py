@@ -6,9 +6,9 @@ barrier-NPG solver, C-MORL's settings for this benchmark (one-hot initial prefer
 extended per round) and its evaluation of greedy actions: every archived policy is deterministic, so its
 value is a discounted leaf and the hypervolume cannot exceed the leaves' (a theorem claim). Linear
 scalarisation: NPG on the finest simplex grid whose size fits the same budget of policy updates (56
-preferences for six objectives, so it spends at most C-MORL's budget), also evaluated greedily. The LP-oracle variant,
-whose stochastic policies can exceed the leaves' hypervolume, is reported
-as a measurement. Deterministic: one job.
+preferences for six objectives, so it spends at most C-MORL's budget), also evaluated greedily. The
+LP-oracle variant, whose stochastic policies can exceed the leaves' hypervolume, is reported as a
+measurement. Deterministic: one job.
 """
 from __future__ import annotations
 
