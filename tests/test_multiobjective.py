@@ -216,7 +216,7 @@ def test_stochastic_front_hv_2d_closed_form_and_3d_sampling():
     mix = np.einsum("tnk,tkm->tnm", lam, c3.vertices[tri]).reshape(-1, 3)
     sampled = hypervolume(np.vstack([c3.vertices, mix]), z3)
     assert sampled <= exact * (1 + 1e-12)
-    assert sampled >= 0.995 * exact
+    assert sampled >= 0.99 * exact                       # 25 points per triangle: within 1 %
     assert exact >= hypervolume(c3.vertices, z3)
 
 
