@@ -324,3 +324,23 @@ def test_cmorl_bad_inputs():
         cmorl(TabularMDP(m.P, m.R[..., 0], 0.9))
     with pytest.raises(ParameterError, match="eval_weights"):
         cmorl(m, eval_weights=[[0.5, 0.6]], rounds=0)
+
+
+def test_numpy_scalars_and_sequences_are_accepted():
+    m = random_momdp(4, 2, 2, seed=0)
+    res = cmorl(m, beta=np.float32(0.9), n_select=np.int64(1), rounds=np.int64(1), delta=np.float64(0.5),
+                ref=[-1.0, -1.0], eval_weights=[[0.5, 0.5]])
+    assert res.front.shape[1] == 2
+    assert hypervolume([[1, 2], [2, 1]], (0, 0)) == pytest.approx(3.0)
+    assert simplex_grid(np.int64(2), np.float32(0.5)).shape == (3, 2)
+
+
+@pytest.mark.gpu
+def test_cuda_matches_cpu():
+    m = random_momdp(10, 3, 3, 0.9, seed=0)
+    pis = np.random.default_rng(0).dirichlet(np.ones(3), size=(16, 10))
+    assert np.allclose(evaluate_policies(m, pis, device="cuda").cpu().numpy(), evaluate_policies(m, pis).numpy(),
+                       atol=1e-10)
+    a = cmorl(m, solver="barrier", rounds=1, device="cuda")
+    b = cmorl(m, solver="barrier", rounds=1, device="cpu")
+    assert np.allclose(a.hypervolume, b.hypervolume, rtol=1e-6)

@@ -40,7 +40,7 @@ from mdp.occupancy import solve_occupancy_lp
 from mdp.operators import policy_kernel
 from mdp.planning import policy_evaluation, policy_iteration
 from theory.results import warn_not_converged
-from theory.validation import ParameterError, check_scalar
+from theory.validation import ParameterError, check_scalar, to_numpy
 
 __all__ = ["require_multiobjective", "evaluate_policies", "vector_value", "CCSResult", "convex_coverage_set",
            "stochastic_front_hypervolume", "EpsilonConstraintResult", "epsilon_constraint",
@@ -271,10 +271,9 @@ def epsilon_constraint(m: TabularMDP, objective: int, thresholds, lexicographic:
     """
     k = require_multiobjective(m, "epsilon_constraint")
     l = check_scalar("objective", objective, low=0, high=k - 1, integer=True)
-    d = as_front("thresholds", thresholds, k)[0] if np.all(np.isfinite(np.asarray(thresholds, float))) \
-        else np.asarray(thresholds, dtype=float)
-    if d.shape != (k,) or np.any(np.isnan(d)):
-        raise FrontError(f"thresholds must be a [{k}] vector, got {np.asarray(thresholds).shape}")
+    d = to_numpy(thresholds, name="thresholds")
+    if d.shape != (k,) or np.any(np.isnan(d)) or np.any(d == np.inf):
+        raise FrontError(f"thresholds must be a [{k}] vector of numbers (-inf: unconstrained), got {d.tolist()}")
     others = [j for j in range(k) if j != l and np.isfinite(d[j])]
     aux = np.moveaxis(m.R[:, :, others], 2, 0) if others else None
     lp = solve_occupancy_lp(m, aux_rewards=aux, thresholds=d[others] if others else None,
