@@ -338,7 +338,9 @@ def cmorl(m: TabularMDP, seed: int = 0, *, ref=None, delta: float | None = None,
     archive.prune(archive_size)
     hv, spent = [archive.hypervolume()], [budget]
     selected: set = set()
-    for _ in range(rounds):
+    from tqdm import tqdm
+
+    for _ in tqdm(range(rounds), desc="C-MORL rounds", leave=False, disable=None):
         picks = _select(archive, n_select, selected, selection, rng)
         if not picks:
             hv.append(hv[-1])
