@@ -78,7 +78,7 @@ def windy_walk(alpha: float = 0.0, gamma: float = 0.95) -> TabularMDP:
 
 def windy_walk_set(n: int = 25, high: float = 0.5):
     """The paper's uncertainty set: alpha on ``n`` values in ``[0, high]`` (static, coupled across cells)."""
-    from mdp.robust import ParametricSet
+    from mdp.robust.sets import ParametricSet
 
     return ParametricSet(windy_walk_kernel, np.linspace(0.0, high, n), bounds=[[0.0, high]])
 
