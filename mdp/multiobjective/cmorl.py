@@ -35,12 +35,14 @@ Two solvers of both stages:
   halving the step (at most 20 times) when a constraint would be violated. ``iterations_per_round``
   updates per round; every iterate enters the archive, evaluated as the stochastic policy
   (``evaluate="stochastic"``) or, as C-MORL's code does, as its greedy policy (``"greedy"``).
-  The budget is counted in policy updates.
+  The budget is counted in policy updates (an extension whose start violates a threshold is skipped but
+  still charged, as an infeasible LP is in the oracle solver).
 
 Reconstruction: the paper's constrained step is read as the ε-constraint problem above (its abstract; the
 released code bounds a batch surrogate instead, see ``docs/experiments.md#multiobjective_dst``); the
-threshold conventions, the exact-LP oracle, the exact-gradient barrier NPG and the lexicographic second
-LP are this package's tabular rendering of it.
+threshold conventions, the exact-LP oracle, the exact-gradient barrier NPG (our rendering of the paper's
+interior-point step), the step halving and the lexicographic second LP are this package's tabular
+rendering of it.
 
 Example:
     >>> from mdp.envs.deep_sea_treasure import deep_sea_treasure
