@@ -40,6 +40,11 @@ def _entry_points():
     P, R = m.dense_P(), m.R
     op = random_least_squares(16, d=3, seed=0)
     kuhn = games.kuhn_poker()
+    import mdp.multiobjective as mo
+    from mdp.envs.deep_sea_treasure import deep_sea_treasure
+
+    mom = mo.random_momdp(4, 2, 2, 0.9, seed=0)
+    dst = deep_sea_treasure("convex", 0.99)
     return {
         "TabularMDP": (lambda P=P, R=R, gamma=0.9: TabularMDP(P, R, gamma), ("P", "R", "gamma")),
         "value_iteration": (lambda tol=1e-6, max_iter=1000, V0=None: value_iteration(m, tol=tol, max_iter=max_iter,
@@ -55,6 +60,19 @@ def _entry_points():
                     ("eps", "max_calls", "x0")),
         "mmd": (lambda alpha=0.1, iterations=5: games.mmd(kuhn, alpha=alpha, iterations=iterations),
                 ("alpha", "iterations")),
+        "hypervolume": (lambda front=np.ones((2, 2)), ref=np.zeros(2): mo.hypervolume(front, ref), ("front", "ref")),
+        "expected_utility": (lambda front=np.ones((2, 2)), weights=np.full((1, 2), 0.5):
+                             mo.expected_utility(front, weights), ("front", "weights")),
+        "sparsity": (lambda front=np.ones((2, 2)): mo.sparsity(front), ("front",)),
+        "igd": (lambda known_front=np.ones((2, 2)), front=np.ones((2, 2)): mo.igd(known_front, front),
+                ("known_front", "front")),
+        "epsilon_constraint": (lambda objective=0, thresholds=np.array([-np.inf, 0.0]):
+                               mo.epsilon_constraint(mom, objective, thresholds), ("objective", "thresholds")),
+        "cmorl": (lambda ref=None, beta=0.9, n_select=1, rounds=0, delta=0.5: mo.cmorl(
+            mom, ref=ref, beta=beta, n_select=n_select, rounds=rounds, delta=delta, eval_weights=np.eye(2)),
+                  ("ref", "beta", "n_select", "rounds", "delta")),
+        "pareto_value_iteration": (lambda gamma=0.9, tol=1e-12: mo.pareto_value_iteration(dst, gamma=gamma, tol=tol),
+                                   ("gamma", "tol")),
         "cfr": (lambda iterations=5: games.cfr(kuhn, iterations=iterations), ("iterations",)),
         "exploitability": (lambda policy=None: games.exploitability(kuhn, policy if policy is not None
                                                                     else games.uniform_policy(kuhn)), ("policy",)),

@@ -179,6 +179,35 @@ def case_sampled_stage_two():
     return r, None
 
 
+def case_convex_coverage_set():
+    from mdp.multiobjective import convex_coverage_set, random_momdp
+
+    m = random_momdp(5, 3, 2, 0.9, seed=0)
+    r = convex_coverage_set(m, tol=1e-9)
+    # independent: the CCS attains the best utility of 20 random weights (policy iteration per weight)
+    from mdp.multiobjective import scalarised_optimum
+
+    W = np.random.default_rng(0).dirichlet(np.ones(2), size=20)
+    gap = max(w @ scalarised_optimum(m, w)[0] - (r.vertices @ w).max() for w in W)
+    assert gap <= r.error_bound + 1e-12
+    return r, 1e-9
+
+
+def case_pareto_value_iteration():
+    from mdp.envs.deep_sea_treasure import deep_sea_treasure
+    from mdp.multiobjective import pareto_value_iteration
+
+    return pareto_value_iteration(deep_sea_treasure("convex", 0.99), tol=1e-12), 1e-12
+
+
+def case_cmorl():
+    from mdp.multiobjective import cmorl, random_momdp
+
+    r = cmorl(random_momdp(5, 3, 2, 0.9, seed=0), rounds=1, n_select=1)
+    assert r.converged is None and r.error_bound is None
+    return r, None
+
+
 CASES = {name[5:]: fn for name, fn in dict(globals()).items() if name.startswith("case_")}
 CASES.update({name: _halpern_case(name) for name in ("halpern", "vr_halpern", "vr_halpern_inexact", "eag",
                                                      "extragradient", "vr_extragradient")})
