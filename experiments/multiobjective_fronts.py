@@ -31,21 +31,8 @@ CAPTION = ("Left: deep-sea-treasure fronts at γ = 0.99, reference (0, −25): d
            "(exact values; the dashed line is the tolerance).")
 
 REF = (0.0, -25.0)
-# Reference values (docs/experiments.md#multiobjective_fronts): morl-baselines' metric definitions on
-# MO-Gymnasium's fronts, recomputed independently; the stochastic-front values are the occupancy-LP hulls.
-FIXTURES = {
-    ("hv", "convex", 1.0): 401.8, ("hv", "convex", 0.99): 360.400946,
-    ("hv", "concave", 1.0): 1155.0, ("hv", "concave", 0.99): 1101.384430,
-    ("sp", "convex", 1.0): 15.382222, ("sp", "convex", 0.99): 12.619366,
-    ("sp", "concave", 1.0): 437.666667, ("sp", "concave", 0.99): 295.491596,
-    ("eu101", "convex", 1.0): 6.765792, ("eu101", "convex", 0.99): 5.562961,
-    ("eu101", "concave", 1.0): 53.727921, ("eu101", "concave", 0.99): 44.248272,
-    ("igd_sub", "convex", 0.99): 1.585360, ("igd_sub", "concave", 0.99): 7.828871,
-    ("hv_stochastic", "convex", 0.99): 380.27, ("hv_stochastic", "concave", 0.99): 1644.04,
-    ("ccs_size", "convex", 0.99): 10, ("ccs_size", "concave", 0.99): 2,
-}
-FTN_HV = {(5, 1.0): 8808.4187, (5, 0.99): 6920.5820, (6, 1.0): 12575.8733, (6, 0.99): 9302.3782,
-          (7, 1.0): 17665.2844, (7, 0.99): 12302.3376}
+from experiments.references import FIXTURES, FTN_HV  # noqa: E402
+
 # printed precision of each reference (the tolerance of the point claim)
 TOL = {"hv": 1e-6, "sp": 1e-6, "eu101": 1e-6, "igd_sub": 1e-6, "hv_stochastic": 0.01, "ccs_size": 0.0,
        "hv_setvi": 1e-6, "ftn_hv": 1e-4, "ftn_leaves": 0.0, "hv2d_random": 1e-9}

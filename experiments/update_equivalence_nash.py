@@ -33,13 +33,8 @@ ANNEAL = {"kuhn_poker": (1.0, 1.0), "leduc_poker": (5.0, 1.0)}
 """(alpha_0, eta_0) of the annealing schedule per game (the MMD paper's values; (1, 1) for other games)."""
 # Exploitability at t = 1000 from an independent re-implementation of the MMD paper's experiments, given to
 # 3 significant digits (tolerance: half a unit of the third digit).
-REFERENCE_AT_1000 = {("kuhn_poker", "MMD annealing"): 0.00506, ("kuhn_poker", "MMD moving magnet"): 0.00366,
-                     ("kuhn_poker", "CFR (simultaneous)"): 0.00727, ("kuhn_poker", "CFR+ (simultaneous)"): 0.00283,
-                     ("leduc_poker", "MMD annealing"): 0.0669}
-# The same re-implementation's Leduc values that we dispute, with our evidence. Regret matching is discontinuous
-# where a regret is exactly 0, so round-off flips ties and CFR runs of different implementations separate slowly.
-DISPUTED_AT_1000 = {("leduc_poker", "MMD moving magnet"): 0.0847, ("leduc_poker", "CFR (simultaneous)"): 0.0398,
-                    ("leduc_poker", "CFR+ (simultaneous)"): 0.00686}
+from experiments.references import DISPUTED_AT_1000, REFERENCE_AT_1000  # noqa: E402
+
 DISPUTE_EVIDENCE = {
     "MMD moving magnet": "the same schedule matches the re-implementation on Kuhn to 3 digits (0.00366); the Leduc "
                          "difference is not identified",
@@ -90,7 +85,8 @@ def run(config: Config, seed: int, device: str) -> pd.DataFrame:
                 "MMD moving magnet": (mmd(g, 1.0, eta=0.1, magnet_lr=0.05, form="behavioural", iterations=n,
                                           record_at=pts, device=device), "last"),
                 "CFR (simultaneous)": (cfr(g, n, alternating=False, record_at=pts, device=device), "average"),
-                "CFR+ (simultaneous)": (cfr(g, n, plus=True, alternating=False, record_at=pts, device=device), "average"),
+                "CFR+ (simultaneous)": (cfr(g, n, plus=True, alternating=False, record_at=pts, device=device),
+                                        "average"),
                 "CFR+ (alternating)": (cfr(g, n, plus=True, record_at=pts, device=device), "average")}
         for method, (r, which) in runs.items():
             e = r.record_exploitability if which == "last" else r.record_average_exploitability

@@ -10,7 +10,7 @@ information set — which differs from the reduced-normal-form QRE of (b).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -115,7 +115,8 @@ def run(config: Config, seed: int, device: str) -> pd.DataFrame:
              device=device)
     for j, t in enumerate(rk.record_iterations):
         for b, a in enumerate(al):
-            rows.append(dict(panel="kuhn", alpha=a, iteration=int(t), exploitability=float(rk.record_exploitability[j, b])))
+            rows.append(dict(panel="kuhn", alpha=a, iteration=int(t),
+                             exploitability=float(rk.record_exploitability[j, b])))
     # (c) agent QRE by behavioural MMD at alpha = 0.1
     a = 0.1
 
@@ -131,7 +132,8 @@ def run(config: Config, seed: int, device: str) -> pd.DataFrame:
     ra = mmd(k, a, eta=a * config.aqre_eta_ratio, form="behavioural", iterations=config.aqre_iterations,
              record_at=_grid(config.aqre_iterations), callback=aqre_cb, device=device)
     p0, p1 = kuhn_sequence_vector(k, ra.policy)
-    rows.append(dict(panel="aqre_vs_rnf", alpha=a, distance=float(max(np.abs(p0 - qre0).max(), np.abs(p1 - qre1).max())),
+    distance = float(max(np.abs(p0 - qre0).max(), np.abs(p1 - qre1).max()))
+    rows.append(dict(panel="aqre_vs_rnf", alpha=a, distance=distance,
                      exploitability=float(ra.exploitability)))
     return pd.DataFrame(rows)
 
