@@ -8,20 +8,24 @@ VR-Halpern (after its :math:`n\log n` warm-up), so the ratio grows like √n.
 """
 from __future__ import annotations
 
+import dataclasses
+import math
 import time
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim
+from experiments.core import Claim, Measurement
 from theory import halpern, vr_halpern
 from theory.operators import random_least_squares
 from theory.rates import fit_loglog_slope
 
+REFERENCE = "docs/experiments.md#vr_halpern_sqrt_n"
 TITLE = "VR-Halpern needs √n fewer oracle calls than Halpern"
 CAPTION = ("Oracle calls to reach residual ε on finite-sum least squares against the number of components n "
-           "(mean over seeds and instances, band: min–max; log–log). Dashed: slopes 1 and 1/2 through the largest n.")
+           "(mean over seeds and instances, band: min–max; log–log). Dashed: slopes 1 and 1/2 through the "
+           "largest n.")
 
 
 @dataclass(frozen=True)
@@ -70,20 +74,41 @@ def _matrix(frame, method):
 
 
 def claims(frame: pd.DataFrame, config: Config) -> list[Claim]:
+    """Rate claims as log-log slopes with seed-bootstrap CIs; limits at the theory value.
+
+    Slack: the VR bound is :math:`\\tilde O`, i.e. up to log factors; a factor :math:`\\log n` adds
+    :math:`1/\\ln n` to a log-log slope at ``n``, so the VR claims carry the named slack
+    :math:`1/\\ln n_{\\min}` of the fitted range. Halpern's :math:`O(nL_FD/\\varepsilon)` has no log factor;
+    its slack 0.02 is the allowance for the instances, which differ across ``n`` (``L_F`` within a few %).
+    Wall-clock columns are descriptive and enter no claim.
+    """
     out = []
     xs, Yh = _matrix(frame, "halpern")
     _, Yv = _matrix(frame, "vr_halpern")
-    out.append(Claim.in_range("halpern_calls_vs_n_slope", fit_loglog_slope(xs, Yh), 0.85, 1.15,
-                              "log-log slope of calls to eps against n (theory: 1)", theory=1.0))
+    out.append(Claim.within("halpern_calls_vs_n_slope", fit_loglog_slope(xs, Yh), 1.0, 1.0, slack=0.02,
+                            description="log-log slope of Halpern's calls to eps against n (theory: 1, "
+                                        "O(n L_F D / eps))"))
     # the warm-up n log n dominates at small n: fit the VR slope on the upper half of the grid
     half = len(xs) // 2
-    out.append(Claim.in_range("vr_halpern_calls_vs_n_slope", fit_loglog_slope(xs[half:], Yv[:, half:]), 0.35, 0.65,
-                              "log-log slope of calls to eps against n, upper half of the n grid "
-                              "(theory: 1/2 once sqrt(n) L/eps dominates n log n)", theory=0.5))
-    out.append(Claim.in_range("ratio_vs_n_slope", fit_loglog_slope(xs[half:], Yh[:, half:] / Yv[:, half:]),
-                              0.35, 0.65, "slope of Halpern/VR-Halpern call ratio against n (theory: 1/2)",
-                              theory=0.5))
-    return out
+    log_slack = round(1.0 / math.log(xs[half]), 3)
+    out.append(Claim.within("vr_halpern_calls_vs_n_slope", fit_loglog_slope(xs[half:], Yv[:, half:]), 0.5, 0.5,
+                            slack=log_slack,
+                            description="log-log slope of VR-Halpern's calls to eps against n, upper half of the "
+                                        "n grid (theory: 1/2 once sqrt(n) L/eps dominates n log n; slack = "
+                                        "1/ln(n_min) for the log factors of the O-tilde bound)"))
+    out.append(Claim.within("ratio_vs_n_slope", fit_loglog_slope(xs[half:], Yh[:, half:] / Yv[:, half:]),
+                            0.5, 0.5, slack=log_slack,
+                            description="slope of the Halpern / VR-Halpern call ratio against n, upper half "
+                                        "(theory: 1/2 up to log factors; slack = 1/ln(n_min))"))
+    return [dataclasses.replace(c, reference=REFERENCE) for c in out]
+
+
+def measurements(frame: pd.DataFrame, config: Config) -> list[Measurement]:
+    """Descriptive: the fraction of runs that reached eps (wall-clock columns stay out of claims and
+    measurements; timings belong to ``benchmarks/bench_halpern.py``)."""
+    conv = frame.converged.to_numpy(dtype=bool)
+    return [Measurement("fraction of runs that reached eps", float(conv.mean()),
+                        description=f"{int(conv.sum())} of {conv.size} runs")]
 
 
 def plot(frame: pd.DataFrame, config: Config):

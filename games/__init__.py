@@ -2,7 +2,8 @@
 update-equivalence search (Sokota et al., ICLR 2024), PettingZoo environments.
 
 Public API (shared/DESIGN.md): ``kuhn_poker``, ``leduc_poker``, ``tiny_hanabi``, ``uniform_policy``,
-``expected_return``, ``exploitability``, ``solve_zero_sum``, ``mmd``, ``md_search``, ``mmd_search``;
+``expected_return``, ``exploitability``, ``solve_zero_sum``, ``mmd``, ``md_search``, ``mmd_search``,
+``from_openspiel`` (any finite two-player perfect-recall OpenSpiel game), ``load_game`` (games by config name);
 Markov games: ``MarkovGame``, ``marginal_mdp``, ``soft_nash``, ``markov_nash_conv`` (``games.markov_game.nash_conv``;
 ``games.nash_conv`` is the extensive-form one), ``sample_demonstrations``, ``mamql`` and its baselines.
 """
@@ -12,7 +13,8 @@ from games.extensive_form import (Chance, Decision, ExtensiveFormGame, GameError
 from games.evaluation import (best_response, expected_return, exploitability, nash_conv, policy_to_sequence,
                               sequence_to_policy, solve_zero_sum)
 from games.cfr import cfr
-from games.mirror_descent import LearnerResult, md_local_update, mmd, mmd_local_update
+from games.learner import LearnerResult
+from games.mirror_descent import md_local_update, mmd, mmd_local_update
 from games.normal_form import normal_form_game, perturbed_rps
 from games.poker import kuhn_poker, leduc_poker
 from games.search import md_search, mmd_search, search
@@ -23,12 +25,18 @@ from games.markov_game import nash_conv as markov_nash_conv
 from games.markov_games import bimatrix_markov_game, gems_game, random_markov_game
 from games.mamql import (IRLResult, RewardRecovery, behaviour_cloning, demonstration_data, expert_data,
                          independent_iq_learn, ma_airl, mamql, policy_kl, reward_recovery)
+from games.openspiel import OpenSpielCompileError, from_openspiel, from_openspiel_policy, to_openspiel_policy
+from games.registry import GAME_FORMS, GameSpecError, check_game_spec, load_game
+
+from games import mra, population  # noqa: E402  (MRA: population-varying games, latent policy sets)
 
 __all__ = [
     "Chance", "Decision", "ExtensiveFormGame", "GameError", "PayoffShapeError", "PerfectRecallError", "PolicyError",
     "LearnerResult", "TabularPolicy", "Terminal", "cfr", "md_local_update", "mmd", "mmd_local_update", "TinyHanabi", "best_response", "expected_return", "exploitability", "kuhn_poker",
     "leduc_poker", "md_search", "mmd_search", "nash_conv", "search", "normal_form_game", "perturbed_rps", "policy_to_sequence", "sequence_to_policy",
     "solve_zero_sum", "tiny_hanabi", "uniform_policy", "validate_policy",
+    "GAME_FORMS", "GameSpecError", "OpenSpielCompileError", "check_game_spec", "from_openspiel",
+    "from_openspiel_policy", "load_game", "to_openspiel_policy",
     "MarkovGame", "SoftNashResult", "Demonstrations", "BatchedMarkovGame", "marginal_mdp", "soft_nash",
     "markov_nash_conv", "agent_values", "sample_demonstrations", "stack_games", "random_markov_game",
     "bimatrix_markov_game", "gems_game", "IRLResult", "RewardRecovery", "mamql", "behaviour_cloning",

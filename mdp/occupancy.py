@@ -23,10 +23,38 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from mdp.model import FiniteHorizonMDP, ModelError, ShapeError, TabularMDP, as_numpy, validate_policy
+from mdp.model import (FiniteHorizonMDP, ModelError, ShapeError, TabularMDP, as_numpy, check_finite,
+                       validate_policy)
 from mdp.planning import policy_evaluation
 
-__all__ = ["OccupancyResult", "solve_occupancy_lp", "flow_matrix", "finite_horizon_occupancy"]
+__all__ = ["OccupancyResult", "InfeasibleConstraintsError", "solve_occupancy_lp", "flow_matrix",
+           "finite_horizon_occupancy"]
+
+
+class InfeasibleConstraintsError(ModelError):
+    """No policy meets the thresholds.
+
+    Attributes:
+        thresholds: ``[k]`` the thresholds asked for.
+        max_values: ``[k]`` the largest value of each constraint signal any policy achieves (alone).
+    """
+
+    def __init__(self, message: str, thresholds, max_values):
+        super().__init__(message)
+        self.thresholds = np.asarray(thresholds, dtype=float)
+        self.max_values = np.asarray(max_values, dtype=float)
+
+
+def _infeasible(m: TabularMDP, C: np.ndarray, t: np.ndarray, status: str) -> InfeasibleConstraintsError:
+    from mdp.planning import policy_iteration
+
+    best = np.array([float(m.mu @ policy_iteration(m.with_rewards(c)).V) for c in C])
+    short = [f"aux_rewards[{i}]: threshold {t[i]:.6g} > largest achievable {best[i]:.6g}"
+             for i in range(len(t)) if t[i] > best[i] + 1e-9 * max(1.0, abs(best[i]))]
+    why = ("; ".join(short) if short else "each threshold is achievable alone (largest achievable values "
+           f"{np.round(best, 6).tolist()}) but not all together")
+    return InfeasibleConstraintsError(f"the occupancy LP is {status}: no policy meets thresholds "
+                                      f"{t.tolist()} ({why})", t, best)
 
 
 @dataclass(frozen=True)
@@ -49,10 +77,19 @@ class OccupancyResult:
     solver: str
     cvxpy_version: str
     converged: bool
+    residual: float = 0.0
+    """Largest violation of the flow constraints by the returned (normalised) occupancy."""
+    error_bound: float | None = None
+    """``|duality_gap|``: the returned value is within it of the LP optimum (up to the residual)."""
+    iterations: int = 0
+    """Solver iterations when the solver reports them (0 otherwise)."""
 
 
 def flow_matrix(m: TabularMDP):
-    r"""Sparse ``[S, S*A]`` matrix :math:`M` with :math:`(M d)(s') = \sum_a d(s',a) - \gamma\sum_{s,a}P(s'|s,a)d(s,a)`."""
+    r"""Sparse ``[S, S*A]`` flow matrix :math:`M`.
+
+    :math:`(M d)(s') = \sum_a d(s',a) - \gamma\sum_{s,a}P(s'|s,a)d(s,a)`.
+    """
     S, A = m.S, m.A
     E = sp.csr_array((np.ones(S * A), (np.repeat(np.arange(S), A), np.arange(S * A))), shape=(S, S * A))
     Pf = m.P_flat if m.is_sparse else sp.csr_array(m.P_flat)
@@ -69,6 +106,7 @@ def _as_constraints(m: TabularMDP, aux_rewards, thresholds):
         C = C[None]
     if C.ndim != 3 or C.shape[1:] != (m.S, m.A):
         raise ShapeError(f"aux_rewards has shape {C.shape}; expected [k, {m.S}, {m.A}] or [{m.S}, {m.A}]")
+    check_finite("aux_rewards", C)
     if thresholds is None:
         raise ModelError("aux_rewards given without thresholds")
     t = np.atleast_1d(as_numpy(thresholds))
@@ -92,7 +130,16 @@ def solve_occupancy_lp(m: TabularMDP, aux_rewards=None, thresholds=None, weights
       weights: scalarisation of vector rewards.
       solver: a cvxpy solver name (``CLARABEL`` default, ``HIGHS``, ``SCS``, ...).
 
-    An infeasible constraint set raises ``ModelError`` naming the status.
+    Raises:
+        InfeasibleConstraintsError: (a ``ModelError``) no policy meets the thresholds; the message and the
+            error's ``max_values`` give the largest achievable value of each constraint signal.
+
+    Example:
+        >>> import numpy as np
+        >>> from mdp import TabularMDP, solve_occupancy_lp
+        >>> m = TabularMDP(np.ones((1, 2, 1)), np.array([[1.0, 0.0]]), 0.5)
+        >>> round(solve_occupancy_lp(m, np.array([[0.0, 1.0]]), [1.0]).value, 6)
+        1.0
     """
     import cvxpy as cp
 
@@ -122,7 +169,7 @@ def solve_occupancy_lp(m: TabularMDP, aux_rewards=None, thresholds=None, weights
         raise ModelError(f"solver {solver!r} is not installed; installed: {cp.installed_solvers()}")
     prob.solve(solver=solver, **solver_kwargs)
     if prob.status in ("infeasible", "infeasible_inaccurate"):
-        raise ModelError(f"the occupancy LP is {prob.status}: no policy meets thresholds {t.tolist()}")
+        raise _infeasible(m, C, t, prob.status)
     if prob.status not in ("optimal", "optimal_inaccurate"):
         raise ModelError(f"the occupancy LP ended with status {prob.status!r} (solver {solver})")
     occ = np.clip(np.asarray(d.value, dtype=float), 0.0, None).reshape(S, A)
@@ -142,8 +189,11 @@ def solve_occupancy_lp(m: TabularMDP, aux_rewards=None, thresholds=None, weights
     converged = prob.status == "optimal"
     if not converged:
         warnings.warn(f"occupancy LP solved inaccurately ({prob.status})", stacklevel=2)
+    flow_res = float(np.max(np.abs(flow_matrix(m) @ occ.ravel() - (1.0 - g) * m.mu)))
+    its = prob.solver_stats.num_iters
     return OccupancyResult(primal, occ, policy, {"flow": y, "constraints": lam}, primal - dual_obj, pv,
-                           cvals, prob.status, prob.solver_stats.solver_name, cp.__version__, converged)
+                           cvals, prob.status, prob.solver_stats.solver_name, cp.__version__, converged,
+                           flow_res, abs(primal - dual_obj), int(its) if its is not None else 0)
 
 
 def finite_horizon_occupancy(m: FiniteHorizonMDP, pi) -> np.ndarray:

@@ -9,6 +9,8 @@ from games import (Chance, Decision, GameError, PayoffShapeError, PerfectRecallE
                    Terminal, best_response, expected_return, exploitability, kuhn_poker, leduc_poker, nash_conv,
                    normal_form_game, perturbed_rps, solve_zero_sum, tiny_hanabi, uniform_policy)
 from games.evaluation import policy_to_sequence, sequence_to_policy
+from experiments.references import (KUHN_UNIFORM_EXPLOITABILITY, KUHN_VALUE, LEDUC_UNIFORM_EXPLOITABILITY,
+                                     LEDUC_VALUE, TINY_HANABI_OPTIMA)
 from games_reference import pure_strategies, tree_value
 
 
@@ -40,9 +42,10 @@ def test_sizes_match_openspiel():
 
 
 def test_uniform_exploitability_published():
-    assert exploitability(kuhn_poker(), uniform_policy(kuhn_poker())) == pytest.approx(11 / 24, abs=1e-12)
+    k, lp = kuhn_poker(), leduc_poker()
+    assert exploitability(k, uniform_policy(k)) == pytest.approx(KUHN_UNIFORM_EXPLOITABILITY, abs=1e-12)
     assert nash_conv(kuhn_poker(), uniform_policy(kuhn_poker())) == pytest.approx(11 / 12, abs=1e-12)
-    assert exploitability(leduc_poker(), uniform_policy(leduc_poker())) == pytest.approx(2.373611, abs=1e-6)
+    assert exploitability(lp, uniform_policy(lp)) == pytest.approx(LEDUC_UNIFORM_EXPLOITABILITY, abs=1e-6)
 
 
 @pytest.mark.parametrize("a", [0.0, 1 / 6, 1 / 3])
@@ -50,16 +53,16 @@ def test_kuhn_nash_family(a):
     g = kuhn_poker()
     pol = kuhn_nash(a)
     assert exploitability(g, pol) < 1e-12
-    assert expected_return(g, pol)[0] == pytest.approx(-1 / 18, abs=1e-12)
-    assert tree_value(g.root, pol)[0] == pytest.approx(-1 / 18, abs=1e-12)
+    assert expected_return(g, pol)[0] == pytest.approx(KUHN_VALUE, abs=1e-12)
+    assert tree_value(g.root, pol)[0] == pytest.approx(KUHN_VALUE, abs=1e-12)
 
 
 def test_lp_values():
     k = solve_zero_sum(kuhn_poker())
-    assert k.value == pytest.approx(-1 / 18, abs=1e-9) and k.exploitability < 1e-9 and k.converged
+    assert k.value == pytest.approx(KUHN_VALUE, abs=1e-9) and k.exploitability < 1e-9 and k.converged
     assert k.solver == "scipy-highs"
     l = solve_zero_sum(leduc_poker())
-    assert l.value == pytest.approx(-0.0856064, abs=1e-7) and l.exploitability < 1e-8
+    assert l.value == pytest.approx(LEDUC_VALUE, abs=1e-7) and l.exploitability < 1e-8
     r = solve_zero_sum(perturbed_rps())
     assert r.value == pytest.approx(0.5, abs=1e-9)
     np.testing.assert_allclose(r.policy.probs[0][0], [1 / 7, 3 / 7, 3 / 7], atol=1e-8)
@@ -73,11 +76,14 @@ def test_lp_rejects_common_payoff():
 @pytest.mark.parametrize("name", list("ABCDEF"))
 def test_tiny_hanabi_optima(name):
     g = tiny_hanabi(name)
-    published = {"A": 2.25, "B": 1.0, "C": 2.5, "D": 2.5, "E": 10.0, "F": 7 / 3}[name]
+    published = TINY_HANABI_OPTIMA[name]
     assert g.optimal_value() == pytest.approx(published, abs=1e-12)
     # a best response pair never exceeds the optimum; the optimum is attained by some pure pair
-    best = max(expected_return(g, TabularPolicy(g, (p0, best_response(g, TabularPolicy(g, (p0, uniform_policy(g).probs[1])), 1).policy)))[0]
-               for p0 in pure_strategies(g, 0))
+    def best_pair_value(p0):
+        br = best_response(g, TabularPolicy(g, (p0, uniform_policy(g).probs[1])), 1).policy
+        return expected_return(g, TabularPolicy(g, (p0, br)))[0]
+
+    best = max(best_pair_value(p0) for p0 in pure_strategies(g, 0))
     assert best == pytest.approx(published, abs=1e-12)
 
 

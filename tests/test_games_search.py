@@ -5,6 +5,7 @@ import pytest
 from games import (TabularPolicy, expected_return, exploitability, kuhn_poker, leduc_poker, md_search, mmd,
                    mmd_search, tiny_hanabi, uniform_policy)
 from games.search import exact_action_values, sampled_action_values, search
+from experiments.references import KUHN_MMD_SEARCH_EXPLOITABILITY
 from games_reference import tree_action_values
 
 
@@ -90,7 +91,8 @@ def test_mmd_search_with_blueprint_magnet_is_md_with_smaller_step():
 def test_mmd_search_table():
     """Paper notes §1.3(d): uniform blueprint, uniform magnet, exact q."""
     k, l = kuhn_poker(), leduc_poker()
-    assert exploitability(k, mmd_search(k, uniform_policy(k), 1.0, 1.0)) == pytest.approx(0.226, abs=5e-4)
+    got = exploitability(k, mmd_search(k, uniform_policy(k), 1.0, 1.0))
+    assert got == pytest.approx(KUHN_MMD_SEARCH_EXPLOITABILITY, abs=5e-4)
     assert exploitability(k, mmd_search(k, uniform_policy(k), 0.1, 0.1)) == pytest.approx(0.392, abs=5e-4)
     assert exploitability(l, mmd_search(l, uniform_policy(l), 10.0, 0.1)) == pytest.approx(2.722, abs=5e-4)
     assert exploitability(l, mmd_search(l, uniform_policy(l), 1.0, 2.0)) == pytest.approx(1.712, abs=5e-4)

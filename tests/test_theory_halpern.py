@@ -8,8 +8,8 @@ import scipy.optimize as so
 import torch
 
 from theory import eag, extragradient, halpern, halpern_fixed_point, vr_extragradient, vr_halpern, vr_halpern_inexact
-from theory.operators import (LeastSquares, hard_quadratic, least_squares, matrix_game, policeman_burglar,
-                              project_simplex, regularized_minmax)
+from theory.operators import (LeastSquares, authors_setup, hard_quadratic, least_squares, lipschitz_constants,
+                              matrix_game, policeman_burglar, project_simplex, regularized_minmax)
 
 
 def _ls(n=128, d=8, seed=0):
@@ -135,33 +135,71 @@ def test_ball_minmax_solution_matches_cvxpy():
     np.testing.assert_allclose(res.x[:4], -A.T @ y.value / (n * mu), atol=1e-5)
 
 
-class _CountingLS(LeastSquares):
-    """Counts component evaluations inside the data access itself, independently of op.calls."""
+class _CountedData(np.ndarray):
+    """A data vector that counts, at the data access itself, how many of its entries enter arithmetic.
 
-    def __init__(self, *a):
-        super().__init__(*a)
-        self.touched = 0
+    Every evaluation of a component F_i of least squares reads b_i exactly once, whatever code path the
+    solver takes (op.full, op.batch, or the private op._full / op._components), so the count is the
+    number of component evaluations actually made."""
 
-    def _full(self, x):
-        return super()._full(x)
+    def __array_finalize__(self, obj):
+        self.counter = getattr(obj, "counter", None)
 
-    def full(self, u):
-        self.touched += self.n
-        return super().full(u)
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        plain = []
+        for x in inputs:
+            if isinstance(x, _CountedData):
+                x.counter[0] += x.size
+                x = x.view(np.ndarray)
+            plain.append(x)
+        return getattr(ufunc, method)(*plain, **kwargs)
 
-    def batch(self, idx, u):
-        self.touched += len(idx)
-        return super().batch(idx, u)
+
+def _counted_least_squares(n=64, seed=0):
+    """Least squares whose b counts its own use; the free certificate reads a clean copy of the data."""
+    base = _ls(n, seed=seed)
+    op = LeastSquares(base.A, base.b)
+    clean_b = np.array(base.b)
+    op.touched = [0]
+    counted = np.array(base.b).view(_CountedData)
+    counted.counter = op.touched
+    op.b = counted
+    A = op.A
+
+    def residual(u):  # free by protocol: evaluated on the clean copy, not counted
+        return np.linalg.norm(A.T @ (A @ u - clean_b)) / n
+
+    op.residual = residual
+    return op
 
 
 @pytest.mark.parametrize("solver", [halpern, vr_halpern, vr_halpern_inexact, eag, extragradient, vr_extragradient])
-def test_oracle_calls_are_counted(solver):
-    base = _ls(64)
-    op = _CountingLS(base.A, base.b)
+def test_oracle_calls_are_counted_at_the_data(solver):
+    op = _counted_least_squares()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = solver(op, np.zeros(op.dim), eps=1e-4, max_calls=3_000_000, seed=0)
-    assert res.oracle_calls == op.touched == op.calls > 0
+    assert op.touched[0] > 0
+    assert res.oracle_calls == op.calls == op.touched[0]
+
+
+def test_data_counter_catches_a_bypass():
+    """The counter of the test above sees an evaluation that skips op.full (a solver calling op._full)."""
+    op = _counted_least_squares()
+    op._full(np.zeros(op.dim))
+    op.batch(np.array([1, 2]), np.zeros(op.dim))
+    assert op.touched[0] == op.n + 2 and op.calls == 2
+
+
+def test_uncharged_inner_start_leaves_out_one_full_evaluation_per_outer_step():
+    op = _counted_least_squares()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = vr_halpern_inexact(op, np.zeros(op.dim), eps=1e-12, max_calls=50 * op.n, seed=0,
+                                 uncharged_inner_start=True)
+    assert op.touched[0] == op.calls  # every evaluation still goes through the charged entry points
+    assert res.oracle_calls == op.calls - op.n * res.iterations  # ... but n per outer step is not reported
+    assert res.oracle_calls >= 50 * op.n
 
 
 def test_bad_inputs():
@@ -192,17 +230,307 @@ def test_budget_exhaustion_is_reported():
 
 
 def test_batched_torch_instances_match_numpy():
+    """A batch of instances runs exactly the per-instance iteration: same length, same iterates."""
     ops = [_ls(64, seed=s) for s in range(3)]
     A = torch.as_tensor(np.stack([o.A for o in ops]))
     b = torch.as_tensor(np.stack([o.b for o in ops]))
     bop = least_squares(A, b)
-    res = halpern(bop, torch.zeros(3, ops[0].dim, dtype=torch.float64), eps=1e-3, max_calls=10**7,
-                  eta=1 / bop.L_F)
-    assert res.converged
-    for i, o in enumerate(ops):
-        mu = np.linalg.eigvalsh(o.A.T @ o.A / o.n)[0]
-        assert np.linalg.norm(res.x[i].numpy() - o.solution()) <= 1e-3 / mu
-        single = halpern(o, np.zeros(o.dim), eps=1e-3, max_calls=10**7, eta=1 / bop.L_F)
-        # same iteration, same step: the batched run is the per-instance run (up to round-off) until
-        # the slowest instance stops
-        assert single.iterations <= res.iterations
+    eta = 1 / bop.L_F
+    iters = 37
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the budget, not eps, ends both runs
+        res = halpern(bop, torch.zeros(3, ops[0].dim, dtype=torch.float64), eps=1e-14, max_calls=iters * 64, eta=eta)
+        assert res.iterations == iters
+        for i, o in enumerate(ops):
+            single = halpern(o, np.zeros(o.dim), eps=1e-14, max_calls=iters * 64, eta=eta)
+            assert single.iterations == iters
+            np.testing.assert_allclose(res.x[i].numpy(), single.x, rtol=1e-12, atol=1e-14)
+            # and the hand-written Halpern recursion of the same length
+            u0 = u = np.zeros(o.dim)
+            for k in range(iters):
+                lam = 1 / (k + 2)
+                u = lam * u0 + (1 - lam) * (u - eta * o.A.T @ (o.A @ u - o.b) / 64)
+            np.testing.assert_allclose(single.x, u, rtol=1e-12, atol=1e-14)
+
+
+# ---------------------------------------------------------------------------------------------------
+# exact Lipschitz constants against a brute-force dense eigenvalue computation
+# ---------------------------------------------------------------------------------------------------
+def _dense_constants(op):
+    """L and L_F from the component Jacobians C_i, each read off op._components on the unit vectors
+    (independent of the classes' closed-form Gram matrices): L^2 = lambda_max(mean_i C_i^T C_i)."""
+    eye, zero = np.eye(op.dim), np.zeros(op.dim)
+    gram = np.zeros((op.dim, op.dim))
+    for i in range(op.n):
+        idx = np.array([i])
+        C = (op._components(idx, eye) - op._components(idx, zero)).T  # column j = C_i e_j
+        gram += C.T @ C / op.n
+    J = (op._full(eye) - op._full(zero)).T
+    return math.sqrt(np.linalg.eigvalsh(gram)[-1]), np.linalg.svd(J, compute_uv=False)[0]
+
+
+def _small_operators():
+    rng = np.random.default_rng(7)
+    return [_ls(12, d=5), matrix_game(rng.normal(size=(6, 9))), matrix_game(rng.normal(size=(8, 5))),
+            policeman_burglar(9, orientation="rows"), policeman_burglar(9, orientation="columns"),
+            hard_quadratic(7), hard_quadratic(7, layout="mirrored", split="rows"), hard_quadratic(6, split="rows"),
+            regularized_minmax(rng.normal(size=(10, 3)), rng.normal(size=10), mu=0.3, nu=0.7)]
+
+
+@pytest.mark.parametrize("op", _small_operators(), ids=lambda o: repr(o).split("(")[0])
+def test_lipschitz_constants_match_dense_eigenvalues(op):
+    L, L_F = _dense_constants(op)
+    assert op.L == pytest.approx(L, rel=1e-10)
+    assert op.L_F == pytest.approx(L_F, rel=1e-10)
+    c = lipschitz_constants(op)
+    assert c.L == pytest.approx(L, rel=1e-10) and c.L_F == pytest.approx(L_F, rel=1e-10)
+    assert L_F <= L * (1 + 1e-12) <= op.L_bound * (1 + 1e-12)  # Jensen, and the fallback is an upper bound
+
+
+def test_lipschitz_constant_is_attained():
+    """E_i ||F_i(u) - F_i(v)||^2 = L^2 ||u - v||^2 along the top eigenvector: the constant is tight."""
+    op = hard_quadratic(8)
+    G = np.asarray(op.component_gram())
+    d = np.linalg.eigh(G)[1][:, -1]
+    u = np.random.default_rng(0).normal(size=op.dim)
+    sq = np.mean([np.sum((op.batch(np.array([i]), u + d) - op.batch(np.array([i]), u)) ** 2) for i in range(op.n)])
+    assert sq == pytest.approx(op.L ** 2, rel=1e-10)
+
+
+def test_batched_least_squares_constants_are_the_instance_maximum():
+    ops = [_ls(16, d=4, seed=s) for s in range(3)]
+    bop = least_squares(torch.as_tensor(np.stack([o.A for o in ops])), torch.as_tensor(np.stack([o.b for o in ops])))
+    assert bop.L == pytest.approx(max(_dense_constants(o)[0] for o in ops), rel=1e-10)
+    assert bop.L_F == pytest.approx(max(_dense_constants(o)[1] for o in ops), rel=1e-10)
+
+
+def test_default_steps_follow_the_exact_constants():
+    op = hard_quadratic(10)
+    L, L_F = _dense_constants(op)
+    x0 = np.full(op.dim, 0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert vr_halpern(op, x0, eps=1e-12, max_calls=5 * op.n, seed=0).eta == pytest.approx(1 / L, rel=1e-10)
+        assert vr_halpern_inexact(op, x0, eps=1e-12, max_calls=5 * op.n, seed=0).eta == pytest.approx(
+            math.sqrt(op.n) / L, rel=1e-10)
+        assert eag(op, x0, eps=1e-12, max_calls=5 * op.n).eta == pytest.approx(1 / (8 * L_F), rel=1e-10)
+
+
+# ---------------------------------------------------------------------------------------------------
+# the authors' instances
+# ---------------------------------------------------------------------------------------------------
+def test_policeman_burglar_orientations_and_legacy_weights():
+    n, theta = 11, 0.8
+    w = np.abs(np.random.RandomState(1).randn(n))  # the authors' np.random.seed(1); np.random.randn(n)
+    P = np.array([[w[j] * (1 - math.exp(-theta * abs(i - j))) for j in range(n)] for i in range(n)])
+    cols = policeman_burglar(n, theta, seed=1, orientation="columns", legacy_seed=True)
+    rows = policeman_burglar(n, theta, seed=1, orientation="rows", legacy_seed=True)
+    u = np.random.default_rng(0).random(2 * n)
+    x, y = u[:n], u[n:]
+    # the authors' matrix_game.py: the x-gradient is P^T y, the y-gradient -P x (minimiser on the columns)
+    np.testing.assert_allclose(cols.full(u), np.r_[P.T @ y, -P @ x], atol=1e-12)
+    np.testing.assert_allclose(rows.full(u), np.r_[P @ y, -P.T @ x], atol=1e-12)
+    # their component split: row i of P paired with y_i in the x-gradient, column i with x_i in the y one
+    v = np.random.default_rng(1).random(2 * n)
+    d = u - v
+    for i in (0, 5, 10):
+        diff = cols.batch(np.array([i]), u) - cols.batch(np.array([i]), v)
+        np.testing.assert_allclose(diff, np.r_[P[i] * d[n + i] * n, -P[:, i] * d[i] * n], atol=1e-12)
+    with pytest.raises(ValueError, match="orientation"):
+        policeman_burglar(5, orientation="diagonal")
+
+
+def test_hard_quadratic_authors_layout_and_split():
+    n = 6
+    A = np.zeros((n, n))
+    for i in range(n):
+        A[i, n - 1 - i] = 1
+        if i < n - 1:
+            A[i, n - 2 - i] = -1
+    A /= 4
+    H, b, h = 2 * A.T @ A, np.ones(n) / 4, np.r_[np.zeros(n - 1), 0.25]
+    op = hard_quadratic(n)
+    u, v = np.random.default_rng(0).normal(size=(2, 2 * n))
+    x, y = u[:n], u[n:]
+    np.testing.assert_allclose(op.full(u), np.r_[H @ x - h - A.T @ y, A @ x - b], atol=1e-12)
+    dx, dy = (u - v)[:n], (u - v)[n:]
+    for i in range(n):  # the authors' grad_uniform_single
+        diff = op.batch(np.array([i]), u) - op.batch(np.array([i]), v)
+        np.testing.assert_allclose(diff, np.r_[(H[:, i] * dx[i] - A[i] * dy[i]) * n, A[:, i] * dx[i] * n],
+                                   atol=1e-12)
+    for split in ("coordinates", "rows"):
+        q = hard_quadratic(n, split=split)
+        np.testing.assert_allclose(np.mean([q.batch(np.array([i]), u) for i in range(n)], 0), q.full(u), atol=1e-12)
+
+
+def test_authors_setup_constants():
+    s = authors_setup("policeman-burglar", n=30)
+    fro, spec, p = np.linalg.norm(s.op.A), np.linalg.norm(s.op.A, 2), 1 / 30
+    assert s.steps["vr_halpern"]["eta"] == pytest.approx(5 / fro)
+    assert s.steps["eag"]["eta"] == pytest.approx(5 / spec)
+    assert s.steps["vr_halpern_inexact"]["gamma"] == pytest.approx(5 * math.sqrt(p * (1 - p)) / (math.sqrt(30) + 1))
+    np.testing.assert_allclose(s.x0, np.full(60, 1 / 30))
+    q = authors_setup("hard quadratic", n=20)
+    assert q.steps["vr_halpern_inexact"] == {"eta": pytest.approx(math.sqrt(20)), "gamma": 1e-3, "inner_scale": 0.05}
+    with pytest.raises(ValueError, match="panel"):
+        authors_setup("figure 2")
+
+
+# ---------------------------------------------------------------------------------------------------
+# first iterates against hand-written recursions of the published updates
+# ---------------------------------------------------------------------------------------------------
+class _Spy:
+    """Records every charged oracle call (kind, indices, point) so that a hand recursion can replay the
+    solver's random choices without sharing its random stream."""
+
+    def __init__(self, op):
+        self.log = []
+        full, batch = op.full, op.batch
+
+        def spy_full(u):
+            self.log.append(("full", None, np.array(u, dtype=float)))
+            return full(u)
+
+        def spy_batch(idx, u):
+            self.log.append(("batch", np.array(idx), np.array(u, dtype=float)))
+            return batch(idx, u)
+
+        op.full, op.batch = spy_full, spy_batch
+
+
+def _authors_qp(n):
+    """The authors' quadratic instance by hand: F(u) = M u - c and their coordinate components."""
+    A = np.zeros((n, n))
+    for i in range(n):
+        A[i, n - 1 - i] = 1
+        if i < n - 1:
+            A[i, n - 2 - i] = -1
+    A /= 4
+    M = np.block([[2 * A.T @ A, -A.T], [A, np.zeros((n, n))]])
+    c = np.r_[np.zeros(n - 1), 0.25, np.ones(n) / 4]
+    F = lambda u: M @ u - c  # noqa: E731
+
+    def F_idx(idx, u):  # mean over idx of F_i(u) = n M[:, (i, n+i)] u[(i, n+i)] - c
+        return np.mean([n * (M[:, i] * u[i] + M[:, n + i] * u[n + i]) - c for i in idx], axis=0)
+
+    return F, F_idx
+
+
+def test_eag_first_iterates_follow_the_published_recursion():
+    n, eta = 5, 0.3
+    F, _ = _authors_qp(n)
+    u0 = np.linspace(-1, 1, 2 * n)
+    u = u0.copy()
+    for k in range(5):
+        beta = 1 / (k + 2)
+        half = u + beta * (u0 - u) - eta * F(u)
+        u = u + beta * (u0 - u) - eta * F(half)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the budget ends the run
+            res = eag(hard_quadratic(n), u0, eps=1e-14, max_calls=2 * n * (k + 1), eta=eta)
+        assert res.iterations == k + 1
+        np.testing.assert_allclose(res.x, u, rtol=1e-13, atol=1e-14)
+
+
+def test_eag_projected_first_iterates():
+    op = policeman_burglar(6, orientation="columns")
+    P = op.A
+    u0 = np.full(12, 1 / 6)
+    eta = 0.2
+    F = lambda u: np.r_[P @ u[6:], -P.T @ u[:6]]  # noqa: E731
+    J = lambda z: np.r_[project_simplex(z[:6]), project_simplex(z[6:])]  # noqa: E731
+    u = u0.copy()
+    for k in range(3):
+        beta = 1 / (k + 2)
+        half = J(u + beta * (u0 - u) - eta * F(u))
+        u = J(u + beta * (u0 - u) - eta * F(half))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a step above EAG's theory bound; the budget ends the run
+        res = eag(op, u0, eps=1e-14, max_calls=2 * 6 * 3, eta=eta)
+    np.testing.assert_allclose(res.x, u, atol=1e-14)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_vr_halpern_first_iterates_follow_the_published_recursion(seed):
+    """Algorithm 1: u_{k+1} = u0 lam_k + (1-lam_k) u_k - eta F~_k, lam_k = 2/(k+4), PAGE estimator
+    F~_k = F(u_k) (a full pass) or F~_{k-1} + mean_{i in S_k}[F_i(u_k) - F_i(u_{k-1})]."""
+    n, eta = 9, 0.21
+    F, F_idx = _authors_qp(n)
+    op = hard_quadratic(n)
+    spy = _Spy(op)
+    u0 = np.linspace(0.3, -0.2, 2 * n)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = vr_halpern(op, u0, eps=1e-14, max_calls=12 * n, seed=seed, eta=eta)
+    log = list(spy.log)
+    u, u_prev, Ft, k = u0.copy(), u0.copy(), None, 0
+    kinds = []
+    while log:
+        kind, idx, point = log.pop(0)
+        if kind == "full":
+            np.testing.assert_allclose(point, u, atol=1e-13)
+            Ft = F(u)
+        else:
+            np.testing.assert_allclose(point, u, atol=1e-13)  # the first evaluation of the sample is at u_k
+            if log and log[0][0] == "batch" and np.array_equal(log[0][1], idx) and np.allclose(log[0][2], u_prev):
+                log.pop(0)  # the second evaluation of the same sample (at u_{k-1})
+            assert idx.size == 3  # b = floor(sqrt(9)), without replacement
+            assert len(set(idx.tolist())) == 3
+            Ft = Ft + F_idx(idx, u) - F_idx(idx, u_prev)
+        kinds.append(kind)
+        lam = 2 / (k + 4)
+        u_prev, u = u, lam * u0 + (1 - lam) * u - eta * Ft
+        k += 1
+    assert kinds[:2] == ["full", "full"]  # p_0 = p_1 = 1
+    assert "batch" in kinds and res.iterations == k
+    np.testing.assert_allclose(res.x, u, rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_vr_halpern_inexact_first_iterates_follow_the_published_recursion(seed):
+    """Algorithm 2: u_{k+1} = lam_k u0 + (1-lam_k) v_M, lam_k = 1/(k+2), v_M from M_k VR-FoRB steps on
+    Phi(v) = eta F(v) + v - u_k: vbar = alpha v + (1-alpha) w, v+ = vbar - gamma[Phi(w) + Phi_xi(v) -
+    Phi_xi(w_prev)], w <- v+ with probability p = 1/n, alpha = 1 - p."""
+    n, eta, gamma, scale = 4, 0.9, 0.05, 3.0
+    F, F_idx = _authors_qp(n)
+    op = hard_quadratic(n)
+    spy = _Spy(op)
+    u0 = np.linspace(0.3, -0.2, 2 * n)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = vr_halpern_inexact(op, u0, eps=1e-14, max_calls=60 * n, seed=seed, eta=eta, gamma=gamma,
+                                 inner_scale=scale)
+    log = list(spy.log)
+    p = 1 / n
+    alpha = 1 - p
+    u, k, refreshed = u0.copy(), 0, 0
+    while log:
+        kind, _, point = log.pop(0)
+        assert kind == "full"  # each inner solve starts with Phi(w_0), w_0 = u_k
+        np.testing.assert_allclose(point, u, atol=1e-12)
+        M = max(1, int(scale * n * math.log(k + 2)))
+        v = w = w_prev = u.copy()
+        Fw = F(w)
+        for _ in range(M):
+            if not log:
+                break  # the budget ran out inside the inner loop
+            kind, idx, point = log.pop(0)
+            assert kind == "batch" and idx.size == 1
+            np.testing.assert_allclose(point, v, atol=1e-12)
+            if log and log[0][0] == "batch" and np.array_equal(log[0][1], idx) and np.allclose(log[0][2], w_prev):
+                log.pop(0)  # the same sample at w_{j-1}
+            vbar = alpha * v + (1 - alpha) * w
+            phi_w = eta * Fw + w - u
+            corr = eta * (F_idx(idx, v) - F_idx(idx, w_prev)) + v - w_prev
+            v_new = vbar - gamma * (phi_w + corr)
+            w_prev = w
+            if log and log[0][0] == "full" and np.allclose(log[0][2], v_new, atol=1e-12, rtol=0):
+                log.pop(0)  # the coin came up: the snapshot moves to the new inner iterate
+                w, Fw = v_new, F(v_new)
+                refreshed += 1
+            v = v_new
+        lam = 1 / (k + 2)
+        u = lam * u0 + (1 - lam) * v
+        k += 1
+    assert res.iterations == k and k >= 3 and refreshed >= 1
+    np.testing.assert_allclose(res.x, u, rtol=1e-11, atol=1e-12)

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from theory.operators import FiniteSumOperator
+from theory.validation import check_scalar
 
 __all__ = ["SolverResult", "halpern", "halpern_fixed_point", "vr_halpern", "vr_halpern_inexact", "eag",
            "extragradient", "vr_extragradient"]
@@ -47,8 +48,11 @@ __all__ = ["SolverResult", "halpern", "halpern_fixed_point", "vr_halpern", "vr_h
 
 @dataclass(frozen=True)
 class SolverResult:
-    """``x`` (last iterate), ``residuals[j]`` measured after ``calls[j]`` oracle calls, the final
-    ``residual`` (max over a batch), ``oracle_calls``, ``iterations``, ``converged`` (residual <= eps)."""
+    r"""``x`` (last iterate), ``residuals[j]`` measured after ``calls[j]`` oracle calls, the final
+    ``residual`` :math:`\|F x\|` of the returned iterate (max over a batch), ``oracle_calls``,
+    ``iterations``, ``converged`` (residual <= eps). ``error_bound`` is ``None``: a monotone inclusion
+    gives no certified distance to the solution set from the residual alone. The recorded
+    ``(calls, residuals)`` pairs are the history."""
 
     x: object
     residuals: np.ndarray
@@ -59,6 +63,7 @@ class SolverResult:
     converged: bool
     method: str
     eta: float
+    error_bound: object = None
 
     def calls_to(self, eps: float) -> float:
         """First recorded oracle count with residual <= eps (``inf`` if never)."""
@@ -74,22 +79,21 @@ class _Monitor:
     """Records the (free) residual every ``check_every`` oracle calls; decides when to stop."""
 
     def __init__(self, op, x0, eps, max_calls, check_every, method):
-        if not (isinstance(eps, (int, float)) and eps > 0 and math.isfinite(eps)):
-            raise ValueError(f"eps must be a finite number > 0, got {eps!r}")
-        if max_calls is None or max_calls < 1:
-            raise ValueError(f"max_calls must be >= 1, got {max_calls!r}")
+        eps = check_scalar("eps", eps, low=0.0, low_open=True, high=math.inf, high_open=True)
+        max_calls = check_scalar("max_calls", max_calls, low=1, integer=True)
         if not isinstance(op, FiniteSumOperator):
             raise TypeError(f"op must be a theory.operators.FiniteSumOperator, got {type(op).__name__}")
         op.check_point(x0)
         self.op, self.eps, self.max_calls, self.method = op, float(eps), int(max_calls), method
         self.check_every = int(check_every or op.n)
         self.start = op.calls
+        self.uncharged = 0  # calls made but deliberately not counted (vr_halpern_inexact's authors' mode)
         self.last = -math.inf
         self.calls, self.res = [], []
         self.converged = False
 
     def used(self) -> int:
-        return self.op.calls - self.start
+        return self.op.calls - self.start - self.uncharged
 
     def check(self, x, force: bool = False) -> bool:
         """Record if due; return True when the loop should stop."""
@@ -166,9 +170,10 @@ def vr_halpern(op, x0, *, eps: float, max_calls: int, seed=None, eta: float | No
                batch_size: int | None = None, check_every: int | None = None) -> SolverResult:
     r"""Algorithm 1: Halpern iteration with the PAGE variance-reduced estimator (single loop).
 
-    Default :math:`\eta = 1/L` with :math:`L` the mean-square component constant (the paper's
-    theory takes :math:`\eta = \Theta(1/L)`; the constant 1 is our reconstruction); a step above
-    :math:`1/L` warns. ``batch_size`` defaults to :math:`\lfloor\sqrt n\rfloor`.
+    Default :math:`\eta = 1/L` with :math:`L` the exact mean-square component constant ``op.L`` (a dense
+    eigenvalue computation, :func:`theory.operators.lipschitz_constants`; the paper's theory takes
+    :math:`\eta = \Theta(1/L)`; Reconstruction: the constant 1); a step above :math:`1/L` warns.
+    ``batch_size`` defaults to :math:`\lfloor\sqrt n\rfloor`.
     """
     rng = np.random.default_rng(seed)
     n = op.n
@@ -207,7 +212,7 @@ def vr_halpern(op, x0, *, eps: float, max_calls: int, seed=None, eta: float | No
 
 def vr_halpern_inexact(op, x0, *, eps: float, max_calls: int, seed=None, eta: float | None = None,
                        inner_scale: float = 0.05, gamma: float | None = None,
-                       check_every: int | None = None) -> SolverResult:
+                       check_every: int | None = None, uncharged_inner_start: bool = False) -> SolverResult:
     r"""Algorithm 2: inexact Halpern iteration on the resolvent :math:`J_{\eta(F+G)}`, each resolvent
     approximated by ``M_k = max(1, floor(inner_scale * n * log(k+2)))`` VR-FoRB steps.
 
@@ -217,6 +222,13 @@ def vr_halpern_inexact(op, x0, *, eps: float, max_calls: int, seed=None, eta: fl
     :math:`\bar v_j = \alpha v_j + (1-\alpha)w_j`,
     :math:`v_{j+1} = J_{\gamma\eta G}(\bar v_j - \gamma[\Phi(w_j) + \Phi_\xi(v_j) - \Phi_\xi(w_{j-1})])`,
     :math:`w_{j+1} = v_{j+1}` w.p. :math:`p` (then :math:`F(w)` is recomputed), :math:`\alpha = 1-p`.
+    The default :math:`\eta` uses the exact mean-square constant ``op.L`` (:mod:`theory.operators`).
+
+    ``uncharged_inner_start=True`` reproduces the counting of the authors' ``matrix_game.py``, whose inner
+    solver evaluates the full operator at the start of every inner solve without adding the ``n`` calls to
+    its counter (their ``quadratic_programming.py`` charges them). It is wrong accounting, kept only to
+    reproduce their Figure 1(a) curve: the evaluation is still made through ``op.full`` (``op.calls``
+    counts it) but left out of ``oracle_calls``, the budget and the residual history.
     """
     rng = np.random.default_rng(seed)
     n = op.n
@@ -239,6 +251,8 @@ def vr_halpern_inexact(op, x0, *, eps: float, max_calls: int, seed=None, eta: fl
         w = _copy(u)
         w_prev = w
         Fw = op.full(w)
+        if uncharged_inner_start:
+            mon.uncharged += n
         for _ in range(M):
             vbar = alpha * v + (1 - alpha) * w
             i = rng.integers(n, size=1)
@@ -250,7 +264,7 @@ def vr_halpern_inexact(op, x0, *, eps: float, max_calls: int, seed=None, eta: fl
                 w = v_new
                 Fw = op.full(w)
             v = v_new
-            if op.calls - mon.start >= mon.max_calls:
+            if mon.used() >= mon.max_calls:
                 break
         lam = 1.0 / (k + 2)
         u = lam * u0 + (1 - lam) * v

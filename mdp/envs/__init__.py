@@ -3,7 +3,9 @@
 ``gymnasium.make("theorysim/Garnet-v0", S=..., ...)`` works after ``import mdp.envs`` (or
 ``gymnasium.make("mdp.envs:theorysim/Garnet-v0")`` without the import). Keyword arguments go to the
 generator in :mod:`mdp.generators`; ``max_steps`` to :class:`TabularEnv`. Versions are bumped whenever
-an environment's dynamics change.
+an environment's dynamics change. Multi-objective environments (``DeepSeaTreasure-v0`` with
+``kind="convex"|"concave"``, ``FruitTree-v0`` with ``depth=5|6|7``) follow MO-Gymnasium's conventions:
+vector rewards, ``reward_space`` and ``pareto_front(gamma)``.
 """
 from __future__ import annotations
 
@@ -43,7 +45,10 @@ def make_combination_lock(**kwargs) -> TabularEnv:
 
 _ENVS = {"Garnet-v0": "mdp.envs:make_garnet", "RiverSwim-v0": "mdp.envs:make_river_swim",
          "GridWorld-v0": "mdp.envs:make_gridworld", "CombinationLock-v0": "mdp.envs:make_combination_lock",
-         "WindyWalk-v0": "mdp.envs.windy_walk:make_windy_walk"}
+         "WindyWalk-v0": "mdp.envs.windy_walk:make_windy_walk",
+         "ShortVideo-v0": "mdp.envs.recommender:make_short_video",
+         "DeepSeaTreasure-v0": "mdp.envs.deep_sea_treasure:make_deep_sea_treasure",
+         "FruitTree-v0": "mdp.envs.fruit_tree:make_fruit_tree"}
 for _name, _entry in _ENVS.items():
     _id = f"theorysim/{_name}"
     if _id not in gym.registry:

@@ -17,7 +17,9 @@ class TabularEnv(gym.Env):
     ``max_steps``; a finite-horizon model is truncated at ``H`` (its time-varying kernel is indexed by the
     step, which ``info["t"]`` reports). Rewards are the expected rewards ``R[s, a]`` of the model. All
     randomness comes from ``self.np_random``, seeded by ``reset(seed=...)``. The model itself is
-    ``env.unwrapped.model``; ``env.unwrapped.P`` gives the toy-text dict form
+    ``env.unwrapped.model``. A multi-objective model (``R[S, A, m]``) pays ``float64[m]`` vector rewards and
+exposes ``reward_space`` (a ``Box`` with the per-objective range of the rewards of non-terminal states) and
+``reward_dim``, as MO-Gymnasium environments do. ``env.unwrapped.P`` gives the toy-text dict form
     ``P[s][a] = [(prob, next_state, reward, terminated), ...]`` for tools that expect it.
     """
 
@@ -37,6 +39,15 @@ class TabularEnv(gym.Env):
         self.render_mode = render_mode
         self.observation_space = gym.spaces.Discrete(m.S)
         self.action_space = gym.spaces.Discrete(m.A)
+        if np.ndim(m.R) == (4 if isinstance(m, FiniteHorizonMDP) else 3):
+            # multi-objective model (MO-Gymnasium convention): the per-objective range of the rewards
+            # paid from non-terminal states
+            live = ~m.absorbing_states()
+            Rl = m.R[live] if live.any() else m.R
+            flat = Rl.reshape(-1, Rl.shape[-1])
+            self.reward_space = gym.spaces.Box(low=flat.min(0).astype(np.float32),
+                                               high=flat.max(0).astype(np.float32), dtype=np.float32)
+            self.reward_dim = int(flat.shape[1])
         self._finite = isinstance(m, FiniteHorizonMDP)
         self._P = m.P if self._finite else m.dense_P()[None]
         self._R = m.R if self._finite else m.R[None]

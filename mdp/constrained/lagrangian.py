@@ -1,0 +1,187 @@
+r"""Lagrangian (RCPO-style) primal–dual method for a CMDP with exact best responses.
+
+With multipliers :math:`\lambda \in \mathbb R^k_{\ge 0}` the Lagrangian and the dual function are
+
+.. math::
+   L(\pi, \lambda) = J_0(\pi) + \textstyle\sum_i \lambda_i (J_i(\pi) - C_i), \qquad
+   D(\lambda) = \max_\pi L(\pi, \lambda) \ge J^\star \quad (\text{weak duality, any } \lambda \ge 0).
+
+Iteration :math:`t = 1, 2, \dots` (Altman 1999; Tessler et al. 2019, RCPO, with the inner RL problem
+solved exactly):
+
+1. best response :math:`\pi_t \in \arg\max_\pi L(\pi, \lambda_t)`: policy iteration on the reward
+   :math:`r_0 + \sum_i \lambda_{t,i} r_i` (ties broken uniformly at random with ``seed``);
+2. projected dual (sub)gradient descent, :math:`\nabla D(\lambda_t) \ni J(\pi_t) - C`:
+   :math:`\lambda_{t+1,i} = \max(0, \lambda_{t,i} - \eta_{t,i} (J_i(\pi_t) - C_i))`,
+   :math:`\eta_{t,i} = \eta\, \sigma_0 / (\sigma_i^2 \sqrt t)` with the signal spans
+   :math:`\sigma_j = (\max r_j - \min r_j)/(1-\gamma)` (so that :math:`\eta` is unit-free);
+3. the averaged policy :math:`\bar\pi_t` has the averaged occupancy :math:`\bar d_t = \frac1t\sum_{s\le t}
+   d^{\pi_s}` (:math:`\bar\pi_t(a|s) = \bar d_t(s,a)/\sum_b \bar d_t(s,b)`), so its values are the averages
+   :math:`J(\bar\pi_t) = \frac1t \sum_s J(\pi_s)` exactly.
+
+The averaged policy converges to the CMDP optimum; the last iterate :math:`\pi_t` is deterministic and in
+general oscillates around the constraint boundary, violating some constraint. The duality gap reported is
+:math:`\min_{s \le t} D(\lambda_s) - J_0(\bar\pi_t)`, an upper bound on the sub-optimality of
+:math:`\bar\pi_t` when :math:`\bar\pi_t` is feasible.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from mdp.constrained.core import check_cmdp, constraint_ratios, require_achievable
+from mdp.model import TabularMDP
+from mdp.operators import q_values
+from mdp.planning import policy_evaluation, policy_iteration
+from theory.results import warn_not_converged
+from theory.validation import check_scalar
+
+__all__ = ["LagrangianResult", "lagrangian"]
+
+
+@dataclass(frozen=True)
+class LagrangianResult:
+    """Result of :func:`lagrangian`.
+
+    Attributes:
+        policy: ``[S, A]`` the averaged policy :math:`\\bar\\pi` (averaged occupancy).
+        value, constraint_values, constraint_ratios, slacks: :math:`J_0(\\bar\\pi)`, ``[k]`` :math:`J_i(\\bar\\pi)`,
+            ``J_i / C_i`` and ``J_i - C_i``.
+        last_policy, last_value, last_constraint_values, last_slacks: the same for the last best response.
+        multipliers: ``[k]`` the last :math:`\\lambda`.
+        dual_bound: :math:`\\min_s D(\\lambda_s)` (an upper bound on the CMDP optimum).
+        duality_gap: ``dual_bound - value``.
+        residual: ``max(|duality_gap| / scale, max_i max(0, C_i - J_i) / |C_i|)`` of the averaged policy,
+            the relative gap or violation (``scale = max(1, |dual_bound|)``).
+        error_bound: ``None`` (no certified distance to the optimal policy).
+        converged: ``residual <= tol`` held.
+        iterations: best responses computed (one policy solve each).
+        history: when asked for, a structured array with fields ``iteration``, ``value`` (averaged),
+            ``duality_gap``, ``slacks`` ``[k]`` (averaged), ``last_slacks`` ``[k]``, ``multipliers`` ``[k]``.
+    """
+
+    policy: np.ndarray
+    value: float
+    constraint_values: np.ndarray
+    constraint_ratios: np.ndarray
+    slacks: np.ndarray
+    last_policy: np.ndarray
+    last_value: float
+    last_constraint_values: np.ndarray
+    last_slacks: np.ndarray
+    multipliers: np.ndarray
+    dual_bound: float
+    duality_gap: float
+    residual: float
+    error_bound: None
+    converged: bool
+    iterations: int
+    history: np.ndarray | None = None
+
+
+def _best_response(m: TabularMDP, r: np.ndarray, pi0, rng: np.random.Generator) -> np.ndarray:
+    """A deterministic optimal policy of reward ``r``, ties broken uniformly at random."""
+    res = policy_iteration(m.with_rewards(r), pi0=pi0)
+    Q = q_values(m.P_flat, r, m.gamma, res.V)
+    best = Q.max(-1, keepdims=True)
+    ties = Q >= best - 1e-10 * max(1.0, float(np.abs(best).max()))
+    noise = rng.random(Q.shape)
+    return np.eye(m.A)[np.where(ties, noise, -1.0).argmax(-1)]
+
+
+def lagrangian(m: TabularMDP, aux_rewards, thresholds, seed=0, iterations: int = 2000, step_size: float = 1.0,
+               tol: float = 1e-3, lambda0=None, history: bool = False) -> LagrangianResult:
+    r"""Primal–dual method with exact best responses and projected dual descent (module docstring).
+
+    Args:
+        m: :class:`TabularMDP`; its scalar reward ``m.R[S, A]`` is the main signal.
+        aux_rewards: ``[k, S, A]`` constraint signals (or ``[S, A]``).
+        thresholds: ``[k]``: the constraints are :math:`J_i(\pi) \ge C_i`.
+        seed: breaks ties between optimal actions of a best response (the best response is set-valued
+            exactly at the multipliers that matter).
+        iterations: budget of best responses (>= 1).
+        step_size: unit-free dual step :math:`\eta > 0`.
+        tol: relative tolerance of the stopping test ``residual <= tol`` (see :class:`LagrangianResult`).
+        lambda0: ``[k]`` initial multipliers (zeros by default), each >= 0.
+        history: record the per-iteration values, gap, slacks and multipliers.
+
+    Returns:
+        :class:`LagrangianResult`.
+
+    Raises:
+        InfeasibleConstraintsError: a threshold exceeds the largest value its signal reaches under any policy.
+
+    Example:
+        >>> import numpy as np
+        >>> from mdp import TabularMDP
+        >>> from mdp.constrained import lagrangian
+        >>> m = TabularMDP(np.ones((1, 2, 1)), np.array([[1.0, 0.0]]), 0.5)
+        >>> r = lagrangian(m, np.array([[0.0, 1.0]]), [1.0], iterations=4000)
+        >>> round(r.value, 2), bool(r.slacks[0] > -1e-2)
+        (1.0, True)
+    """
+    C, t = check_cmdp(m, aux_rewards, thresholds, who="lagrangian")
+    require_achievable(m, C, t, who="lagrangian")
+    iterations = check_scalar("iterations", iterations, low=1, integer=True)
+    step_size = check_scalar("step_size", step_size, low=0.0, low_open=True)
+    tol = check_scalar("tol", tol, low=0.0, low_open=True)
+    k = C.shape[0]
+    lam = np.zeros(k) if lambda0 is None else np.atleast_1d(np.asarray(lambda0, dtype=float)).copy()
+    if lam.shape != (k,):
+        raise ValueError(f"lambda0 has shape {lam.shape}; expected ({k},)")
+    for i, v in enumerate(lam):
+        check_scalar(f"lambda0[{i}]", v, low=0.0)
+    rng = np.random.default_rng(seed)
+    span = lambda r: max(float(r.max() - r.min()), 1e-12) / (1.0 - m.gamma)  # noqa: E731
+    eta = step_size * span(m.R) / np.array([span(c) ** 2 for c in C])
+    R_all = np.concatenate([m.R[..., None], np.moveaxis(C, 0, -1)], axis=-1)
+    m_all = m.with_rewards(R_all)
+    occ_sum = np.zeros((m.S, m.A))
+    J_sum = np.zeros(k + 1)
+    dual_bound = np.inf
+    pi = None
+    rows = []
+    it = 0
+    residual = np.inf
+    for it in tqdm(range(1, iterations + 1), desc="lagrangian", disable=None, leave=False):
+        pi = _best_response(m, m.R + np.tensordot(lam, C, 1), pi, rng)
+        V = policy_evaluation(m_all, pi)                      # [S, 1 + k]
+        J = m.mu @ V
+        dual_bound = min(dual_bound, float(J[0] + lam @ (J[1:] - t)))
+        # occupancy d(s, a) = (1 - gamma) mu^T (I - gamma P_pi)^{-1} [s] pi(a|s)
+        occ_sum += it * _state_occupancy(m, pi)[:, None] * pi
+        J_sum += it * J
+        J_avg = J_sum / (it * (it + 1) / 2)
+        gap = dual_bound - J_avg[0]
+        viol = np.max(np.maximum(0.0, t - J_avg[1:]) / np.maximum(np.abs(t), 1e-12))
+        residual = max(abs(gap) / max(1.0, abs(dual_bound)), float(viol))
+        if history:
+            rows.append((it, J_avg[0], gap, J_avg[1:] - t, J[1:] - t, lam.copy()))
+        if residual <= tol:
+            break
+        lam = np.maximum(0.0, lam - eta / np.sqrt(it) * (J[1:] - t))
+    converged = bool(residual <= tol)
+    if not converged:
+        warn_not_converged("lagrangian", residual=residual, tol=tol, iterations=it)
+    mass = occ_sum.sum(1, keepdims=True)
+    avg = np.where(mass > 0, occ_sum / np.where(mass > 0, mass, 1.0), 1.0 / m.A)
+    J_avg = J_sum / (it * (it + 1) / 2)
+    hist = None
+    if history:
+        dt = [("iteration", int), ("value", float), ("duality_gap", float), ("slacks", float, (k,)),
+              ("last_slacks", float, (k,)), ("multipliers", float, (k,))]
+        hist = np.array(rows, dtype=dt)
+    return LagrangianResult(avg, float(J_avg[0]), J_avg[1:], constraint_ratios(J_avg[1:], t), J_avg[1:] - t,
+                            pi, float(J[0]), J[1:], J[1:] - t, lam, dual_bound, dual_bound - float(J_avg[0]),
+                            float(residual), None, converged, it, hist)
+
+
+def _state_occupancy(m: TabularMDP, pi: np.ndarray) -> np.ndarray:
+    r"""``[S]``: :math:`(1-\gamma)\,\mu^\top (I - \gamma P_\pi)^{-1}` (the normalised discounted state occupancy)."""
+    from mdp.operators import policy_kernel
+
+    P_pi = policy_kernel(m.P, pi)
+    P_pi = P_pi.toarray() if hasattr(P_pi, "toarray") else P_pi
+    return (1.0 - m.gamma) * np.linalg.solve((np.eye(m.S) - m.gamma * P_pi).T, m.mu)
