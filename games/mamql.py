@@ -3,7 +3,7 @@ recovery modulo potential-based shaping.
 
 **Reconstruction.** No MAMQL source is public; the algorithm below is a tabular reconstruction from the
 paper's abstract and the IQ-Learn objective (Garg et al. 2021, ``Div99/IQ-Learn``), documented in
-``docs/experiments.md#mamql`` and section "Markov games and MAMQL" of the paper.
+the MAMQL section of ``docs/experiments.md`` and section "Markov games and MAMQL" of the paper.
 
 Each agent :math:`i` has a critic :math:`\bar Q_i(s, a_i)` *marginalised* over the other agents'
 policies :math:`\pi_{-i}`, a Boltzmann policy :math:`\pi_i = \mathrm{softmax}(\bar Q_i/T)` and soft value
