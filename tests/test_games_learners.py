@@ -8,6 +8,7 @@ from games import (TabularPolicy, cfr, exploitability, kuhn_poker, leduc_poker, 
                    mmd_local_update, perturbed_rps, solve_zero_sum, uniform_policy)
 from games.evaluation import action_values, policy_to_sequence, sequence_form
 from games_reference import tree_action_values
+from gpu_device import GPU
 
 # OpenSpiel mmd_dilated_test.py (Gambit): Kuhn reduced-normal-form QRE at alpha = 0.1.
 # Player 0 per card J, Q, K: [pass, pass-then-fold, pass-then-call, bet]; player 1 per card Q, K, J:
@@ -166,6 +167,6 @@ def test_bad_hyperparameters():
 @pytest.mark.gpu
 def test_cuda_matches_cpu():
     g = kuhn_poker()
-    a = mmd(g, [0.1, 0.2], iterations=100, device="cuda")
+    a = mmd(g, [0.1, 0.2], iterations=100, device=GPU)
     b = mmd(g, [0.1, 0.2], iterations=100)
     np.testing.assert_allclose(a.exploitability, b.exploitability, atol=1e-10)
