@@ -260,7 +260,7 @@ def section_planning(args) -> tuple[list, dict]:
              "pymdptoolbox `ValueIteration(epsilon=1e-6)` on the same instance. One process per point; peak RSS "
              "includes the interpreter and imports (~0.2 GB).", "",
              "| S | generate s | solve s | PI iterations | Krylov mat-vecs | certified gap | kernel GB "
-             "| peak RSS GB | pymdptoolbox s | toolbox policy gap | speed-up |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| peak RSS GB | pymdptoolbox s | toolbox policy gap | speed-up |", "|" + "---|" * 11]
     tb_by = {r["S"]: r for r in tbs}
     for r in ours:
         tb = tb_by.get(r["S"])
@@ -270,7 +270,8 @@ def section_planning(args) -> tuple[list, dict]:
                      f"{r['policy_gap_bound']:.1e} | {r['kernel_GB']:.3f} | {r['peak_rss_GB']:.2f} | {tb_cells} |")
     for S, tb in tb_by.items():
         if S not in {r["S"] for r in ours}:
-            lines.append(f"| {S:,} | – | – | – | – | – | – | {tb['peak_rss_GB']:.2f} | {tb['solve_s']:.2f} | "
+            lines.append(f"| {S:,} | – | – | – | – | – | – | {tb['peak_rss_GB']:.2f} | "
+                         f"{tb['solve_s']:.2f} | "
                          f"{tb['policy_gap']:.1e} | – |")
     lines += ["", f"Fitted log-log slope of our solve time over S >= 10^4: **{sl:.2f}** (goal <= 1.1); "
               f"pymdptoolbox over S = {', '.join(str(r['S']) for r in tbs)}: **{sl_tb:.2f}**. "
@@ -291,8 +292,10 @@ def section_robust(args) -> tuple[list, dict]:
     for name in args.sets:
         prev = None
         xs, y_rvi, y_iw = [], [], []
+        iw_failed = False
         for S in args.robust_sizes:
-            iw = run_point("robust", name, S, "iwocs", timeout=4 * args.cap)
+            iw = None if iw_failed else run_point("robust", name, S, "iwocs", timeout=4 * args.cap)
+            iw_failed = iw is None
             predicted = None if prev is None else prev[1] * (S / prev[0]) ** 2.5
             rvi = None
             if predicted is None or predicted <= args.cap:
@@ -305,8 +308,9 @@ def section_robust(args) -> tuple[list, dict]:
                 y_iw.append(iw["s"])
             if rvi:
                 y_rvi.append((S, rvi["s"]))
-            rvi_cell = f"{rvi['s']:.3f}" if rvi else (f"not run (predicted {predicted:.0f} s)" if predicted else "failed")
-            iw_cell = f"{iw['s']:.3f}" if iw else "failed"
+            rvi_cell = (f"{rvi['s']:.3f}" if rvi else f"not run (predicted {predicted:.0f} s)" if predicted
+                        and predicted > args.cap else f"not finished in {4 * args.cap:.0f} s")
+            iw_cell = f"{iw['s']:.3f}" if iw else f"not finished in {4 * args.cap:.0f} s (or skipped after that)"
             sp_cell = f"**{rvi['s'] / iw['s']:.1f}x**" if rvi and iw else "–"
             br = f"[{iw['lower']:.7f}, {iw['upper']:.7f}]" if iw else "–"
             mem = f"{rvi['peak_rss_GB'] if rvi else float('nan'):.2f} / {iw['peak_rss_GB'] if iw else float('nan'):.2f}"
@@ -320,7 +324,8 @@ def section_robust(args) -> tuple[list, dict]:
     lines += ["### Batched robust VI (L1, S = 20, A = 5, radii in [0.1, 1]) vs the per-instance loop", "",
               "| instances B | batched s | per-instance loop s (16 timed, scaled) | speed-up |", "|---|---|---|---|"]
     for r in brows:
-        lines.append(f"| {r['B']} | {r['batched_s']:.2f} | {r['loop_s']:.2f} | **{r['loop_s'] / r['batched_s']:.2f}x** |")
+        lines.append(f"| {r['B']} | {r['batched_s']:.2f} | {r['loop_s']:.2f} | "
+                     f"**{r['loop_s'] / r['batched_s']:.2f}x** |")
     lines += ["", "Why the CPU gains little: both paths run the same torch oracle (a sort of V and a gather per "
               "(s, a) row), which is memory-bound, so batching B instances saves only the Python overhead per "
               "backup; and the batch runs until its slowest instance converges (largest radius, slowest "
@@ -361,7 +366,8 @@ def section_simulator(args) -> tuple[list, dict]:
     lines += [f"| {r['B']:,} | {r['steps_per_s']:.3g} | {r['peak_rss_GB']:.2f} |" for r in sims]
     lines += ["", "Anchor: gymnasium `SyncVectorEnv` of `TabularEnv` "
               + ", ".join(f"B = {r['B']}: {r['steps_per_s']:.3g} steps/s" for r in gyms)
-              + (f"; at B = 65,536 the batched simulator is **{sims[-1]['steps_per_s'] / gyms[-1]['steps_per_s']:.0f}x** "
+              + (f"; at B = {sims[-1]['B']:,} the batched simulator is "
+                 f"**{sims[-1]['steps_per_s'] / gyms[-1]['steps_per_s']:.0f}x** "
                  "the vector env's rate." if sims and gyms else ""), ""]
     return lines, {"simulator": sims, "gym": gyms}
 
@@ -375,7 +381,8 @@ def plot(data: dict, path: Path) -> None:
     fig, ax = plt.subplots(1, 4, figsize=(17, 4))
     if data.get("planning"):
         a = ax[0]
-        a.loglog([r["S"] for r in data["planning"]], [r["solve_s"] for r in data["planning"]], "o-", label="ours (sparse PI)")
+        a.loglog([r["S"] for r in data["planning"]], [r["solve_s"] for r in data["planning"]], "o-",
+                 label="ours (sparse PI)")
         if data.get("toolbox"):
             a.loglog([r["S"] for r in data["toolbox"]], [r["solve_s"] for r in data["toolbox"]], "s--",
                      label="pymdptoolbox VI")
@@ -395,7 +402,8 @@ def plot(data: dict, path: Path) -> None:
     if data.get("games"):
         a = ax[2]
         h = [r["histories"] for r in data["games"]]
-        for key, lab in (("exploitability", "exploitability"), ("mmd_iter", "MMD iteration"), ("cfr_iter", "CFR+ iteration")):
+        for key, lab in (("exploitability", "exploitability"), ("mmd_iter", "MMD iteration"),
+                         ("cfr_iter", "CFR+ iteration")):
             line = a.loglog(h, [r[f"ours_{key}_s"] for r in data["games"]], "o-", label=f"ours {lab}")[0]
             if all(f"os_{key}_s" in r for r in data["games"]):
                 a.loglog(h, [r[f"os_{key}_s"] for r in data["games"]], "s--", color=line.get_color(),

@@ -58,7 +58,7 @@ def main(argv=None):
              "residual checked once per n oracle calls. Other jobs shared the 2 cores during the run, which "
              "slows the many small VR-Halpern iterations more than Halpern's few large ones.", "",
              "| d | n | Halpern calls | VR-Halpern calls | call ratio | Halpern s | VR-Halpern s | time ratio "
-             "| time ratio / call ratio | goal | VR-Halpern us / iteration |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| time ratio / call ratio | goal | VR-Halpern us / iteration |", "|" + "---|" * 11]
     for d in args.dims:
         for n in args.sizes:
             r = measure(n, d, args.seeds)

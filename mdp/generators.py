@@ -21,7 +21,8 @@ import scipy.sparse as sp
 
 from mdp.model import FiniteHorizonMDP, LinearMDP, ParameterError, TabularMDP
 
-__all__ = ["garnet", "sparse_garnet", "river_swim", "combination_lock", "gridworld", "random_linear_mdp", "GRID_ACTIONS"]
+__all__ = ["garnet", "sparse_garnet", "river_swim", "combination_lock", "gridworld", "random_linear_mdp",
+           "GRID_ACTIONS"]
 
 
 def _rng(seed) -> np.random.Generator:

@@ -51,7 +51,8 @@ import numpy as np
 
 from theory.operators import FiniteSumOperator
 
-__all__ = ["SolverResult", "random_subsets", "DRAW_CHUNK", "halpern", "halpern_fixed_point", "vr_halpern", "vr_halpern_inexact", "eag",
+__all__ = ["SolverResult", "random_subsets", "DRAW_CHUNK", "halpern", "halpern_fixed_point", "vr_halpern",
+           "vr_halpern_inexact", "eag",
            "extragradient", "vr_extragradient"]
 
 
