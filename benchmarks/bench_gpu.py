@@ -152,7 +152,7 @@ def main(argv=None):
         sys.exit("bench_gpu: --device cuda but torch.cuda.is_available() is False (use --device cpu to dry-run)")
     dev = torch.device(args.device)
     if dev.type == "cpu":
-        torch.set_num_threads(min(2, os.cpu_count() or 1))
+        torch.set_num_threads(1)  # the CPU dry run shares 2 cores: OpenMP spin-waits cost 10x when oversubscribed
     name = torch.cuda.get_device_name() if dev.type == "cuda" else f"CPU ({os.cpu_count()} cores)"
     lines = [f"## Device side of the batched benchmarks ({args.device}: {name})", "",
              f"Python {platform.python_version()}, torch {torch.__version__}.", "",

@@ -189,7 +189,7 @@ def point_simulator(B: int, device: str = "cpu") -> dict:
     from mdp.batched import BatchedTabularMDP
     from mdp.generators import garnet
 
-    torch.set_num_threads(min(2, os.cpu_count() or 1))
+    torch.set_num_threads(1)
     m = garnet(50, 5, 5, 0.95, seed=0, sparse=False)
     sim = BatchedTabularMDP(m, B, device=device, generator=torch.Generator(device=device).manual_seed(0))
     sim.reset()
