@@ -16,6 +16,7 @@ for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
 
 import argparse  # noqa: E402
+import json  # noqa: E402
 import platform  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -59,9 +60,11 @@ def main(argv=None):
              "slows the many small VR-Halpern iterations more than Halpern's few large ones.", "",
              "| d | n | Halpern calls | VR-Halpern calls | call ratio | Halpern s | VR-Halpern s | time ratio "
              "| time ratio / call ratio | goal | VR-Halpern us / iteration |", "|" + "---|" * 11]
+    rows = []
     for d in args.dims:
         for n in args.sizes:
             r = measure(n, d, args.seeds)
+            rows.append(r)
             cr, tr = r["hc"] / r["vc"], r["ht"] / r["vt"]
             goal = 0.5 if d <= 20 else 0.8
             met = tr >= goal * cr and (n < 4096 or tr > 1)
@@ -75,10 +78,35 @@ def main(argv=None):
               "approaches the call ratio once the fixed cost is small next to the 2 sqrt(n) d flops of an "
               "iteration, i.e. at large n and d; at n = 1,024, d = 20 an iteration's arithmetic is ~5 k flops and "
               "the fixed cost dominates."]
+    lines += ["", "![VR-Halpern vs Halpern](results/halpern.png)"]
     text = "\n".join(lines)
     print(text)
     OUT.mkdir(exist_ok=True)
     (OUT / "halpern.md").write_text(text + "\n")
+    (OUT / "halpern.json").write_text(json.dumps(rows, indent=1, default=float) + "\n")
+    plot(rows, OUT / "halpern.png")
+
+
+def plot(rows, path):
+    """Log-log wall time and oracle calls against n, Halpern (the anchor) beside VR-Halpern, per d."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(1, 2, figsize=(10, 4))
+    for d in sorted({r["d"] for r in rows}):
+        rs = sorted((r for r in rows if r["d"] == d), key=lambda r: r["n"])
+        n = [r["n"] for r in rs]
+        for a, (hk, vk) in zip(ax, (("ht", "vt"), ("hc", "vc"))):
+            line = a.loglog(n, [r[hk] for r in rs], "s--", label=f"Halpern d={d}")[0]
+            a.loglog(n, [r[vk] for r in rs], "o-", color=line.get_color(), label=f"VR-Halpern d={d}")
+    ax[0].set(xlabel="components n", ylabel="wall seconds to eps = 1e-3", title="wall time")
+    ax[1].set(xlabel="components n", ylabel="oracle calls to eps = 1e-3", title="oracle calls")
+    for a in ax:
+        a.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
 
 
 if __name__ == "__main__":

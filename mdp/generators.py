@@ -41,7 +41,8 @@ def garnet(S: int, A: int, branching: int = 5, gamma: float = 0.9, seed=0, spars
 
     Probabilities are Dirichlet(``dirichlet``) over those ``b`` states (uniform split when ``None``);
     rewards ``R[s, a] ~ U[0, reward_scale]``. ``sparse`` (default: when ``b <= S/10``) stores the kernel
-    as a SciPy CSR ``(S*A, S)`` matrix.
+    as a SciPy CSR ``(S*A, S)`` matrix. Generation draws a dense ``(S*A, S)`` array of keys (kept for
+    reproducibility of existing seeds), so for large ``S`` use :func:`sparse_garnet`, which never does.
     """
     S, A = _positive_int("S", S), _positive_int("A", A)
     b = _positive_int("branching", branching)

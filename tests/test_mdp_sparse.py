@@ -103,3 +103,14 @@ def test_sparse_policy_iteration_rejects_bad_input():
         sparse_policy_iteration(TabularMDP(m.dense_P(), m.R, m.gamma))
     with pytest.raises(ModelError, match="pi0"):
         sparse_policy_iteration(m, pi0=np.full(10, 5))
+
+
+def test_absorbing_states_of_a_sparse_model_match_the_dense_model():
+    P = np.zeros((4, 2, 4))
+    P[:, :, 3] = 1.0  # state 3 absorbs everything
+    P[1, 0] = [0.5, 0.5, 0, 0]
+    R = np.ones((4, 2))
+    R[3] = 0.0
+    dense = TabularMDP(P, R, 0.9)
+    np.testing.assert_array_equal(dense.sparse().absorbing_states(), [False, False, False, True])
+    np.testing.assert_array_equal(dense.absorbing_states(), [False, False, False, True])
