@@ -16,7 +16,9 @@
 4. Simulator: ``BatchedTabularMDP`` steps/s for B = 64 ... 65,536 vs gymnasium's ``SyncVectorEnv``.
 
 Usage: ``python benchmarks/bench_growth.py [--sections planning robust games simulator] [--planning-max 1e7]``;
-writes ``benchmarks/results/growth.md``, ``growth.json`` and ``growth.png``. BLAS runs on one thread
+each section saves ``benchmarks/results/growth/<section>.md/.json`` (re-running one section replaces
+it; planning points are merged by S, and ``--planning-points`` merges separate ``--point planning S`` runs),
+then ``benchmarks/results/growth.md`` and ``growth.png`` are assembled from them. BLAS runs on one thread
 (``OPENBLAS_NUM_THREADS=1``, set before numpy is imported): with other jobs on the 2 cores a threaded
 BLAS ``dot`` inside the Krylov solver was measured 5-8x slower.
 """
@@ -248,10 +250,23 @@ def run_point(kind: str, *args, timeout: float | None = None) -> dict | None:
 
 
 # ------------------------------------------------------------------------------------------------ sections
+def _merge(old: list, new: list, key: str = "S") -> list:
+    """Points of an earlier run of the section, replaced or extended by this run's (by ``key``)."""
+    by = {r[key]: r for r in old}
+    by.update({r[key]: r for r in new})
+    return [by[k] for k in sorted(by)]
+
+
 def section_planning(args) -> tuple[list, dict]:
     sizes = [s for s in (10**3, 10**4, 10**5, 10**6, 10**7) if s <= args.planning_max]
+    sizes = args.planning_sizes or sizes
     ours = [r for S in sizes if (r := run_point("planning", S)) is not None]
-    tbs = [r for S in (1000, 3000, 10_000) if S <= args.toolbox_max if (r := run_point("toolbox", S)) is not None]
+    ours += [json.loads(Path(f).read_text().strip().splitlines()[-1]) for f in args.planning_points or []]
+    tb_sizes = args.toolbox_sizes if args.toolbox_sizes is not None else [S for S in (1000, 3000, 10_000)
+                                                                          if S <= args.toolbox_max]
+    tbs = [r for S in tb_sizes if (r := run_point("toolbox", S)) is not None]
+    old = _load("planning")
+    ours, tbs = _merge(old.get("planning", []), ours), _merge(old.get("toolbox", []), tbs)
     big = [r for r in ours if r["S"] >= 10**4]
     sl = slope([r["S"] for r in big], [r["solve_s"] for r in big])
     sl_tb = slope([r["S"] for r in tbs], [r["solve_s"] for r in tbs])
@@ -372,6 +387,27 @@ def section_simulator(args) -> tuple[list, dict]:
     return lines, {"simulator": sims, "gym": gyms}
 
 
+SECTIONS = ("planning", "robust", "games", "simulator")
+
+
+def _load(section: str) -> dict:
+    f = OUT / "growth" / f"{section}.json"
+    return json.loads(f.read_text()) if f.exists() else {}
+
+
+def assemble(head: list, out: str) -> str:
+    """growth.md and growth.png from the saved sections (each section re-runs on its own)."""
+    lines, data = list(head), {}
+    for sec in SECTIONS:
+        md = OUT / "growth" / f"{sec}.md"
+        if md.exists():
+            lines += md.read_text().splitlines()
+            data.update(_load(sec))
+    (OUT / f"{out}.md").write_text("\n".join(lines) + "\n")
+    plot(data, OUT / f"{out}.png")
+    return "\n".join(lines)
+
+
 def plot(data: dict, path: Path) -> None:
     import matplotlib
 
@@ -426,9 +462,12 @@ def plot(data: dict, path: Path) -> None:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--point", nargs="+", help=argparse.SUPPRESS)
-    ap.add_argument("--sections", nargs="+", default=["planning", "robust", "games", "simulator"])
+    ap.add_argument("--sections", nargs="*", default=["planning", "robust", "games", "simulator"])
     ap.add_argument("--planning-max", type=float, default=1e6, help="largest S for planning (1e7 needs ~12 GB)")
     ap.add_argument("--toolbox-max", type=float, default=3000, help="largest S for pymdptoolbox (10000: ~70 s)")
+    ap.add_argument("--planning-sizes", type=int, nargs="+", help="explicit planning sizes (merged with saved ones)")
+    ap.add_argument("--toolbox-sizes", type=int, nargs="*", help="explicit pymdptoolbox sizes (merged)")
+    ap.add_argument("--planning-points", nargs="+", help="JSON outputs of `--point planning S` runs to merge in")
     ap.add_argument("--robust-sizes", type=int, nargs="+", default=[50, 100, 200, 400])
     ap.add_argument("--robust-batches", type=int, nargs="+", default=[64, 256])
     ap.add_argument("--sets", nargs="+", default=["L1", "KL", "W1"])
@@ -446,17 +485,13 @@ def main(argv=None):
             f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy "
             f"{np.__version__}, torch {torch.__version__}, BLAS on 1 thread. Every point runs in its own process; "
             "other jobs may have shared the 2 cores.", "", "![growth curves](results/" + args.out + ".png)", ""]
-    lines, data = list(head), {}
+    (OUT / "growth").mkdir(parents=True, exist_ok=True)
     for sec in args.sections:
         print(f"[{sec}]", flush=True)
         sl, d = globals()[f"section_{sec}"](args)
-        lines += sl
-        data.update(d)
-    OUT.mkdir(exist_ok=True)
-    (OUT / f"{args.out}.md").write_text("\n".join(lines) + "\n")
-    (OUT / f"{args.out}.json").write_text(json.dumps(data, indent=1, default=float) + "\n")
-    plot(data, OUT / f"{args.out}.png")
-    print("\n".join(lines))
+        (OUT / "growth" / f"{sec}.md").write_text("\n".join(sl) + "\n")
+        (OUT / "growth" / f"{sec}.json").write_text(json.dumps(d, indent=1, default=float) + "\n")
+    print(assemble(head, args.out))
 
 
 if __name__ == "__main__":
