@@ -261,7 +261,7 @@ def _merge(old: list, new: list, key: str = "S") -> list:
 
 def section_planning(args) -> tuple[list, dict]:
     sizes = [s for s in (10**3, 10**4, 10**5, 10**6, 10**7) if s <= args.planning_max]
-    sizes = args.planning_sizes or sizes
+    sizes = args.planning_sizes if args.planning_sizes is not None else sizes
     ours = [r for S in sizes if (r := run_point("planning", S)) is not None]
     ours += [json.loads(Path(f).read_text().strip().splitlines()[-1]) for f in args.planning_points or []]
     tb_sizes = args.toolbox_sizes if args.toolbox_sizes is not None else [S for S in (1000, 3000, 10_000)
@@ -474,7 +474,7 @@ def main(argv=None):
     ap.add_argument("--sections", nargs="*", default=["planning", "robust", "games", "simulator"])
     ap.add_argument("--planning-max", type=float, default=1e6, help="largest S for planning (1e7 needs ~12 GB)")
     ap.add_argument("--toolbox-max", type=float, default=3000, help="largest S for pymdptoolbox (10000: ~70 s)")
-    ap.add_argument("--planning-sizes", type=int, nargs="+", help="explicit planning sizes (merged with saved ones)")
+    ap.add_argument("--planning-sizes", type=int, nargs="*", help="explicit planning sizes (merged with saved ones)")
     ap.add_argument("--toolbox-sizes", type=int, nargs="*", help="explicit pymdptoolbox sizes (merged)")
     ap.add_argument("--planning-points", nargs="+", help="JSON outputs of `--point planning S` runs to merge in")
     ap.add_argument("--robust-sizes", type=int, nargs="+", default=[50, 100, 200, 400])
