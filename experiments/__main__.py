@@ -76,9 +76,8 @@ def main(argv=None) -> int:
         elif args.cmd == "aggregate":
             _, claims = core.aggregate(args.name, args.scale, args.inputs, args.out, args.claims)
             for c in claims:
-                status = "PASS" if c.passed else "FAIL"
-                print(f"[{status}] {args.name}:{c.name} = {c.measured:.4g} "
-                      f"[{c.ci_low:.4g}, {c.ci_high:.4g}] (theory {c.theory})")
+                print(f"[{c.verdict}] {args.name}:{c.name} = {c.measured:.4g} "
+                      f"[{c.ci_low:.4g}, {c.ci_high:.4g}] (theory {c.theory}, slack {c.slack:g})")
         elif args.cmd == "plot":
             core.make_figure(args.name, args.scale, args.results, args.out)
         elif args.cmd == "paper":

@@ -1,4 +1,4 @@
-r"""Hybrid RL (paper notes A6–A7): offline data make optimism unnecessary and optimistic learning cheaper.
+r"""Hybrid RL (docs/experiments.md#actor_critic_hybrid): offline data make optimism unnecessary and optimistic learning cheaper.
 
 On the combination lock, offline trajectories come from the behaviour policy
 :math:`\mu = m\,\pi^* + (1-m)\,\text{uniform}`; its single-policy concentrability :math:`c^*` is computed
@@ -75,21 +75,21 @@ def claims(frame: pd.DataFrame, config: Config) -> list[Claim]:
     best_mix = max(config.mixes)
     non = frame[(~frame.optimism) & (frame.mix == best_mix)]
     drop = non[non.n_off == lo].late_gap.to_numpy() - non[non.n_off == hi].late_gap.to_numpy()
-    out.append(Claim.in_range(f"non-optimistic gap reduction, N_off {lo} -> {hi} (m={best_mix})", mean_ci(drop),
-                              1e-9, None, "late sub-optimality without offline data minus with the most data "
-                              "(theory: > 0, offline data replace optimism)", reconstructed=True, theory="> 0"))
+    out.append(Claim.at_least(f"non-optimistic gap reduction, N_off {lo} -> {hi} (m={best_mix})", mean_ci(drop),
+                              0.0, reconstructed=True, description="late sub-optimality without offline data "
+                              "minus with the most data (offline data replace optimism: positive)"))
     opt = frame[(frame.optimism) & (frame.mix == best_mix)]
     dreg = opt[opt.n_off == lo].regret.to_numpy() - opt[opt.n_off == hi].regret.to_numpy()
-    out.append(Claim.in_range(f"optimistic regret reduction, N_off {lo} -> {hi} (m={best_mix})", mean_ci(dreg),
-                              1e-9, None, "hybrid gain: regret without minus with offline data (theory: > 0)",
-                              reconstructed=True, theory="> 0"))
+    out.append(Claim.at_least(f"optimistic regret reduction, N_off {lo} -> {hi} (m={best_mix})", mean_ci(dreg),
+                              0.0, reconstructed=True, description="hybrid gain: regret without minus with "
+                              "offline data (positive)"))
     if len(config.mixes) >= 2 and hi > 0:
         worst = min(config.mixes)
         w = frame[(~frame.optimism) & (frame.n_off == hi)]
         diff = w[w.mix == worst].late_gap.to_numpy() - w[w.mix == best_mix].late_gap.to_numpy()
-        out.append(Claim.in_range(f"worse coverage needs more data (N_off={hi})", mean_ci(diff), 0.0, None,
-                                  "late gap at the smallest mixture (largest c*) minus at the largest "
-                                  "(theory: >= 0, the threshold grows with c*)", reconstructed=True, theory=">= 0"))
+        out.append(Claim.at_least(f"worse coverage needs more data (N_off={hi})", mean_ci(diff), 0.0,
+                                  reconstructed=True, description="late gap at the smallest mixture (largest "
+                                  "c*) minus at the largest (the data threshold grows with c*: >= 0)"))
     return out
 
 
@@ -100,9 +100,12 @@ def plot(frame: pd.DataFrame, config: Config):
     for ax, optimism in zip(axes, (False, True)):
         sub = frame[frame.optimism == optimism]
         for mix, g in sub.groupby("mix"):
-            mean = g.groupby("n_off").late_gap.mean()
+            stats = g.groupby("n_off").late_gap
+            mean, sem = stats.mean(), stats.sem().fillna(0.0)
             x = np.maximum(mean.index.to_numpy(float), 1.0)
-            ax.semilogx(x, mean.values, "o-", label=f"m={mix:g} (c*={g.c_star.iloc[0]:.3g})")
+            ax.errorbar(x, mean.values, yerr=1.96 * sem.values, fmt="o-", ms=3, capsize=2,
+                        label=f"m={mix:g} (c*={g.c_star.iloc[0]:.3g})")
+        ax.set_xscale("log")
         ax.set_xlabel("offline trajectories N_off (0 drawn at 1)")
         ax.set_title("non-optimistic actor-critic" if not optimism else "optimistic actor-critic")
     axes[0].set_ylabel("late per-episode sub-optimality")

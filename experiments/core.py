@@ -19,7 +19,6 @@ import hashlib
 import importlib
 import json
 import math
-import pkgutil
 import platform
 import warnings
 from dataclasses import dataclass
@@ -31,7 +30,6 @@ import numpy as np
 
 SCALES = ("smoke", "quick", "full")
 DEFAULT_SEEDS = {"smoke": 1, "quick": 2, "full": 5}
-_INFRA = {"core", "plotting", "paper", "__main__"}
 
 
 class ConfigError(ValueError):
@@ -198,17 +196,10 @@ def _finite_or_none(x):
 # Registry
 # ----------------------------------------------------------------------------------------------
 def experiment_names() -> list[str]:
-    """Names of all experiment modules (sorted)."""
-    import experiments as pkg
+    """Names of all experiment modules (sorted), found without importing them (see :mod:`experiments.sources`)."""
+    from experiments.sources import experiment_files
 
-    names = []
-    for info in pkgutil.iter_modules(pkg.__path__):
-        if info.name.startswith("_") or info.name in _INFRA:
-            continue
-        mod = importlib.import_module(f"experiments.{info.name}")
-        if hasattr(mod, "CONFIGS"):
-            names.append(info.name)
-    return sorted(names)
+    return sorted(experiment_files())
 
 
 def get_experiment(name: str) -> ModuleType:
@@ -230,8 +221,14 @@ def get_config(name: str, scale: str):
 
 
 def seeds_for(name: str, scale: str) -> int:
-    mod = get_experiment(name)
-    return int(getattr(mod, "SEEDS", DEFAULT_SEEDS).get(scale, DEFAULT_SEEDS[scale]))
+    """Jobs (root seeds) of ``name`` at ``scale``: the module's literal ``SEEDS`` or :data:`DEFAULT_SEEDS`."""
+    from experiments.sources import experiment_files, static_attributes
+
+    files = experiment_files()
+    if name not in files:
+        raise ConfigError(f"unknown experiment {name!r}; known experiments: {', '.join(sorted(files))}")
+    seeds = static_attributes(files[name]).get("SEEDS", DEFAULT_SEEDS)
+    return int(seeds.get(scale, DEFAULT_SEEDS[scale]))
 
 
 def config_hash(config) -> str:
@@ -297,6 +294,9 @@ def run_one(name: str, scale: str, seed: int, device: str = "cpu", out: str | Pa
     frame["seed"] = seed
     frame["device"] = dev
     frame["config_hash"] = config_hash(config)
+    from experiments.sources import code_hash
+
+    frame["code_hash"] = code_hash(name)
     for k, v in versions().items():
         frame[f"version_{k}"] = v
     if out is not None:
@@ -369,7 +369,42 @@ def make_figure(name: str, scale: str, results: str | Path, out: str | Path):
 
 
 def describe(name: str) -> dict:
-    mod = get_experiment(name)
-    return {"name": name, "title": getattr(mod, "TITLE", name), "caption": getattr(mod, "CAPTION", ""),
-            "scales": list(mod.CONFIGS), "seeds": {s: seeds_for(name, s) for s in mod.CONFIGS}}
+    """Name, title, caption and jobs per scale of an experiment, read without importing it."""
+    from experiments.sources import experiment_files, static_attributes
 
+    files = experiment_files()
+    if name not in files:
+        raise ConfigError(f"unknown experiment {name!r}; known experiments: {', '.join(sorted(files))}")
+    attrs = static_attributes(files[name])
+    return {"name": name, "title": attrs.get("TITLE", name), "caption": attrs.get("CAPTION", ""),
+            "scales": list(SCALES), "seeds": {s: seeds_for(name, s) for s in SCALES}}
+
+
+
+def summarize_claims(claims_files) -> str:
+    """Verdict totals and every contradicted or inconclusive claim of the given ``claims.json`` files.
+
+    Printed at the end of every ``snakemake`` run (the Snakefile's ``onsuccess``/``onerror``), so that
+    contradicted claims are seen without opening the logs. Missing files (jobs not run) are skipped.
+    """
+    rows = []
+    for f in claims_files:
+        p = Path(f)
+        if p.exists():
+            payload = json.loads(p.read_text())
+            rows += [dict(c, experiment=payload["experiment"]) for c in payload["claims"]]
+    counts = verdict_counts(rows)
+    lines = [f"claims: {len(rows)} checked — {counts['supported']} supported, {counts['contradicted']} "
+             f"contradicted, {counts['inconclusive']} inconclusive"]
+    for verdict in ("contradicted", "inconclusive"):
+        for c in rows:
+            if c["verdict"] == verdict:
+                lo, hi = c.get("ci_low"), c.get("ci_high")
+                ci = f"[{_g(lo)}, {_g(hi)}]"
+                lines.append(f"  {verdict.upper():12s} {c['experiment']}:{c['name']} = {_g(c['measured'])} {ci} "
+                             f"vs theory {c['theory']}{' (theorem)' if c.get('theorem') else ''}")
+    return "\n".join(lines)
+
+
+def _g(x) -> str:
+    return "unbounded" if x is None else f"{x:.4g}"

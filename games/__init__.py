@@ -10,7 +10,8 @@ from games.extensive_form import (Chance, Decision, ExtensiveFormGame, GameError
 from games.evaluation import (best_response, expected_return, exploitability, nash_conv, policy_to_sequence,
                               sequence_to_policy, solve_zero_sum)
 from games.cfr import cfr
-from games.mirror_descent import LearnerResult, md_local_update, mmd, mmd_local_update
+from games.learner import LearnerResult
+from games.mirror_descent import md_local_update, mmd, mmd_local_update
 from games.normal_form import normal_form_game, perturbed_rps
 from games.poker import kuhn_poker, leduc_poker
 from games.search import md_search, mmd_search, search

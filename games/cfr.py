@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import sys
 
-import numpy as np
 import torch
 from tqdm import tqdm
 
-from games.evaluation import bottom_up, sequence_form, sequence_payoffs
+from games.evaluation import behavioural_form, bottom_up, exploitability_t, sequence_form, sequence_payoffs
 from games.extensive_form import ExtensiveFormGame
-from games.mirror_descent import LearnerResult, _finish, _records
+from theory.validation import check_scalar
+from games.learner import LearnerRecorder, LearnerResult, record_points
 
 
 def _regret_matching(R: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -38,26 +38,20 @@ def cfr(g: ExtensiveFormGame, iterations: int = 1000, plus: bool = False, altern
     """Run CFR (``plus=False``) or CFR+ (``plus=True``); ``.average_policy`` is the equilibrium estimate.
 
     ``target``: stop early once the average policy's exploitability (checked at the ``record_at`` points)
-    is at most ``target``; ``converged`` then reports whether it was reached.
+    is at most ``target``; ``converged`` then reports whether it was reached (``None`` without a target).
+    ``residual`` is the average policy's exploitability (see :mod:`games.learner`).
     """
-    if int(iterations) < 1:
-        raise ValueError(f"iterations must be >= 1, got {iterations}")
+    iterations = check_scalar("iterations", iterations, low=1, integer=True)
     T = g.tensors(device, dtype)
     masks = [P.mask for P in T.players]
     probs = [(m / m.sum(-1, keepdim=True)).to(dtype).unsqueeze(0) for m in masks]
     R = [torch.zeros_like(p) for p in probs]
     avg_x = [torch.zeros(1, P.n_seq, dtype=dtype, device=device) for P in T.players]
-    rec_pts = _records(iterations, record_at)
-    rec_set = set(rec_pts.tolist())
-    rec_e, rec_ae, rec_it = [], [], []
-    from games.evaluation import behavioural_form, nash_conv_t
-
+    rec = LearnerRecorder(g, T, record_points(iterations, record_at))
     x = [sequence_form(T, i, probs[i]) for i in range(2)]
-    prev = [xi.clone() for xi in x]
     done_t = iterations
     for t in tqdm(range(1, iterations + 1), disable=not sys.stderr.isatty(), desc="cfr", leave=False):
         w = float(t) if plus else 1.0
-        prev = [xi.clone() for xi in x]
         x_iter = [xi for xi in x]
         for i in range(2):
             P = T.players[i]
@@ -71,18 +65,12 @@ def cfr(g: ExtensiveFormGame, iterations: int = 1000, plus: bool = False, altern
                 R[i] = R[i].clamp_min(0.0)
             probs[i] = _regret_matching(R[i], masks[i])
             x[i] = sequence_form(T, i, probs[i])
-        if t in rec_set:
-            avg = tuple(behavioural_form(T, i, avg_x[i]) for i in range(2))
-            ae = (nash_conv_t(T, avg) / 2).cpu().numpy()
-            rec_it.append(t)
-            rec_e.append((nash_conv_t(T, tuple(probs)) / 2).cpu().numpy())
-            rec_ae.append(ae)
+        if rec.due(t):
+            ae = rec.record(t, probs, avg_x)
             if target is not None and ae.max() <= target:
                 done_t = t
                 break
-    resid = torch.maximum((x[0] - prev[0]).abs().amax(-1), (x[1] - prev[1]).abs().amax(-1))
-    res = _finish(g, tuple(probs), avg_x, T, np.array(rec_it), rec_e, rec_ae, resid, done_t, False, None,
-                  "cfr+" if plus else "cfr")
-    if target is not None:
-        res = LearnerResult(**{**res.__dict__, "converged": bool(res.average_exploitability <= target)})
-    return res
+    # The equilibrium estimate is the average policy; its exploitability is the residual.
+    residual = exploitability_t(T, tuple(behavioural_form(T, i, avg_x[i]) for i in range(2)))
+    converged = None if target is None else (residual <= target).cpu().numpy()
+    return rec.finish(tuple(probs), avg_x, residual, done_t, False, converged, "cfr+" if plus else "cfr", target)

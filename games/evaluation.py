@@ -179,10 +179,15 @@ def nash_conv(g: ExtensiveFormGame, policy: TabularPolicy, validate: bool = True
     return _out(nash_conv_t(T, probs), is_torch)
 
 
+def exploitability_t(T, probs):
+    """Exploitability on compiled tensors: NashConv / 2 (the one definition; ``[B]`` for batched policies)."""
+    return nash_conv_t(T, probs) / 2
+
+
 def exploitability(g: ExtensiveFormGame, policy: TabularPolicy, validate: bool = True):
     """NashConv / 2 (OpenSpiel's convention); e.g. 11/24 for the uniform policy in Kuhn poker."""
     T, probs, is_torch = _prepare(g, policy, validate)
-    return _out(nash_conv_t(T, probs) / 2, is_torch)
+    return _out(exploitability_t(T, probs), is_torch)
 
 
 def sequence_to_policy(g: ExtensiveFormGame, xs) -> TabularPolicy:

@@ -33,14 +33,15 @@ from __future__ import annotations
 import math
 import sys
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from games.evaluation import action_values, behavioural_form, bottom_up, nash_conv_t, sequence_form, sequence_payoffs
+from games.evaluation import action_values, bottom_up, sequence_form, sequence_payoffs
 from games.extensive_form import ExtensiveFormGame, TabularPolicy
+from theory.validation import check_scalar
+from games.learner import LearnerRecorder, LearnerResult, record_points
 
 _TINY = 1e-300
 
@@ -70,59 +71,11 @@ def move_magnet(magnet: torch.Tensor, pi: torch.Tensor, lr, mask: torch.Tensor) 
     return torch.softmax(logits.masked_fill(~mask, -torch.inf), -1)
 
 
-@dataclass(frozen=True)
-class LearnerResult:
-    policy: TabularPolicy
-    """Last iterate (batch axis first when the hyperparameters were batched)."""
-    average_policy: TabularPolicy
-    """Reach-weighted (sequence-form) average of the iterates."""
-    exploitability: object
-    """Exploitability (NashConv / 2) of the last iterate, ``[B]`` or scalar."""
-    average_exploitability: object
-    record_iterations: np.ndarray
-    """Iterations at which ``record_*`` were taken."""
-    record_exploitability: np.ndarray
-    """``[len(record_iterations), B]`` last-iterate exploitability."""
-    record_average_exploitability: np.ndarray
-    residual: object
-    """max |x_{T} - x_{T-1}| over both players' sequence forms (last-iterate movement)."""
-    iterations: int
-    converged: bool
-
-
 def _batch_param(v, name, B=None):
     t = torch.as_tensor(v, dtype=torch.float64).reshape(-1)
     if not torch.isfinite(t).all() or (t < 0).any():
         raise ValueError(f"{name} must be finite and >= 0, got {v!r}")
     return t
-
-
-def _records(iterations, record_at):
-    if record_at is None:
-        pts = np.unique(np.geomspace(1, iterations, num=min(iterations, 40)).round().astype(int))
-    else:
-        pts = np.unique(np.asarray(list(record_at), dtype=int))
-        if pts.size and (pts.min() < 1 or pts.max() > iterations):
-            raise ValueError(f"record_at must lie in [1, {iterations}], got {pts.min()}..{pts.max()}")
-    return pts
-
-
-def _finish(g, probs, avg_x, T, rec_it, rec_e, rec_ae, resid, iterations, batched, tol, name):
-    avg = tuple(behavioural_form(T, i, avg_x[i]) for i in range(2))
-    e_last = (nash_conv_t(T, probs) / 2).cpu().numpy()
-    e_avg = (nash_conv_t(T, avg) / 2).cpu().numpy()
-    resid = resid.cpu().numpy()
-    conv = bool(tol is None or (resid <= tol).all())
-    if tol is not None and not conv:
-        warnings.warn(f"{name} on {g.name}: last-iterate movement {resid.max():.3g} > tol {tol:g} after "
-                      f"{iterations} iterations")
-    sq = (lambda a: a[0]) if not batched else (lambda a: a)
-    pol = TabularPolicy(g, tuple(sq(p).cpu().numpy() for p in probs))
-    apol = TabularPolicy(g, tuple(sq(p).cpu().numpy() for p in avg))
-    rec_e = np.array(rec_e).reshape(len(rec_it), -1)
-    rec_ae = np.array(rec_ae).reshape(len(rec_it), -1)
-    f = (lambda a: float(a[0])) if not batched else (lambda a: a)
-    return LearnerResult(pol, apol, f(e_last), f(e_avg), np.asarray(rec_it), rec_e, rec_ae, f(resid), iterations, conv)
 
 
 def mmd(g: ExtensiveFormGame, alpha, eta=None, magnet_lr=0.0, iterations: int = 1000, form: str = "sequence",
@@ -134,14 +87,14 @@ def mmd(g: ExtensiveFormGame, alpha, eta=None, magnet_lr=0.0, iterations: int = 
     configurations run as one tensor program with a leading axis ``B``). ``eta=None`` picks
     ``alpha / max|A|^2`` (sequence form, OpenSpiel's default) and must be given for ``form="behavioural"``.
     ``record_at``: iterations at which exploitability is recorded (default: about 40 log-spaced points).
-    ``tol``: if given, ``converged`` means the last iterate moved by at most ``tol`` in the final step
-    (a warning is issued otherwise). ``init`` may carry a batch axis ``[B, I, A]``. ``callback(t, probs)``
+    ``tol``: if given, ``converged`` means the update residual of the returned iterate (how far one more
+    MMD step would move it, max-norm over both sequence forms) is at most ``tol`` (a
+    :class:`theory.results.NotConvergedWarning` otherwise); without ``tol``, ``converged`` is ``None``. ``init`` may carry a batch axis ``[B, I, A]``. ``callback(t, probs)``
     is called at the ``record_at`` iterations with the current ``[B, I, A]`` tensors of both players.
     """
     if form not in ("sequence", "behavioural"):
         raise ValueError(f"form must be 'sequence' or 'behavioural', got {form!r}")
-    if int(iterations) < 1:
-        raise ValueError(f"iterations must be >= 1, got {iterations}")
+    iterations = check_scalar("iterations", iterations, low=1, integer=True)
     if not g.zero_sum and form == "sequence":
         warnings.warn(f"{g.name} is not zero-sum; sequence-form MMD ascends each player's own payoff")
     al = _batch_param(alpha, "alpha")
@@ -174,46 +127,53 @@ def mmd(g: ExtensiveFormGame, alpha, eta=None, magnet_lr=0.0, iterations: int = 
     magnets = [(m / m.sum(-1, keepdim=True)).to(dtype).expand(B, *m.shape).clone() for m in masks]
     x = [sequence_form(T, i, probs[i]) for i in range(2)]
     avg_x = [xi.clone() for xi in x]
-    rec_pts = _records(iterations, record_at)
-    rec_set = set(rec_pts.tolist())
-    rec_e, rec_ae = [], []
+    rec = LearnerRecorder(g, T, record_points(iterations, record_at))
     a3, e3, m3 = al[:, None, None], et[:, None, None], ml[:, None, None]
     a2, e2 = al[:, None], et[:, None]
-    resid = torch.zeros(B, dtype=dtype, device=device)
-    for t in tqdm(range(1, iterations + 1), disable=not sys.stderr.isatty(), desc=f"mmd[{form}]", leave=False):
-        s = 1.0 / math.sqrt(t) if anneal else 1.0
+
+    def update(probs, x, magnets, s):
+        """One simultaneous MMD step from (probs, x); returns the new behavioural policies."""
+        new = []
         if form == "behavioural":
-            new = []
             for i in range(2):
                 q, _, _ = action_values(T, i, x[1 - i], probs[i])
-                new.append(mmd_local_update(probs[i], q, e3 * s, a3 * s, magnets[i] if use_magnet else None, masks[i]))
-        else:
-            new = []
-            for i in range(2):
-                P = T.players[i]
-                grad_psi = torch.log(x[i][..., 1:].unflatten(-1, (P.num_infosets, T.A)).clamp_min(_TINY)
-                                     / x[i][..., P.parent_seq].clamp_min(_TINY).unsqueeze(-1))
-                c = torch.zeros_like(x[i])
-                cm = c[..., 1:].unflatten(-1, (P.num_infosets, T.A))
-                cm.copy_(grad_psi)
-                if use_magnet:
-                    cm.add_(a3 * e3 * s * torch.log(magnets[i].clamp_min(_TINY)))
-                c[..., 1:] += (1.0 - P.num_children[1:]) * (1.0 + a2 * e2 * s if use_magnet else 1.0)
-                c = (c + e2 * s * sequence_payoffs(T, i, x[1 - i])) / (1.0 + e2 * a2 * s)
-                _, pol = bottom_up(T, i, c, "lse")
-                new.append(pol)
+                new.append(mmd_local_update(probs[i], q, e3 * s, a3 * s, magnets[i] if use_magnet else None,
+                                            masks[i]))
+            return new
+        for i in range(2):
+            P = T.players[i]
+            grad_psi = torch.log(x[i][..., 1:].unflatten(-1, (P.num_infosets, T.A)).clamp_min(_TINY)
+                                 / x[i][..., P.parent_seq].clamp_min(_TINY).unsqueeze(-1))
+            c = torch.zeros_like(x[i])
+            cm = c[..., 1:].unflatten(-1, (P.num_infosets, T.A))
+            cm.copy_(grad_psi)
+            if use_magnet:
+                cm.add_(a3 * e3 * s * torch.log(magnets[i].clamp_min(_TINY)))
+            c[..., 1:] += (1.0 - P.num_children[1:]) * (1.0 + a2 * e2 * s if use_magnet else 1.0)
+            c = (c + e2 * s * sequence_payoffs(T, i, x[1 - i])) / (1.0 + e2 * a2 * s)
+            _, pol = bottom_up(T, i, c, "lse")
+            new.append(pol)
+        return new
+
+    def movement(x_old, x_new):
+        return torch.maximum((x_new[0] - x_old[0]).abs().amax(-1), (x_new[1] - x_old[1]).abs().amax(-1))
+
+    for t in tqdm(range(1, iterations + 1), disable=not sys.stderr.isatty(), desc=f"mmd[{form}]", leave=False):
+        s = 1.0 / math.sqrt(t) if anneal else 1.0
+        new = update(probs, x, magnets, s)
         if use_magnet:
             magnets = [move_magnet(magnets[i], new[i], m3, masks[i]) for i in range(2)]
         probs = new
-        x_new = [sequence_form(T, i, probs[i]) for i in range(2)]
-        resid = torch.maximum((x_new[0] - x[0]).abs().amax(-1), (x_new[1] - x[1]).abs().amax(-1))
-        x = x_new
+        x = [sequence_form(T, i, probs[i]) for i in range(2)]
         for i in range(2):
             avg_x[i] += (x[i] - avg_x[i]) / (t + 1)
-        if t in rec_set:
-            rec_e.append((nash_conv_t(T, tuple(probs)) / 2).cpu().numpy())
-            avg = tuple(behavioural_form(T, i, avg_x[i]) for i in range(2))
-            rec_ae.append((nash_conv_t(T, avg) / 2).cpu().numpy())
+        if rec.due(t):
+            rec.record(t, probs, avg_x)
             if callback is not None:
                 callback(t, tuple(probs))
-    return _finish(g, tuple(probs), avg_x, T, rec_pts, rec_e, rec_ae, resid, iterations, batched, tol, "mmd")
+    # Residual of the returned iterate: how far one more update (not taken) would move it.
+    s_next = 1.0 / math.sqrt(iterations + 1) if anneal else 1.0
+    nxt = update(probs, x, magnets, s_next)
+    resid = movement(x, [sequence_form(T, i, nxt[i]) for i in range(2)])
+    converged = None if tol is None else (resid <= tol).cpu().numpy()
+    return rec.finish(tuple(probs), avg_x, resid, iterations, batched, converged, "mmd", tol)

@@ -1,8 +1,8 @@
 r"""Optimistic actor-critic with rare switching (Tan, Fan & Wei, ICML 2025), its variants and baselines.
 
-**Reconstruction.** The paper's algorithm box could not be read (project notes, part A.1); this module
-implements the reconstruction of the notes, whose structure is fixed by the abstract and the paper's
-figure caption: an *off-policy critic that targets Q\** using all data, *optimism*, and *rare-switching
+**Reconstruction.** The paper's algorithm box could not be read; this module implements the
+reconstruction recorded in ``docs/experiments.md`` (section "Optimistic actor-critic with rare
+switching"), whose structure is fixed by the abstract and the paper's figure caption: an *off-policy critic that targets Q\** using all data, *optimism*, and *rare-switching
 policy resets*. Per episode :math:`t` and step :math:`h`:
 
 * **Critic** (recomputed only at switches, from all data, tabular UCBVI-Hoeffding form):
@@ -21,7 +21,7 @@ policy resets*. Per episode :math:`t` and step :math:`h`:
 * **Actor**: policy mirror descent (softmax/NPG) on the current critic,
   :math:`\pi^{t+1}_h(\cdot|s) \propto \pi^t_h(\cdot|s)\exp(\eta_\tau \bar Q_h(s,\cdot))`,
   :math:`\eta_\tau = \sqrt{\log|A|/\tau}` with :math:`\tau` the episodes since the last reset (the theory's
-  step carries a further :math:`1/H`; without it the actor matches the notes' prototype — a
+  step carries a further :math:`1/H`; without it the actor matches the reconstruction's prototype — a
   reconstructed constant, ``actor_scale`` rescales it); with
   ``reset=True`` the logits return to zero (uniform policy) at every switch.
 
@@ -288,7 +288,7 @@ def optimistic_actor_critic(m, episodes: int, seeds: int, seed: int = 0, optimis
       reset: reset the actor at every critic switch (False: logits accumulate across critics).
       offline_data: hybrid variant; pre-fills the critic's data.
       bonus_scale: :math:`c_b` of the tabular bonus; ``beta_scale``: :math:`c_\\beta` of the linear bonus
-        (the notes' practical constants; the theory's constants are larger).
+        (the reconstruction's practical constants; the theory's constants are larger).
     """
     name = "optac" + ("" if optimism else "-no-optimism") + ("" if reset else "-no-reset")
     return _run(m, episodes=episodes, seeds=seeds, seed=seed, optimism=optimism, reset=reset, actor="softmax",

@@ -21,17 +21,16 @@ operators of :mod:`mdp.operators` with a leading batch axis.
 """
 from __future__ import annotations
 
-import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from mdp.model import FiniteHorizonMDP, ModelError, ShapeError, TabularMDP
-from mdp.operators import bellman_optimality, policy_average, q_values
+from mdp.model import FiniteHorizonMDP, ModelError, ParameterError, ShapeError, TabularMDP
+from mdp.operators import bellman_optimality, greedy_policy, policy_average, policy_kernel, policy_reward, q_values
+from theory.fixed_point import certified_fixed_point
 
-__all__ = ["BatchedTabularMDP", "Rollout", "stack_models", "batched_value_iteration",
+__all__ = ["BatchedTabularMDP", "Rollout", "stack_models", "batched_value_iteration", "BatchedPlanningResult",
            "batched_policy_evaluation", "batched_backward_induction", "sample_categorical",
            "TabularVectorEnv"]
 
@@ -234,13 +233,49 @@ def _flat(P: torch.Tensor) -> torch.Tensor:
     return P.reshape(*lead, S * A, S2)
 
 
+@dataclass(frozen=True)
+class BatchedPlanningResult:
+    """Result of :func:`batched_value_iteration` (per-instance fields are ``[B]`` tensors).
+
+    Attributes:
+        V: ``[B, S]`` values of the returned iterate; ``Q``: ``[B, S, A]`` its action values.
+        residual: ``[B]`` Bellman residuals ``||T V - V||_inf`` of the returned ``V``.
+        error_bound: ``[B]`` certified bounds on ``||V - V*||_inf``.
+        converged: ``[B]`` whether each instance met ``error_bound <= tol``.
+        iterations: backups performed (the batch stops when every instance is certified).
+        history: ``[iterations, B]`` step sizes when asked for, else ``None``.
+    """
+
+    V: torch.Tensor
+    Q: torch.Tensor
+    residual: torch.Tensor
+    error_bound: torch.Tensor
+    converged: torch.Tensor
+    iterations: int
+    history: np.ndarray | None = None
+
+    @property
+    def policy(self) -> torch.Tensor:
+        """Greedy one-hot policies ``[B, S, A]`` of ``Q``."""
+        return greedy_policy(self.Q)
+
+
 def batched_value_iteration(P, R, gamma, tol: float = 1e-8, max_iter: int = 100_000, V0=None,
-                            device=None):
+                            device=None, history: bool = False) -> BatchedPlanningResult:
     r"""Value iteration on ``B`` models at once: ``P[B, S, A, S]``, ``R[B, S, A]``, ``gamma`` scalar or ``[B]``.
 
-    Same certified stop as :func:`mdp.planning.value_iteration`, applied to the worst model:
+    The same certified loop as :func:`mdp.planning.value_iteration`
+    (:func:`theory.fixed_point.certified_fixed_point` with per-instance :math:`\gamma_b`), stopping when
     :math:`\max_b \gamma_b\|V^b_{k+1}-V^b_k\|_\infty/(1-\gamma_b) \le` ``tol``.
-    Returns ``(V[B, S], Q[B, S, A], iterations, residual[B])``.
+
+    Args:
+        P: ``[B, S, A, S]`` kernels (numpy or torch); R: ``[B, S, A]``; gamma: scalar or ``[B]`` in [0, 1).
+        tol: certified accuracy (> 0); max_iter: budget of backups; V0: ``[B, S]`` start (zeros).
+        device: torch device (default: ``P``'s device, or CPU for numpy input).
+        history: record per-iteration step sizes.
+
+    Returns:
+        :class:`BatchedPlanningResult`.
     """
     P = _tensor(P, device or getattr(P, "device", "cpu"), getattr(P, "dtype", torch.float64)
                 if isinstance(P, torch.Tensor) else torch.float64)
@@ -250,35 +285,34 @@ def batched_value_iteration(P, R, gamma, tol: float = 1e-8, max_iter: int = 100_
         g = g.expand(P.shape[0])
     if P.ndim != 4 or R.shape != P.shape[:3]:
         raise ShapeError(f"P must be [B, S, A, S] and R [B, S, A]; got {tuple(P.shape)}, {tuple(R.shape)}")
+    if g.shape != (P.shape[0],):
+        raise ShapeError(f"gamma must be a scalar or [{P.shape[0]}], got shape {tuple(g.shape)}")
     if torch.any(g >= 1) or torch.any(g < 0):
-        raise ValueError("every gamma must lie in [0, 1)")
+        raise ParameterError(f"every gamma must lie in [0, 1), got {g.tolist()}")
     Pf = _flat(P)
     V = torch.zeros(P.shape[:2], device=P.device, dtype=P.dtype) if V0 is None else _tensor(V0, P.device, P.dtype)
-    factor = g / (1 - g)
-    res = torch.full((P.shape[0],), math.inf, device=P.device, dtype=P.dtype)
-    k = 0
-    for k in range(1, max_iter + 1):
-        V_new, Q = bellman_optimality(Pf, R, g, V)
-        res = (V_new - V).abs().amax(-1)
-        V = V_new
-        if float((factor * res).max()) <= tol:
-            break
-    else:
-        warnings.warn(f"batched_value_iteration did not reach tol={tol} in {max_iter} iterations",
-                      stacklevel=2)
-    return V, q_values(Pf, R, g, V), k, res
+    if V.shape != P.shape[:2]:
+        raise ShapeError(f"V0 has shape {tuple(V.shape)}, expected {tuple(P.shape[:2])}")
+    fp = certified_fixed_point(lambda V: bellman_optimality(Pf, R, g, V)[0], V, g, tol, max_iter,
+                               "batched_value_iteration", history=history)
+    return BatchedPlanningResult(fp.V, q_values(Pf, R, g, fp.V), fp.residual, fp.error_bound, fp.converged,
+                                 fp.iterations, fp.history)
 
 
 def batched_policy_evaluation(P, R, gamma, pi):
-    r"""Exact :math:`V^\pi = (I-\gamma P_\pi)^{-1} r_\pi` for ``B`` models/policies (``torch.linalg.solve``)."""
+    r"""Exact :math:`V^\pi = (I-\gamma P_\pi)^{-1} r_\pi` for ``B`` models/policies (``torch.linalg.solve``).
+
+    ``P[B, S, A, S]``, ``R[B, S, A]``, ``pi[B, S, A]``, ``gamma`` scalar or ``[B]``; returns ``V[B, S]``.
+    :math:`P_\pi` is :func:`mdp.operators.policy_kernel`, the package's one definition.
+    """
     P = P if isinstance(P, torch.Tensor) else torch.as_tensor(np.asarray(P), dtype=torch.float64)
     R = _tensor(R, P.device, P.dtype)
     pi = _tensor(pi, P.device, P.dtype)
     g = _tensor(gamma, P.device, P.dtype)
     if g.ndim == 0:
         g = g.expand(P.shape[0])
-    P_pi = torch.einsum("bsat,bsa->bst", P, pi)
-    r_pi = policy_average(R, pi)
+    P_pi = policy_kernel(P, pi)
+    r_pi = policy_reward(R, pi)
     eye = torch.eye(P.shape[1], device=P.device, dtype=P.dtype)
     return torch.linalg.solve(eye - g[:, None, None] * P_pi, r_pi)
 

@@ -7,9 +7,9 @@ r"""Seeded generators of standard benchmark MDPs.
 * :func:`river_swim` — Strehl & Littman (2008): a chain where swimming right against the current
   pays off but exploration is hard.
 * :func:`combination_lock` — finite-horizon chain with one secret action per step (the hard-exploration
-  instance of the actor-critic experiments; parameters as in the project's paper notes, A.5).
+  instance of the actor-critic experiments; parameters in ``docs/experiments.md#actor_critic_regret``).
 * :func:`gridworld` — a grid built with networkx (walls, slip probability, goal and pit cells).
-* :func:`random_linear_mdp` — a linear MDP with Dirichlet features (paper notes A.5).
+* :func:`random_linear_mdp` — a linear MDP with Dirichlet features (``docs/experiments.md#actor_critic_linear``).
 
 Every generator takes ``seed`` (an int or a ``numpy.random.Generator``) and is a pure function of it.
 """
@@ -155,7 +155,7 @@ def combination_lock(H: int = 6, A: int = 5, p_advance: float = 0.9, distractor:
     distractor reward ``distractor`` per step. The secret action at the last chain state pays
     ``final_reward`` (times ``p_advance``). The optimum follows the combination for
     :math:`V^* \approx 0.9^{H-1}` while a myopic agent settles for the dead state's
-    :math:`0.1\,(H-1)`. Parameters follow the project's paper notes (A.5, experiment A1).
+    :math:`0.1\,(H-1)`. Parameters as in ``docs/experiments.md#actor_critic_regret``.
     """
     H, A = _positive_int("H", H), _positive_int("A", A, 2)
     rng = _rng(seed)
@@ -180,9 +180,7 @@ def combination_lock(H: int = 6, A: int = 5, p_advance: float = 0.9, distractor:
                     P[h, s, a, dead] = 1.0
     mu = np.zeros(S)
     mu[0] = 1.0
-    m = FiniteHorizonMDP(P, R, H, mu)
-    object.__setattr__(m, "secret", secret)
-    return m
+    return FiniteHorizonMDP(P, R, H, mu, info={"secret": secret})
 
 
 GRID_ACTIONS = {0: (-1, 0), 1: (0, 1), 2: (1, 0), 3: (0, -1)}  # up, right, down, left
@@ -245,7 +243,7 @@ def gridworld(rows: int = 5, cols: int = 5, walls=(), goal=None, pits=(), start=
 
 def random_linear_mdp(S: int = 50, A: int = 10, d: int = 8, H: int = 5, seed=0, concentration: float = 1.0,
                       reward_sparsity: float = 0.5) -> LinearMDP:
-    r"""Linear MDP with simplex features (paper notes A.5).
+    r"""Linear MDP with simplex features (``docs/experiments.md#actor_critic_linear``).
 
     :math:`\phi(s,a) \sim \mathrm{Dirichlet}(\alpha\mathbf 1_d)`, each :math:`\mu_h` row (one per feature)
     a random distribution over states, so :math:`P_h(\cdot|s,a) = \phi(s,a)^\top\mu_h` is a mixture of

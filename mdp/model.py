@@ -15,7 +15,10 @@ which is what the Bellman operators use internally anyway (:attr:`TabularMDP.P_f
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -126,10 +129,13 @@ class TabularMDP:
     R: np.ndarray
     gamma: float
     mu: np.ndarray | None = None
+    info: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    """Read-only facts about how the model was generated (a generator's secret, a grid layout)."""
     S: int = field(init=False)
     A: int = field(init=False)
 
     def __post_init__(self):
+        object.__setattr__(self, "info", MappingProxyType(dict(self.info or {})))
         R = as_numpy(self.R)
         if R.ndim not in (2, 3):
             raise ShapeError(f"R has shape {R.shape}; expected [S, A] or [S, A, m]")
@@ -184,7 +190,7 @@ class TabularMDP:
         return self if self.is_sparse else TabularMDP(sp.csr_array(self.P_flat), self.R, self.gamma, self.mu)
 
     def with_rewards(self, R) -> "TabularMDP":
-        return TabularMDP(self.P, R, self.gamma, self.mu)
+        return TabularMDP(self.P, R, self.gamma, self.mu, info=self.info)
 
     def scalarized(self, weights) -> "TabularMDP":
         """Linear scalarisation ``R @ weights`` of a multi-objective MDP."""
@@ -232,11 +238,14 @@ class FiniteHorizonMDP:
     R: np.ndarray
     H: int
     mu: np.ndarray | None = None
+    info: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    """Read-only facts about how the model was generated (e.g. the combination lock's secret)."""
     S: int = field(init=False)
     A: int = field(init=False)
     homogeneous: bool = field(init=False)
 
     def __post_init__(self):
+        object.__setattr__(self, "info", MappingProxyType(dict(self.info or {})))
         H = self.H
         if isinstance(H, bool) or not isinstance(H, (int, np.integer)) or H < 1:
             raise ParameterError(f"H is {H!r}; it must be an integer >= 1")

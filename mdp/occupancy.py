@@ -49,6 +49,12 @@ class OccupancyResult:
     solver: str
     cvxpy_version: str
     converged: bool
+    residual: float = 0.0
+    """Largest violation of the flow constraints by the returned (normalised) occupancy."""
+    error_bound: float | None = None
+    """``|duality_gap|``: the returned value is within it of the LP optimum (up to the residual)."""
+    iterations: int = 0
+    """Solver iterations when the solver reports them (0 otherwise)."""
 
 
 def flow_matrix(m: TabularMDP):
@@ -142,8 +148,11 @@ def solve_occupancy_lp(m: TabularMDP, aux_rewards=None, thresholds=None, weights
     converged = prob.status == "optimal"
     if not converged:
         warnings.warn(f"occupancy LP solved inaccurately ({prob.status})", stacklevel=2)
+    flow_res = float(np.max(np.abs(flow_matrix(m) @ occ.ravel() - (1.0 - g) * m.mu)))
+    its = prob.solver_stats.num_iters
     return OccupancyResult(primal, occ, policy, {"flow": y, "constraints": lam}, primal - dual_obj, pv,
-                           cvals, prob.status, prob.solver_stats.solver_name, cp.__version__, converged)
+                           cvals, prob.status, prob.solver_stats.solver_name, cp.__version__, converged,
+                           flow_res, abs(primal - dual_obj), int(its) if its is not None else 0)
 
 
 def finite_horizon_occupancy(m: FiniteHorizonMDP, pi) -> np.ndarray:

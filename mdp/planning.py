@@ -14,7 +14,6 @@ Williams & Baird 1993). These are the certified stopping rules used below.
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,8 +21,11 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from mdp.model import FiniteHorizonMDP, ModelError, ParameterError, TabularMDP, validate_policy
+from mdp.model import (FiniteHorizonMDP, ModelError, TabularMDP, as_numpy, check_finite, check_scalar,
+                       validate_policy)
 from mdp.operators import bellman_optimality, greedy_policy, policy_average, policy_kernel, q_values
+from theory.fixed_point import certified_fixed_point
+from theory.results import warn_not_converged
 
 __all__ = ["PlanningResult", "FiniteHorizonResult", "value_iteration", "policy_iteration",
            "policy_evaluation", "policy_value", "bellman_residual", "backward_induction"]
@@ -39,7 +41,10 @@ class PlanningResult:
       policy: deterministic greedy policy as one-hot ``[S, A]``.
       residual: ``||T V - V||_inf`` of the returned ``V`` (Bellman residual).
       error_bound: certified bound on ``||V - V*||_inf``; ``policy_gap_bound`` on ``||V^pi - V*||_inf``.
-      iterations, converged, history (per-iteration residuals).
+      iterations, converged (the certified stopping test held), history (per-iteration step sizes
+        ``||V_k - V_{k-1}||`` for VI, Bellman residuals ``max(T V^pi_k - V^pi_k)`` for PI; ``None`` unless
+        ``history=True``).
+      value: ``mu @ V``.
     """
 
     V: np.ndarray
@@ -50,8 +55,9 @@ class PlanningResult:
     policy_gap_bound: float
     iterations: int
     converged: bool
-    history: np.ndarray
+    history: np.ndarray | None
     method: str
+    value: float
 
     @property
     def actions(self) -> np.ndarray:
@@ -62,13 +68,20 @@ class PlanningResult:
 class FiniteHorizonResult:
     """Backward induction: ``V[h, s]`` for ``h = 0..H`` (``V[H] = 0``), ``Q[h, s, a]``, ``policy[h, s, a]``.
 
-    ``value`` is ``mu @ V[0]``. When a policy was evaluated, ``policy`` is that policy.
+    ``value`` is ``mu @ V[0]``. When a policy was evaluated, ``policy`` is that policy. Backward induction
+    is exact in ``H`` backups: ``residual`` (the Bellman residual of the returned ``V``) and
+    ``error_bound`` are 0 by construction, ``converged`` is ``True`` and ``iterations`` is ``H``.
     """
 
     V: np.ndarray
     Q: np.ndarray
     policy: np.ndarray
     value: float
+    residual: float = 0.0
+    error_bound: float = 0.0
+    converged: bool = True
+    iterations: int = 0
+    history: None = None
 
 
 def _require_discounted(m, who: str) -> None:
@@ -87,47 +100,50 @@ def bellman_residual(m: TabularMDP, V) -> float:
     return float(np.max(np.abs(TV - V)))
 
 
-def _bounds(gamma: float, residual: float) -> tuple[float, float]:
-    if gamma == 0.0:
-        return 0.0, 0.0
-    return gamma * residual / (1 - gamma), 2 * gamma * residual / (1 - gamma)
-
-
-def value_iteration(m: TabularMDP, tol: float = 1e-8, max_iter: int = 1_000_000, V0=None) -> PlanningResult:
+def value_iteration(m: TabularMDP, tol: float = 1e-8, max_iter: int = 1_000_000, V0=None,
+                    history: bool = False, callback=None) -> PlanningResult:
     r"""Value iteration :math:`V_{k+1} = \mathcal T V_k` with a certified stop.
 
     Stops at the first ``k`` with :math:`\gamma\|V_{k+1}-V_k\|_\infty/(1-\gamma) \le` ``tol``, which
-    certifies :math:`\|V_{k+1} - V^*\|_\infty \le` ``tol``. The error contracts like
+    certifies :math:`\|V_{k+1} - V^*\|_\infty \le` ``tol`` (the package's one certified loop,
+    :func:`theory.fixed_point.certified_fixed_point`). The error contracts like
     :math:`\gamma^k\|V_0 - V^*\|_\infty`.
+
+    Args:
+        m: a discounted :class:`TabularMDP` with scalar rewards (dense or sparse kernel).
+        tol: certified accuracy of the returned ``V`` (> 0).
+        max_iter: budget of Bellman backups (>= 1).
+        V0: starting values ``[S]`` (zeros by default).
+        history: record the step sizes :math:`\|V_k - V_{k-1}\|_\infty`.
+        callback: called as ``callback(k, V_k, step_size_k)`` after every backup.
+
+    Returns:
+        :class:`PlanningResult` with ``V[S]``, ``Q[S, A]``, greedy ``policy[S, A]``, ``value = mu @ V``,
+        ``residual = ||T V - V||``, ``error_bound``, ``policy_gap_bound``, ``iterations``, ``converged``.
+
+    Example:
+        >>> from mdp.generators import garnet
+        >>> m = garnet(S=50, A=4, branching=5, gamma=0.9, seed=0)
+        >>> res = value_iteration(m, tol=1e-8)
+        >>> res.converged and res.error_bound <= 1e-8
+        True
     """
     _require_discounted(m, "value_iteration")
-    if not tol > 0:
-        raise ParameterError(f"tol must be > 0, got {tol}")
+    tol = check_scalar("tol", tol, low=0.0, low_open=True)
+    max_iter = check_scalar("max_iter", max_iter, low=1, integer=True)
     P, R, g = m.P_flat, m.R, m.gamma
-    V = np.zeros(m.S) if V0 is None else np.array(V0, dtype=np.float64)
+    V = np.zeros(m.S) if V0 is None else as_numpy(V0)
     if V.shape != (m.S,):
         raise ModelError(f"V0 has shape {V.shape}, expected ({m.S},)")
-    history = []
-    converged = False
-    k = 0
-    for k in range(1, max_iter + 1):
-        V_new, Q = bellman_optimality(P, R, g, V)
-        res = float(np.max(np.abs(V_new - V)))
-        history.append(res)
-        V = V_new
-        if _bounds(g, res)[0] <= tol:
-            converged = True
-            break
-    if not converged:
-        warnings.warn(f"value_iteration did not reach tol={tol} in {max_iter} iterations "
-                      f"(last residual {history[-1]:.3g})", stacklevel=2)
-    # The last residual ||V_k - V_{k-1}|| bounds ||V_k - V*|| by gamma/(1-gamma) * res.
-    err, _ = _bounds(g, history[-1])
+    check_finite("V0", V)
+    fp = certified_fixed_point(lambda V: bellman_optimality(P, R, g, V)[0], V, g, tol, max_iter,
+                               "value_iteration", history=history, callback=callback)
+    V = fp.V
     Q = q_values(P, R, g, V)
-    res_now = float(np.max(np.abs(Q.max(-1) - V)))
+    res_now = float(fp.residual)
     pol_gap = 2 * g * res_now / (1 - g) if g > 0 else 0.0
-    return PlanningResult(V, Q, greedy_policy(Q), res_now, err, pol_gap, k, converged,
-                          np.asarray(history), "value_iteration")
+    return PlanningResult(V, Q, greedy_policy(Q), res_now, float(fp.error_bound), pol_gap, fp.iterations,
+                          bool(fp.converged), fp.history, "value_iteration", float(m.mu @ V))
 
 
 def policy_evaluation(m: TabularMDP, pi, V0=None) -> np.ndarray:
@@ -163,33 +179,53 @@ def policy_value(m, pi) -> float:
     return float(m.mu @ policy_evaluation(m, pi))
 
 
-def policy_iteration(m: TabularMDP, max_iter: int = 10_000, pi0=None) -> PlanningResult:
+def policy_iteration(m: TabularMDP, max_iter: int = 10_000, pi0=None, history: bool = False) -> PlanningResult:
     r"""Howard's policy iteration with exact evaluation.
 
     :math:`\pi_{k+1} = \mathrm{greedy}(Q^{\pi_k})`, keeping the current action on ties (so the loop
     cannot cycle). Terminates in finitely many steps at an optimal policy; the certificate is the
-    Bellman residual of :math:`V^{\pi}` (zero up to round-off at termination). Sparse kernels go to
-    :func:`mdp.sparse.sparse_policy_iteration` (Krylov evaluation, certified policy gap <= 1e-9 (1 + max|R|)).
+    Bellman residual of :math:`V^{\pi}` (zero up to round-off at termination), and
+    ``error_bound = residual / (1 - gamma)``. Sparse kernels go to :func:`mdp.sparse.sparse_policy_iteration`
+    (Krylov evaluation instead of a sparse LU, whose fill-in grows super-linearly; certified policy gap
+    <= ``1e-9 (1 + max|R|)``).
+
+    Args:
+        m: a discounted :class:`TabularMDP` with scalar rewards (dense or sparse kernel).
+        max_iter: budget of improvement steps (>= 1).
+        pi0: initial policy ``[S, A]`` or actions ``[S]`` (action 0 everywhere by default).
+        history: record the Bellman residual of every evaluated policy.
+
+    Returns:
+        :class:`PlanningResult` (``V`` and ``Q`` of the returned policy).
+
+    Example:
+        >>> from mdp.generators import garnet
+        >>> m = garnet(S=1000, A=10, branching=10, gamma=0.99, seed=0)   # sparse kernel
+        >>> res = policy_iteration(m)
+        >>> res.converged, res.residual < 1e-8
+        (True, True)
     """
     _require_discounted(m, "policy_iteration")
+    max_iter = check_scalar("max_iter", max_iter, low=1, integer=True)
     S, A = m.S, m.A
     if m.is_sparse:  # CSR kernel: Krylov evaluation, no S x S factorisation (mdp.sparse)
         from mdp.sparse import sparse_policy_iteration
 
         a0 = None if pi0 is None else validate_policy(pi0, S, A).argmax(-1)
-        r = sparse_policy_iteration(m, tol=1e-9 * (1.0 + float(np.max(np.abs(m.R)))), max_iter=max_iter, pi0=a0)
+        r = sparse_policy_iteration(m, tol=1e-9 * (1.0 + float(np.max(np.abs(m.R)))), max_iter=max_iter, pi0=a0,
+                                    history=history)
         return PlanningResult(r.V, r.Q, np.eye(A)[r.actions], r.residual, r.error_bound, r.policy_gap_bound,
-                              r.iterations, r.converged, r.history, "policy_iteration")
+                              r.iterations, r.converged, r.history, "policy_iteration", float(m.mu @ r.V))
     actions = np.zeros(S, dtype=int) if pi0 is None else validate_policy(pi0, S, A).argmax(-1)
     rows = np.arange(S)
-    history = []
+    hist = []
     converged = False
     it = 0
     for it in range(1, max_iter + 1):
         V = policy_evaluation(m, actions, V0=None if it == 1 else V)
         Q = q_values(m.P_flat, m.R, m.gamma, V)
         best = Q.max(-1)
-        history.append(float(np.max(best - V)))
+        hist.append(float(np.max(best - V)))
         # Improve only where strictly better (beyond round-off): no cycling between tied actions.
         scale = 1e-10 * max(1.0, float(np.max(np.abs(V))))
         improve = best > Q[rows, actions] + scale
@@ -197,12 +233,12 @@ def policy_iteration(m: TabularMDP, max_iter: int = 10_000, pi0=None) -> Plannin
             converged = True
             break
         actions = np.where(improve, Q.argmax(-1), actions)
-    if not converged:
-        warnings.warn(f"policy_iteration did not converge in {max_iter} iterations", stacklevel=2)
     res = float(np.max(np.abs(Q.max(-1) - V)))
+    if not converged:
+        warn_not_converged("policy_iteration", residual=res, iterations=it)
     err = res / (1 - m.gamma)
-    return PlanningResult(V, Q, np.eye(A)[actions], res, err, err, it, converged, np.asarray(history),
-                          "policy_iteration")
+    return PlanningResult(V, Q, np.eye(A)[actions], res, err, err, it, converged,
+                          np.asarray(hist) if history else None, "policy_iteration", float(m.mu @ V))
 
 
 def backward_induction(m: FiniteHorizonMDP, pi=None) -> FiniteHorizonResult:
@@ -226,4 +262,4 @@ def backward_induction(m: FiniteHorizonMDP, pi=None) -> FiniteHorizonResult:
         else:
             out_pi[h] = pol[h]
         V[h] = policy_average(Q[h], out_pi[h])
-    return FiniteHorizonResult(V, Q, out_pi, float(m.mu @ V[0]))
+    return FiniteHorizonResult(V, Q, out_pi, float(m.mu @ V[0]), iterations=H)

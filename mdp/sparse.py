@@ -29,7 +29,6 @@ improves, the evaluation tolerance is tightened and the loop goes on.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +36,7 @@ import scipy.sparse.linalg as spla
 
 from mdp.model import ModelError, ParameterError, TabularMDP
 from mdp.operators import q_values
+from theory.results import warn_not_converged
 
 __all__ = ["SparsePlanningResult", "policy_rows", "evaluate_policy_csr", "sparse_policy_iteration"]
 
@@ -56,7 +56,8 @@ class SparsePlanningResult:
       converged: ``policy_gap_bound <= tol``.
       iterations: policy-improvement steps; matvecs: CSR products with the ``S``-row kernel ``P_pi``
         (the ``S*A``-row backups are ``iterations`` more, of ``A`` times the size).
-      history: ``||T V_k - V_k||_inf`` per iteration.
+      history: ``||T V_k - V_k||_inf`` per iteration (``None`` unless ``history=True``).
+      value: ``mu @ V``.
     """
 
     V: np.ndarray
@@ -69,7 +70,8 @@ class SparsePlanningResult:
     converged: bool
     iterations: int
     matvecs: int
-    history: np.ndarray
+    history: np.ndarray | None
+    value: float
     method: str = "sparse_policy_iteration"
 
     @property
@@ -126,7 +128,7 @@ def evaluate_policy_csr(P_pi, r_pi, gamma: float, V0=None, rtol: float = 1e-12, 
 
 
 def sparse_policy_iteration(m: TabularMDP, tol: float = 1e-6, max_iter: int = 1000, pi0=None,
-                            rtol: float = 1e-12) -> SparsePlanningResult:
+                            rtol: float = 1e-12, history: bool = False) -> SparsePlanningResult:
     r"""Certified optimal policy of a sparse discounted MDP by policy iteration with Krylov evaluation.
 
     Iterates :math:`\pi_{k+1} = \mathrm{greedy}(R + \gamma P V^{\pi_k})` (module docstring) and stops when
@@ -140,6 +142,7 @@ def sparse_policy_iteration(m: TabularMDP, tol: float = 1e-6, max_iter: int = 10
       max_iter: cap on improvement steps.
       pi0: optional ``[S]`` initial actions (default: greedy on ``R``).
       rtol: initial relative tolerance of the evaluations.
+      history: keep the per-iteration Bellman residuals.
 
     Returns:
       :class:`SparsePlanningResult`.
@@ -172,7 +175,7 @@ def sparse_policy_iteration(m: TabularMDP, tol: float = 1e-6, max_iter: int = 10
             s = int(np.flatnonzero((actions < 0) | (actions >= A))[0])
             raise ModelError(f"pi0[{s}] = {actions[s]} is not an action in 0..{A - 1}")
     V = None
-    history, matvecs, converged = [], 0, False
+    hist, matvecs, converged = [], 0, False
     it = 0
     while it < max_iter:
         it += 1
@@ -182,7 +185,7 @@ def sparse_policy_iteration(m: TabularMDP, tol: float = 1e-6, max_iter: int = 10
         Q = q_values(P, R, g, V)
         best = Q.max(axis=1)
         res = float(np.max(np.abs(best - V)))
-        history.append(res)
+        hist.append(res)
         # V is V^pi up to lin / (1 - gamma) in sup norm, so Q up to gamma * lin / (1 - gamma): switch only beyond that.
         margin = 2.0 * g * lin / (1.0 - g) + 1e-12 * max(1.0, float(np.max(np.abs(V))))
         improve = best > Q[rows, actions] + margin
@@ -197,10 +200,9 @@ def sparse_policy_iteration(m: TabularMDP, tol: float = 1e-6, max_iter: int = 10
             break
         rtol = max(rtol / 100.0, 1e-16)
     else:
-        res = history[-1]
+        res = hist[-1]
     gap = (res + lin) / (1.0 - g)
     if not converged:
-        warnings.warn(f"sparse_policy_iteration stopped after {it} iterations with certified policy gap "
-                      f"{gap:.3g} > tol = {tol:g}", stacklevel=2)
+        warn_not_converged("sparse_policy_iteration", residual=gap, tol=tol, iterations=it)
     return SparsePlanningResult(V, Q, actions, res, res / (1.0 - g), gap, lin, converged, it, matvecs,
-                                np.asarray(history))
+                                np.asarray(hist) if history else None, float(m.mu @ V))

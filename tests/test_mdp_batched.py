@@ -9,7 +9,7 @@ from mdp.batched import (BatchedTabularMDP, TabularVectorEnv, batched_backward_i
                          batched_policy_evaluation, batched_value_iteration, sample_categorical,
                          stack_models)
 from mdp.generators import combination_lock, garnet, gridworld, river_swim
-from mdp.model import ShapeError
+from mdp.model import ShapeError, TabularMDP
 from mdp.operators import bellman_optimality, policy_kernel, q_values
 from gpu_device import GPU
 
@@ -32,7 +32,7 @@ def test_monte_carlo_matches_exact_discounted(dtype):
 def test_monte_carlo_matches_exact_finite_horizon_time_varying():
     m = combination_lock(H=5, A=3, seed=1)
     pi = np.full((5, m.S, 3), 1.0 / 3)
-    pi[:, :, m.secret[0]] += 0.3
+    pi[:, :, m.info["secret"][0]] += 0.3
     pi /= pi.sum(-1, keepdims=True)
     sim = BatchedTabularMDP(m, 50_000, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     ret = sim.estimate_return(pi).numpy()
@@ -67,17 +67,30 @@ def test_same_seed_same_trajectories_and_different_seed_differs():
 
 
 def test_stack_of_models_each_env_uses_its_own():
-    ms = [garnet(6, 2, 6, 0.7, seed=s) for s in range(4)]
+    # Four models with disjoint next-state supports and distinct rewards: every transition and reward
+    # that environment b produces must be possible under model b (and impossible under the others).
+    S, A = 8, 2
+    ms = []
+    for b in range(4):
+        P = np.zeros((S, A, S))
+        P[:, :, 2 * b] = 0.5
+        P[:, :, 2 * b + 1] = 0.5
+        R = np.full((S, A), 10.0 * b) + np.arange(A)[None, :]
+        ms.append(TabularMDP(P, R, 0.7))
     sim = BatchedTabularMDP(ms, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-    sim.reset()
-    _, r, _ = sim.step(torch.zeros(4, dtype=torch.long))
-    s0 = sim.rollout(np.full((6, 2), 0.5), 1).states[0]
-    assert r.shape == (4,)
+    s = sim.reset()
+    gen = torch.Generator().manual_seed(1)
+    for _ in range(50):
+        a = torch.randint(0, A, (4,), generator=gen)
+        nxt, r, _ = sim.step(a)
+        for b in range(4):
+            assert ms[b].P[int(s[b]), int(a[b]), int(nxt[b])] > 0, f"env {b} left its model's support"
+            assert float(r[b]) == ms[b].R[int(s[b]), int(a[b])], f"env {b} paid another model's reward"
+        s = nxt
     P, R, mu, g = stack_models(ms)
-    assert P.shape == (4, 1, 6, 2, 6) and torch.allclose(g, torch.full((4,), 0.7, dtype=torch.float64))
+    assert P.shape == (4, 1, S, A, S) and torch.allclose(g, torch.full((4,), 0.7, dtype=torch.float64))
     with pytest.raises(ShapeError, match="got 3 models for batch_size 4"):
         BatchedTabularMDP(ms[:3], 4)
-    del s0
 
 
 def test_terminal_states_flag_done():
@@ -129,9 +142,10 @@ def test_batched_solvers_match_numpy():
     P = torch.as_tensor(np.stack([m.dense_P() for m in ms]))
     R = torch.as_tensor(np.stack([m.R for m in ms]))
     g = torch.tensor([m.gamma for m in ms], dtype=torch.float64)
-    V, Q, k, res = batched_value_iteration(P, R, g, tol=1e-10)
+    res = batched_value_iteration(P, R, g, tol=1e-10)
+    assert bool(res.converged.all()) and float(res.error_bound.max()) <= 1e-10
     for i, m in enumerate(ms):
-        np.testing.assert_allclose(V[i].numpy(), policy_iteration(m).V, atol=1e-9)
+        np.testing.assert_allclose(res.V[i].numpy(), policy_iteration(m).V, atol=1e-9)
     pi = torch.full((4, 10, 3), 1 / 3, dtype=torch.float64)
     Vp = batched_policy_evaluation(P, R, g, pi)
     for i, m in enumerate(ms):
@@ -195,5 +209,5 @@ def test_cuda_simulator_matches_exact():
     assert abs(_z(ret, m.mu @ policy_evaluation(m, pi))) < 4.0
     P = torch.as_tensor(m.dense_P()[None], device=GPU)
     R = torch.as_tensor(m.R[None], device=GPU)
-    V, *_ = batched_value_iteration(P, R, m.gamma, tol=1e-10)
+    V = batched_value_iteration(P, R, m.gamma, tol=1e-10).V
     np.testing.assert_allclose(V[0].cpu().numpy(), policy_iteration(m).V, atol=1e-9)

@@ -3,6 +3,8 @@ import itertools
 
 import numpy as np
 import pytest
+
+from theory.results import NotConvergedWarning
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -115,7 +117,7 @@ def test_vi_certificate_and_contraction():
 
 def test_vi_reports_non_convergence():
     m = garnet(10, 2, 3, 0.99, seed=1)
-    with pytest.warns(UserWarning, match="did not reach"):
+    with pytest.warns(NotConvergedWarning, match="did not converge"):
         res = value_iteration(m, tol=1e-10, max_iter=5)
     assert not res.converged and res.iterations == 5
 

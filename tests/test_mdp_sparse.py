@@ -67,7 +67,7 @@ def test_sparse_policy_iteration_first_iterate_is_the_greedy_reward_policy_evalu
     m = sparse_garnet(30, 3, 3, 0.9, seed=4)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = sparse_policy_iteration(m, tol=1e-300, max_iter=1)
+        res = sparse_policy_iteration(m, tol=1e-300, max_iter=1, history=True)
     P, R, g = m.dense_P(), m.R, m.gamma
     a0 = R.argmax(1)  # pi_0 = greedy on R
     s = np.arange(30)

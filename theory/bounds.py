@@ -7,10 +7,10 @@ never as absolute predictions. Notation: :math:`d` the Bellman eluder dimension,
 
 * Sample complexity (trajectories to an :math:`\varepsilon`-optimal policy):
   :math:`d H^5\log|\mathcal A|/\varepsilon^2 + d H^4 \log|\mathcal F|/\varepsilon^2`.
-* Regret after :math:`T` episodes (the matching :math:`\sqrt T` form, from the notes' decomposition):
+* Regret after :math:`T` episodes (the matching :math:`\sqrt T` form of the paper's regret decomposition):
   :math:`\sqrt{d H^5 T\log|\mathcal A|} + \sqrt{d H^4 T \log|\mathcal F|}`.
 * Non-optimistic hybrid: :math:`N_{\text{off}} \ge c^*_{\text{off}}\, d H^4/\varepsilon^2`.
-* Tabular instantiation (notes A.2): :math:`d \approx SA`, :math:`\log|\mathcal F| \approx SAH`.
+* Tabular instantiation (``docs/experiments.md``, actor-critic section): :math:`d \approx SA`, :math:`\log|\mathcal F| \approx SAH`.
 * Rare switching (tabular, counts doubling): at most :math:`SAH(\log_2 T + 1)` switches.
 """
 from __future__ import annotations
@@ -49,7 +49,7 @@ def offline_threshold(c_star, d, H, eps):
 
 
 def tabular_dimensions(S: int, A: int, H: int) -> tuple[float, float]:
-    """``(d, log|F|) = (S A, S A H)``: the tabular instantiation of the notes (A.2)."""
+    """``(d, log|F|) = (S A, S A H)``: the tabular instantiation (``docs/experiments.md``)."""
     return float(S * A), float(S * A * H)
 
 

@@ -50,6 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from theory.operators import FiniteSumOperator
+from theory.validation import check_scalar
 
 __all__ = ["SolverResult", "random_subsets", "DRAW_CHUNK", "halpern", "halpern_fixed_point", "vr_halpern",
            "vr_halpern_inexact", "eag",
@@ -59,7 +60,10 @@ __all__ = ["SolverResult", "random_subsets", "DRAW_CHUNK", "halpern", "halpern_f
 @dataclass(frozen=True)
 class SolverResult:
     """``x`` (last iterate), ``residuals[j]`` measured after ``calls[j]`` oracle calls, the final
-    ``residual`` (max over a batch), ``oracle_calls``, ``iterations``, ``converged`` (residual <= eps)."""
+    ``residual`` :math:`\|F x\|` of the returned iterate (max over a batch), ``oracle_calls``,
+    ``iterations``, ``converged`` (residual <= eps). ``error_bound`` is ``None``: a monotone inclusion
+    gives no certified distance to the solution set from the residual alone. The recorded
+    ``(calls, residuals)`` pairs are the history."""
 
     x: object
     residuals: np.ndarray
@@ -70,6 +74,7 @@ class SolverResult:
     converged: bool
     method: str
     eta: float
+    error_bound: object = None
 
     def calls_to(self, eps: float) -> float:
         """First recorded oracle count with residual <= eps (``inf`` if never)."""
@@ -85,10 +90,8 @@ class _Monitor:
     """Records the (free) residual every ``check_every`` oracle calls; decides when to stop."""
 
     def __init__(self, op, x0, eps, max_calls, check_every, method):
-        if not (isinstance(eps, (int, float)) and eps > 0 and math.isfinite(eps)):
-            raise ValueError(f"eps must be a finite number > 0, got {eps!r}")
-        if max_calls is None or max_calls < 1:
-            raise ValueError(f"max_calls must be >= 1, got {max_calls!r}")
+        eps = check_scalar("eps", eps, low=0.0, low_open=True, high=math.inf, high_open=True)
+        max_calls = check_scalar("max_calls", max_calls, low=1, integer=True)
         if not isinstance(op, FiniteSumOperator):
             raise TypeError(f"op must be a theory.operators.FiniteSumOperator, got {type(op).__name__}")
         op.check_point(x0)

@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from theory.validation import ShapeError
+
 __all__ = ["FiniteSumOperator", "LeastSquares", "MatrixGame", "QuadraticMinMax", "BallMinMax",
            "least_squares", "matrix_game", "policeman_burglar", "hard_quadratic", "regularized_minmax",
            "random_least_squares",
@@ -112,6 +114,8 @@ class FiniteSumOperator:
         return _norm(u - self.resolvent(u - self._full(u), 1.0))
 
     def check_point(self, u, name: str = "x0"):
+        if not hasattr(u, "shape") or getattr(u, "ndim", 0) < 1:
+            raise ShapeError(f"{name} must be an array of dimension {self.dim} (numpy or torch), got {u!r}")
         xp = _xp(u)
         if u.shape[-1] != self.dim:
             raise ValueError(f"{name} has dimension {u.shape[-1]}, but the operator has dim {self.dim}")

@@ -1,19 +1,33 @@
-# Which experiments and seeds the run covers; everything else is a wildcard.
-from experiments.core import experiment_names, seeds_for
+# Which experiments and seeds the run covers. Names, seeds and captions are read from the experiment
+# modules' source without importing them (experiments/sources.py), so building the DAG is fast.
+from experiments.core import describe, experiment_names, seeds_for
+from experiments.sources import source_files
 
 SCALE = config["scale"]
 DEVICE = config["device"]
 ALL_EXPERIMENTS = experiment_names()
-if config["experiments"] == "all":
-    EXPERIMENTS = ALL_EXPERIMENTS
-else:
-    unknown = sorted(set(config["experiments"]) - set(ALL_EXPERIMENTS))
-    if unknown:
+
+
+def _requested(value):
+    """'all', one name, 'a,b' or a list -> list of names (unknown names stop the run here)."""
+    if value == "all":
+        return list(ALL_EXPERIMENTS)
+    names = [value] if isinstance(value, str) else list(value)
+    names = [n.strip() for item in names for n in str(item).split(",") if n.strip()]
+    unknown = sorted(set(names) - set(ALL_EXPERIMENTS))
+    if unknown or not names:
         raise ValueError(
-            f"config key 'experiments' names unknown experiments {unknown}; "
-            f"allowed: 'all' or a list of {ALL_EXPERIMENTS}"
+            f"config key 'experiments' names unknown experiments {unknown}; write 'all', one name "
+            f"(--config experiments=planning) or a list (--config 'experiments=[planning,robust_iwocs]') "
+            f"of: {', '.join(ALL_EXPERIMENTS)}"
         )
-    EXPERIMENTS = list(config["experiments"])
+    return names
+
+
+EXPERIMENTS = _requested(config["experiments"])
+# One PDF per scale: the default (quick) scale writes paper/paper.pdf, the others paper/paper-<scale>.pdf,
+# so CI's smoke run never replaces the quick paper.
+PAPER = "paper/paper.pdf" if SCALE == "quick" else f"paper/paper-{SCALE}.pdf"
 
 
 def n_seeds(exp):
@@ -25,6 +39,11 @@ def seed_files(wildcards):
         f"results/{wildcards.exp}/{wildcards.scale}/seed{s}.parquet"
         for s in range(n_seeds(wildcards.exp))
     ]
+
+
+def code_inputs(exp):
+    """The experiment's module and every library source it imports: editing one re-runs its jobs."""
+    return list(source_files(exp))
 
 
 wildcard_constraints:

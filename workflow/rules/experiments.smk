@@ -1,23 +1,35 @@
-rule run_experiment:
-    """One (experiment, scale, seed) job: a pure function of its wildcards and the device."""
-    output:
-        "results/{exp}/{scale}/seed{seed}.parquet",
-    log:
-        "logs/{exp}/{scale}/seed{seed}.log",
-    params:
-        device=DEVICE,
-    threads: 1
-    resources:
-        gpu=1 if DEVICE == "cuda" else 0,
-    conda:
-        "../envs/theorysim.yaml"
-    shell:
-        "python -m experiments run {wildcards.exp} --scale {wildcards.scale} "
-        "--seed {wildcards.seed} --device {params.device} --threads {threads} --out {output} > {log} 2>&1"
+# One rule per experiment for the seed jobs, named after the experiment, so that
+# `snakemake --forcerun planning` re-runs exactly that experiment (and the paper after it).
+for _exp in ALL_EXPERIMENTS:
+
+    rule:
+        name:
+            _exp
+        message:
+            f"{_exp}: seed {{wildcards.seed}} at scale {{wildcards.scale}}"
+        input:
+            code_inputs(_exp),
+        output:
+            f"results/{_exp}/{{scale}}/seed{{seed}}.parquet",
+        log:
+            f"logs/{_exp}/{{scale}}/seed{{seed}}.log",
+        params:
+            device=DEVICE,
+            exp=_exp,
+        threads: 1
+        resources:
+            gpu=1 if DEVICE == "cuda" else 0,
+        conda:
+            "../envs/theorysim.yaml"
+        shell:
+            "python -m experiments run {params.exp} --scale {wildcards.scale} "
+            "--seed {wildcards.seed} --device {params.device} --threads {threads} --out {output} > {log} 2>&1"
 
 
 rule aggregate_experiment:
     """All seeds of one experiment -> one tidy table and its checked claims."""
+    message:
+        "{wildcards.exp}: aggregate seeds and judge claims ({wildcards.scale})"
     input:
         seed_files,
     output:
@@ -34,6 +46,8 @@ rule aggregate_experiment:
 
 rule plot_experiment:
     """The experiment's figure, drawn only from its aggregated table."""
+    message:
+        "{wildcards.exp}: figure ({wildcards.scale})"
     input:
         "results/{exp}/{scale}.parquet",
     output:
@@ -42,7 +56,11 @@ rule plot_experiment:
             caption="../report/figure.rst",
             category="Figures",
             subcategory="{scale}",
+            labels={"experiment": "{exp}", "scale": "{scale}"},
         ),
+    params:
+        title=lambda w: describe(w.exp)["title"],
+        caption=lambda w: describe(w.exp)["caption"],
     log:
         "logs/{exp}/{scale}/plot.log",
     conda:

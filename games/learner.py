@@ -1,0 +1,117 @@
+r"""What MMD and CFR share: the result type, the record schedule and the exploitability recorder.
+
+Both learners follow the package's result convention (:mod:`theory.results`):
+
+* :func:`games.mmd` returns its **last iterate**; ``residual`` is the fixed-point residual of the MMD
+  update at the returned iterate, :math:`\max_i\|x_i^{T+1} - x_i^T\|_\infty` over both players' sequence
+  forms (one extra update is computed, not taken); ``converged`` is ``residual <= tol`` when ``tol`` is
+  given, else ``None``.
+* :func:`games.cfr` returns the **average** strategy as its equilibrium estimate; ``residual`` is that
+  policy's exploitability (NashConv / 2: zero exactly at a Nash equilibrium of a zero-sum game);
+  ``converged`` is ``residual <= target`` when ``target`` is given, else ``None``.
+
+Neither method has a certified distance to its solution, so ``error_bound`` is ``None``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from games.evaluation import behavioural_form, exploitability_t
+from games.extensive_form import TabularPolicy
+from theory.results import warn_not_converged
+
+__all__ = ["LearnerResult", "record_points", "LearnerRecorder"]
+
+
+@dataclass(frozen=True)
+class LearnerResult:
+    """Result of :func:`games.mmd` and :func:`games.cfr` (batch axis first when batched).
+
+    Attributes:
+        policy: last iterate.
+        average_policy: reach-weighted (sequence-form) average of the iterates.
+        exploitability, average_exploitability: NashConv / 2 of the two, ``[B]`` or scalar.
+        record_iterations: iterations at which the ``record_*`` arrays were taken.
+        record_exploitability, record_average_exploitability: ``[len(record_iterations), B]``.
+        residual: see the module docstring (MMD: update residual of the last iterate; CFR: exploitability
+            of the average policy).
+        iterations: updates performed.
+        converged: the stated stopping test, ``None`` when none was asked for.
+        error_bound: ``None`` (no certified distance exists for these methods).
+        history: ``None`` (the record arrays are the history).
+    """
+
+    policy: TabularPolicy
+    average_policy: TabularPolicy
+    exploitability: object
+    average_exploitability: object
+    record_iterations: np.ndarray
+    record_exploitability: np.ndarray
+    record_average_exploitability: np.ndarray
+    residual: object
+    iterations: int
+    converged: object
+    error_bound: object = None
+    history: object = None
+
+
+def record_points(iterations: int, record_at=None) -> np.ndarray:
+    """Iterations at which to record: ``record_at`` (checked) or about 40 log-spaced points."""
+    if record_at is None:
+        return np.unique(np.geomspace(1, iterations, num=min(iterations, 40)).round().astype(int))
+    pts = np.unique(np.asarray(list(record_at), dtype=int))
+    if pts.size and (pts.min() < 1 or pts.max() > iterations):
+        raise ValueError(f"record_at must lie in [1, {iterations}], got {pts.min()}..{pts.max()}")
+    return pts
+
+
+@dataclass
+class LearnerRecorder:
+    """Records last-iterate and average exploitability at the scheduled iterations and builds the result."""
+
+    game: object
+    tensors: object
+    points: np.ndarray
+    iterations_done: list = field(default_factory=list)
+    last: list = field(default_factory=list)
+    average: list = field(default_factory=list)
+
+    def due(self, t: int) -> bool:
+        return t in self._set
+
+    def __post_init__(self):
+        self._set = set(np.asarray(self.points).tolist())
+
+    def record(self, t: int, probs, avg_x) -> np.ndarray:
+        """Record at iteration ``t``; returns the average policy's exploitability ``[B]``."""
+        T = self.tensors
+        avg = tuple(behavioural_form(T, i, avg_x[i]) for i in range(2))
+        ae = exploitability_t(T, avg).cpu().numpy()
+        self.iterations_done.append(t)
+        self.last.append(exploitability_t(T, tuple(probs)).cpu().numpy())
+        self.average.append(ae)
+        return ae
+
+    def finish(self, probs, avg_x, residual, iterations: int, batched: bool, converged, who: str,
+               tol=None) -> LearnerResult:
+        """Build the :class:`LearnerResult` (and warn when a requested test did not hold)."""
+        T = self.tensors
+        avg = tuple(behavioural_form(T, i, avg_x[i]) for i in range(2))
+        e_last = exploitability_t(T, tuple(probs)).cpu().numpy()
+        e_avg = exploitability_t(T, avg).cpu().numpy()
+        resid = np.asarray(residual.cpu().numpy() if hasattr(residual, "cpu") else residual, dtype=float)
+        if converged is not None and not bool(np.all(converged)):
+            warn_not_converged(f"{who} on {self.game.name}", residual=float(np.max(resid)), tol=tol,
+                               iterations=iterations, stacklevel=4)
+        sq = (lambda a: a[0]) if not batched else (lambda a: a)
+        pol = TabularPolicy(self.game, tuple(sq(p).cpu().numpy() for p in probs))
+        apol = TabularPolicy(self.game, tuple(sq(p).cpu().numpy() for p in avg))
+        n = len(self.iterations_done)
+        rec_e = np.array(self.last).reshape(n, -1)
+        rec_ae = np.array(self.average).reshape(n, -1)
+        f = (lambda a: float(np.ravel(a)[0])) if not batched else (lambda a: a)
+        conv = None if converged is None else (bool(np.all(converged)) if not batched else np.asarray(converged))
+        return LearnerResult(pol, apol, f(e_last), f(e_avg), np.asarray(self.iterations_done, dtype=int),
+                             rec_e, rec_ae, f(resid), int(iterations), conv)

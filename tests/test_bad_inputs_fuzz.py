@@ -1,0 +1,96 @@
+"""Malformed inputs through the public API: every failure must be the package's own clear error.
+
+Hypothesis draws one malformed value for one argument of a public entry point (all other arguments
+valid). The call may succeed (the value was acceptable, e.g. a numpy integer where an int is expected)
+or raise; a raised error must be a ``ValueError``/``TypeError`` raised from the package's own code (the
+innermost frame is in ``theory/``, ``mdp/``, ``games/`` or ``experiments/``), never a raw numpy, torch,
+scipy or pyarrow traceback. Valid numpy scalars (``np.int64(2)``, ``np.float32(1e-3)``) must be accepted.
+"""
+import traceback
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+ROOT = Path(__file__).resolve().parents[1]
+OURS = tuple(str(ROOT / p) for p in ("theory", "mdp", "games", "experiments"))
+
+BAD = [None, "abc", [], [[1.0, 2.0], [3.0]], float("nan"), float("inf"), -1, 0, -0.5, True,
+       np.array([]), np.full((2, 2), np.nan), np.zeros((1, 1, 1, 1, 1)), {"a": 1}, 2.5, -3]
+
+
+def _model():
+    from mdp.generators import garnet
+
+    return garnet(6, 2, 3, 0.9, seed=0)
+
+
+def _entry_points():
+    import games
+    import theory
+    from mdp import (TabularMDP, policy_evaluation, policy_iteration, solve_occupancy_lp,
+                     value_iteration)
+    from mdp.batched import BatchedTabularMDP
+    from theory.operators import random_least_squares
+
+    m = _model()
+    P, R = m.dense_P(), m.R
+    op = random_least_squares(16, d=3, seed=0)
+    kuhn = games.kuhn_poker()
+    return {
+        "TabularMDP": (lambda P=P, R=R, gamma=0.9: TabularMDP(P, R, gamma), ("P", "R", "gamma")),
+        "value_iteration": (lambda tol=1e-6, max_iter=1000, V0=None: value_iteration(m, tol=tol, max_iter=max_iter,
+                                                                                     V0=V0), ("tol", "max_iter", "V0")),
+        "policy_iteration": (lambda max_iter=100, pi0=None: policy_iteration(m, max_iter=max_iter, pi0=pi0),
+                             ("max_iter", "pi0")),
+        "policy_evaluation": (lambda pi=np.full((6, 2), 0.5): policy_evaluation(m, pi), ("pi",)),
+        "solve_occupancy_lp": (lambda aux_rewards=None, thresholds=None: solve_occupancy_lp(
+            m, aux_rewards=aux_rewards, thresholds=thresholds), ("aux_rewards", "thresholds")),
+        "BatchedTabularMDP": (lambda batch_size=4: BatchedTabularMDP(m, batch_size), ("batch_size",)),
+        "halpern": (lambda eps=1e-2, max_calls=200, x0=np.zeros(3): theory.halpern(op, x0, eps=eps,
+                                                                                 max_calls=max_calls),
+                    ("eps", "max_calls", "x0")),
+        "mmd": (lambda alpha=0.1, iterations=5: games.mmd(kuhn, alpha=alpha, iterations=iterations),
+                ("alpha", "iterations")),
+        "cfr": (lambda iterations=5: games.cfr(kuhn, iterations=iterations), ("iterations",)),
+        "exploitability": (lambda policy=None: games.exploitability(kuhn, policy if policy is not None
+                                                                    else games.uniform_policy(kuhn)), ("policy",)),
+    }
+
+
+ENTRY = _entry_points()
+CALLS = [(name, arg) for name, (_, args) in ENTRY.items() for arg in args]
+
+
+def _raised_by_us(exc: BaseException) -> bool:
+    frames = traceback.extract_tb(exc.__traceback__)
+    return bool(frames) and frames[-1].filename.startswith(OURS)
+
+
+@pytest.mark.parametrize("name, arg", CALLS, ids=[f"{n}-{a}" for n, a in CALLS])
+@settings(max_examples=len(BAD), deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@given(value=st.sampled_from(BAD))
+def test_malformed_argument_gives_the_packages_own_error(name, arg, value):
+    fn, _ = ENTRY[name]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fn(**{arg: value})
+    except (ValueError, TypeError) as exc:
+        assert _raised_by_us(exc), f"{name}({arg}={value!r}) raised a foreign error: {exc!r}"
+    except Exception as exc:  # noqa: BLE001 - anything else is a raw traceback
+        pytest.fail(f"{name}({arg}={value!r}) raised {type(exc).__name__}: {exc}")
+
+
+def test_numpy_scalars_are_accepted():
+    from mdp import value_iteration
+    from mdp.robust import L1Ball, robust_value_iteration
+
+    m = _model()
+    r = value_iteration(m, tol=np.float32(1e-6), max_iter=np.int64(10_000))
+    assert r.converged
+    rv = robust_value_iteration(m, L1Ball(m.dense_P(), np.int64(0)), tol=np.float32(1e-6))
+    np.testing.assert_allclose(rv.V, r.V, atol=1e-5)  # radius 0: the nominal model
