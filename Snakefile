@@ -11,7 +11,15 @@ min_version("8.0")
 configfile: "config/config.yaml"
 
 
-validate(config, schema="workflow/schemas/config.schema.yaml")
+try:
+    validate(config, schema="workflow/schemas/config.schema.yaml")
+except Exception as e:  # name every key's allowed values, not only the schema's verdict
+    import yaml
+
+    with open("workflow/schemas/config.schema.yaml") as fh:
+        props = yaml.safe_load(fh)["properties"]
+    allowed = "\n".join(f"  {k}: {' '.join(str(v.get('description', '')).split())}" for k, v in props.items())
+    raise ValueError(f"invalid pipeline configuration: {e}\nAllowed keys and values:\n{allowed}") from None
 
 
 # The first rule is the default target.

@@ -1,4 +1,6 @@
-r"""The actor's price (docs/experiments.md#actor_critic_actions): the regret gap to a greedy learner grows with :math:`\log|A|`.
+r"""The actor's price: the regret gap to a greedy learner grows with :math:`\log|A|`.
+
+Design: ``docs/experiments.md#actor_critic_actions``.
 
 The bound's :math:`dH^5\log|A|/\varepsilon^2` term is what the mirror-descent actor pays for tracking
 a moving critic. On combination locks with a growing number of actions we measure the regret of

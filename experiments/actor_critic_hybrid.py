@@ -1,4 +1,6 @@
-r"""Hybrid RL (docs/experiments.md#actor_critic_hybrid): offline data make optimism unnecessary and optimistic learning cheaper.
+r"""Hybrid RL: offline data make optimism unnecessary and optimistic learning cheaper.
+
+Design: ``docs/experiments.md#actor_critic_hybrid``.
 
 On the combination lock, offline trajectories come from the behaviour policy
 :math:`\mu = m\,\pi^* + (1-m)\,\text{uniform}`; its single-policy concentrability :math:`c^*` is computed
@@ -45,7 +47,8 @@ class Config:
 CONFIGS = {
     "smoke": Config(H=4, A=3, episodes=100, seeds=2, n_off=(0, 20), mixes=(0.5,)),
     "quick": Config(),
-    "full": Config(episodes=5000, seeds=16, n_off=(0, 5, 10, 20, 50, 100, 250, 1000), mixes=(0.1, 0.2, 0.35, 0.5, 0.7, 0.9)),
+    "full": Config(episodes=5000, seeds=16, n_off=(0, 5, 10, 20, 50, 100, 250, 1000),
+                   mixes=(0.1, 0.2, 0.35, 0.5, 0.7, 0.9)),
 }
 SEEDS = {"smoke": 1, "quick": 1, "full": 2}
 

@@ -1,4 +1,6 @@
-r"""Linear MDPs (docs/experiments.md#actor_critic_linear): the actor-critic with an LSVI-UCB critic and log-det switching.
+r"""Linear MDPs: the actor-critic with an LSVI-UCB critic and log-det switching.
+
+Design: ``docs/experiments.md#actor_critic_linear``.
 
 Random linear MDPs (simplex features, :func:`mdp.generators.random_linear_mdp`) with :math:`d` features;
 OptAC-RS with a linear critic against LSVI-UCB (greedy, refit every episode) and rare-switching

@@ -1,4 +1,6 @@
-r"""Regret rate, ε rate and rare switching of the optimistic actor-critic (docs/experiments.md#actor_critic_regret).
+r"""Regret rate, ε rate and rare switching of the optimistic actor-critic.
+
+Design: ``docs/experiments.md#actor_critic_regret``.
 
 Combination lock (S = 7, A = 5, H = 6): the optimistic actor-critic with rare switching and resets
 (OptAC-RS) against UCBVI, OptAC without resets and OptAC without optimism. Regret is exact (every

@@ -19,6 +19,7 @@ import hashlib
 import importlib
 import json
 import math
+import os
 import platform
 import warnings
 from dataclasses import dataclass
@@ -213,11 +214,39 @@ def get_experiment(name: str) -> ModuleType:
     return mod
 
 
+GAMES_ENV = "THEORYSIM_GAMES"
+"""Environment variable with a JSON list of game specs (``games.GAME_FORMS``) that replaces the ``games`` field
+of every experiment declaring ``GAMES_FROM_CONFIG = True``; the Snakefile sets it from the ``games`` config key.
+The list becomes part of the config (and of its hash), so a run stays a pure function of (config, seed, device)."""
+
+
+def games_override() -> tuple | None:
+    """The game list of :data:`GAMES_ENV` (validated), or ``None`` when it is unset or empty."""
+    raw = os.environ.get(GAMES_ENV, "").strip()
+    if not raw:
+        return None
+    try:
+        games = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{GAMES_ENV} must be a JSON list of game names, got {raw!r} ({e})") from None
+    if not isinstance(games, list) or not games:
+        raise ConfigError(f"{GAMES_ENV} must be a non-empty JSON list of game names, got {raw!r}")
+    from games import GameSpecError, check_game_spec
+
+    try:
+        return tuple(check_game_spec(g) for g in games)
+    except GameSpecError as e:
+        raise ConfigError(f"{GAMES_ENV}: {e}") from None
+
+
 def get_config(name: str, scale: str):
+    """The experiment's config for ``scale`` (with the :data:`GAMES_ENV` game list where it opts in)."""
     mod = get_experiment(name)
     if scale not in mod.CONFIGS:
         raise ConfigError(f"scale {scale!r} is not defined for {name!r}; allowed: {', '.join(mod.CONFIGS)}")
-    return mod.CONFIGS[scale]
+    config = mod.CONFIGS[scale]
+    games = games_override() if getattr(mod, "GAMES_FROM_CONFIG", False) else None
+    return config if games is None else dataclasses.replace(config, games=games)
 
 
 def seeds_for(name: str, scale: str) -> int:

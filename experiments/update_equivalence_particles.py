@@ -1,4 +1,6 @@
-r"""A8 (paper notes §1.3(e)): Algorithm 1 with sampled beliefs and rollouts approaches the exact update.
+r"""A8: Algorithm 1 with sampled beliefs and rollouts approaches the exact update.
+
+Design record: ``docs/experiments.md#update_equivalence_particles``.
 
 With :math:`K` particles per information state (posterior histories under the blueprint, one rollout per
 particle and action, common random numbers), the action-value estimate has error :math:`O(K^{-1/2})` and
@@ -63,13 +65,15 @@ def claims(frame: pd.DataFrame, config: Config) -> list[Claim]:
     for name, sub in frame.groupby("game"):
         Ks = np.array(sorted(sub.particles.unique()), float)
         Y = np.stack([sub[sub.particles == K].groupby(["seed", "draw"]).q_rmse.first().to_numpy() for K in Ks], 1)
-        out.append(Claim.in_range(f"game {name}: slope of q RMSE vs particles", fit_loglog_slope(Ks, Y), -0.6, -0.4,
-                                  "Monte Carlo rate K^(-1/2)", theory=-0.5, reconstructed=True))
+        out.append(Claim.within(f"game {name}: slope of q RMSE vs particles", fit_loglog_slope(Ks, Y), -0.5, -0.5,
+                                slack=0.1, description="Monte Carlo rate K^(-1/2); slack 0.1 for the K = 1 end, where "
+                                "the RMSE is capped by the payoff range (the rate is asymptotic)", reconstructed=True))
         top = sub[sub.particles == Ks.max()]
-        out.append(Claim.in_range(f"game {name}: E[J] at K = {int(Ks.max())} minus exact-update J",
-                                  mean_ci(top.J - top.exact_J), -0.01, 0.01,
-                                  "Theorem 3.3: the sampled planner converges to the global update", theory=0.0,
-                                  reconstructed=True))
+        out.append(Claim.within(f"game {name}: E[J] at K = {int(Ks.max())} minus exact-update J",
+                                mean_ci(top.J - top.exact_J), 0.0, 0.0, slack=0.01,
+                                description="Theorem 3.3: the sampled planner converges to the global update; slack "
+                                "0.01 for the finite K (Monte Carlo error of order range / sqrt(K))",
+                                reconstructed=True))
     return out
 
 
@@ -78,21 +82,28 @@ def plot(frame: pd.DataFrame, config: Config):
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
     for j, (name, sub) in enumerate(frame.groupby("game")):
-        m = sub.groupby("particles").q_rmse.mean()
-        axes[0].loglog(m.index, m.values, "o-", color=f"C{j}", label=f"game {name}")
-        axes[0].loglog(m.index, m.values[0] * (m.index / m.index[0]) ** -0.5, ":", color=f"C{j}")
+        per = {K: s.groupby(["seed", "draw"]).q_rmse.first().to_numpy() for K, s in sub.groupby("particles")}
+        Ks = np.array(sorted(per), float)
+        m = np.array([per[K].mean() for K in sorted(per)])
+        axes[0].loglog(Ks, m, "o-", color=f"C{j}", label=f"game {name}")
+        axes[0].loglog(Ks, m[0] * (Ks / Ks[0]) ** -0.5, ":", color=f"C{j}")
+        cis = [mean_ci(per[K]) for K in sorted(per)]
+        if all(np.isfinite(c.high - c.low) for c in cis):  # 95% band over (seed, draw) runs
+            axes[0].fill_between(Ks, [max(c.low, 1e-12) for c in cis], [c.high for c in cis], color=f"C{j}",
+                                 alpha=0.2, lw=0)
         err = sub.groupby("particles").apply(lambda s: mean_ci(s.J - s.exact_J), include_groups=False)
         est = np.array([abs(e.estimate) for e in err])
-        lo = np.array([max(abs(e.estimate) - (e.high - e.low) / 2, 1e-6) for e in err])
-        hi = np.array([abs(e.estimate) + (e.high - e.low) / 2 for e in err])
-        axes[1].errorbar(err.index * (1 + 0.05 * j), np.maximum(est, 1e-6), yerr=[est - lo, hi - est], fmt="o-",
-                         color=f"C{j}", label=f"game {name}", capsize=3)
+        half = np.array([(e.high - e.low) / 2 if np.isfinite(e.high - e.low) else 0.0 for e in err])
+        lo = np.maximum(est - half, 1e-6)
+        hi = est + half
+        axes[1].errorbar(err.index * (1 + 0.05 * j), np.maximum(est, 1e-6), yerr=[np.maximum(est, 1e-6) - lo,
+                         hi - np.maximum(est, 1e-6)], fmt="o-", color=f"C{j}", label=f"game {name}", capsize=3)
     axes[0].set_xlabel("particles K")
-    axes[0].set_ylabel("RMS error of q-hat (dotted: K^-1/2)")
+    axes[0].set_ylabel("RMS error of q-hat (band: 95% CI; dotted: K^-1/2)")
     axes[0].legend()
     axes[1].set_xscale("log")
     axes[1].set_yscale("log")
     axes[1].set_xlabel("particles K")
-    axes[1].set_ylabel("|E[J(search)] - J(exact update)|")
+    axes[1].set_ylabel("|E[J(search)] - J(exact)| (95% CI)")
     axes[1].legend()
     return fig

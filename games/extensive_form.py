@@ -34,8 +34,8 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass, field
-from typing import Any, Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Hashable, Mapping
 
 import numpy as np
 import torch
@@ -223,7 +223,8 @@ class ExtensiveFormGame:
                     raise GameError(f"chance node at history {self._path(labels, parent, h)} has no outcomes")
                 ps = np.array([o[1] for o in node.outcomes])
                 if (ps < 0).any() or not np.isfinite(ps).all() or abs(ps.sum() - 1.0) > 1e-9:
-                    raise GameError(f"chance probabilities at history {self._path(labels, parent, h)} are {ps.tolist()} "
+                    where = self._path(labels, parent, h)
+                    raise GameError(f"chance probabilities at history {where} are {ps.tolist()} "
                                     f"(sum {ps.sum():.6g}); they must be >= 0 and sum to 1")
                 child_start[h] = len(player)
                 nchild[h] = len(node.outcomes)

@@ -89,7 +89,8 @@ def mmd(g: ExtensiveFormGame, alpha, eta=None, magnet_lr=0.0, iterations: int = 
     ``record_at``: iterations at which exploitability is recorded (default: about 40 log-spaced points).
     ``tol``: if given, ``converged`` means the update residual of the returned iterate (how far one more
     MMD step would move it, max-norm over both sequence forms) is at most ``tol`` (a
-    :class:`theory.results.NotConvergedWarning` otherwise); without ``tol``, ``converged`` is ``None``. ``init`` may carry a batch axis ``[B, I, A]``. ``callback(t, probs)``
+    :class:`theory.results.NotConvergedWarning` otherwise); without ``tol``, ``converged`` is ``None``.
+    ``init`` may carry a batch axis ``[B, I, A]``. ``callback(t, probs)``
     is called at the ``record_at`` iterations with the current ``[B, I, A]`` tensors of both players.
     """
     if form not in ("sequence", "behavioural"):

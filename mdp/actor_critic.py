@@ -2,7 +2,8 @@ r"""Optimistic actor-critic with rare switching (Tan, Fan & Wei, ICML 2025), its
 
 **Reconstruction.** The paper's algorithm box could not be read; this module implements the
 reconstruction recorded in ``docs/experiments.md`` (section "Optimistic actor-critic with rare
-switching"), whose structure is fixed by the abstract and the paper's figure caption: an *off-policy critic that targets Q\** using all data, *optimism*, and *rare-switching
+switching"), whose structure is fixed by the abstract and the paper's figure caption: an *off-policy
+critic that targets Q\** using all data, *optimism*, and *rare-switching
 policy resets*. Per episode :math:`t` and step :math:`h`:
 
 * **Critic** (recomputed only at switches, from all data, tabular UCBVI-Hoeffding form):
@@ -13,7 +14,8 @@ policy resets*. Per episode :math:`t` and step :math:`h`:
   :math:`b_h(s,a) = c_b (H-h)\sqrt{\log(SAHT/\delta)/\max(1,N_h(s,a))}` and :math:`\bar Q = H-h` on
   unvisited pairs (optimism). ``optimism=False`` drops the bonus and sets unvisited pairs to 0.
   Linear critic (``critic="linear"``, LSVI-UCB of Jin et al. 2020):
-  :math:`\Lambda_h = \lambda I + \sum\phi\phi^\top`, :math:`w_h = \Lambda_h^{-1}\sum\phi(s,a)[r + \max_{a'}\bar Q_{h+1}(s',a')]`,
+  :math:`\Lambda_h = \lambda I + \sum\phi\phi^\top`,
+  :math:`w_h = \Lambda_h^{-1}\sum\phi(s,a)[r + \max_{a'}\bar Q_{h+1}(s',a')]`,
   :math:`\bar Q_h = \min\{H-h, \phi^\top w_h + \beta\|\phi\|_{\Lambda_h^{-1}}\}`.
 * **Rare switching**: the critic used by the actor changes only when some count :math:`N_h(s,a)` has
   doubled since the last switch (tabular; at most :math:`SAH\log_2 T` switches) or when

@@ -63,7 +63,8 @@ def stack_models(models, device="cpu", dtype=torch.float64):
         raise TypeError(f"expected TabularMDP or FiniteHorizonMDP models, got {kind.__name__}")
     Ps, Rs = [], []
     for i, m in enumerate(models):
-        if type(m) is not kind or (m.S, m.A) != (first.S, first.A) or getattr(m, "H", None) != getattr(first, "H", None):
+        same_h = getattr(m, "H", None) == getattr(first, "H", None)
+        if type(m) is not kind or (m.S, m.A) != (first.S, first.A) or not same_h:
             raise ShapeError(f"models[{i}] ({m!r}) does not match models[0] ({first!r})")
         if kind is TabularMDP:
             if m.n_objectives != 1:

@@ -58,7 +58,10 @@ class OccupancyResult:
 
 
 def flow_matrix(m: TabularMDP):
-    r"""Sparse ``[S, S*A]`` matrix :math:`M` with :math:`(M d)(s') = \sum_a d(s',a) - \gamma\sum_{s,a}P(s'|s,a)d(s,a)`."""
+    r"""Sparse ``[S, S*A]`` flow matrix :math:`M`.
+
+    :math:`(M d)(s') = \sum_a d(s',a) - \gamma\sum_{s,a}P(s'|s,a)d(s,a)`.
+    """
     S, A = m.S, m.A
     E = sp.csr_array((np.ones(S * A), (np.repeat(np.arange(S), A), np.arange(S * A))), shape=(S, S * A))
     Pf = m.P_flat if m.is_sparse else sp.csr_array(m.P_flat)

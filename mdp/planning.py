@@ -221,8 +221,9 @@ def policy_iteration(m: TabularMDP, max_iter: int = 10_000, pi0=None, history: b
     hist = []
     converged = False
     it = 0
+    V = None
     for it in range(1, max_iter + 1):
-        V = policy_evaluation(m, actions, V0=None if it == 1 else V)
+        V = policy_evaluation(m, actions, V0=V)
         Q = q_values(m.P_flat, m.R, m.gamma, V)
         best = Q.max(-1)
         hist.append(float(np.max(best - V)))

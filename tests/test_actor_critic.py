@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from mdp import FiniteHorizonMDP, TabularMDP, backward_induction
+from mdp import FiniteHorizonMDP, backward_induction
 from mdp.actor_critic import (OfflineData, behaviour_policy, collect_offline_data, concentrability, lsvi_ucb,
                               optimistic_actor_critic, ucbvi)
 from mdp.generators import combination_lock, garnet, random_linear_mdp

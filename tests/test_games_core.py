@@ -76,8 +76,11 @@ def test_tiny_hanabi_optima(name):
     published = {"A": 2.25, "B": 1.0, "C": 2.5, "D": 2.5, "E": 10.0, "F": 7 / 3}[name]
     assert g.optimal_value() == pytest.approx(published, abs=1e-12)
     # a best response pair never exceeds the optimum; the optimum is attained by some pure pair
-    best = max(expected_return(g, TabularPolicy(g, (p0, best_response(g, TabularPolicy(g, (p0, uniform_policy(g).probs[1])), 1).policy)))[0]
-               for p0 in pure_strategies(g, 0))
+    def best_pair_value(p0):
+        br = best_response(g, TabularPolicy(g, (p0, uniform_policy(g).probs[1])), 1).policy
+        return expected_return(g, TabularPolicy(g, (p0, br)))[0]
+
+    best = max(best_pair_value(p0) for p0 in pure_strategies(g, 0))
     assert best == pytest.approx(published, abs=1e-12)
 
 

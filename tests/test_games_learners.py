@@ -4,7 +4,7 @@ import pytest
 import torch
 from scipy.optimize import minimize
 
-from games import (TabularPolicy, cfr, exploitability, kuhn_poker, leduc_poker, md_local_update, mmd,
+from games import (TabularPolicy, cfr, kuhn_poker, leduc_poker, md_local_update, mmd,
                    mmd_local_update, perturbed_rps, solve_zero_sum, uniform_policy)
 from games.evaluation import action_values, policy_to_sequence, sequence_form
 from games_reference import tree_action_values
@@ -62,7 +62,8 @@ def test_rps_qre_fixed_point():
         np.testing.assert_allclose(x, RPS_QRE[a], atol=1e-7)
         np.testing.assert_allclose(y, RPS_QRE[a], atol=1e-7)
         # logit QRE fixed point: x = softmax(A y / alpha), y = softmax(-A^T x / alpha)
-        sx = np.exp(A @ y / a); sy = np.exp(-A.T @ x / a)
+        sx = np.exp(A @ y / a)
+        sy = np.exp(-A.T @ x / a)
         np.testing.assert_allclose(x, sx / sx.sum(), atol=1e-9)
         np.testing.assert_allclose(y, sy / sy.sum(), atol=1e-9)
 
@@ -75,15 +76,18 @@ def test_local_update_is_proximal_argmax():
     got = mmd_local_update(torch.tensor(pi), torch.tensor(q), eta, alpha, torch.tensor(rho), mask).numpy()
 
     def neg(z):
-        p = np.exp(z - z.max()); p /= p.sum()
+        p = np.exp(z - z.max())
+        p /= p.sum()
         kl = lambda a, b: float(np.sum(a * np.log(a / b)))
         return -(eta * p @ q - eta * alpha * kl(p, rho) - kl(p, pi))
 
     z = minimize(neg, np.zeros(4), method="BFGS", options=dict(gtol=1e-10)).x
-    ref = np.exp(z - z.max()); ref /= ref.sum()
+    ref = np.exp(z - z.max())
+    ref /= ref.sum()
     np.testing.assert_allclose(got, ref, atol=1e-6)
     # alpha = 0 is mirror descent: pi * exp(eta q) normalised
-    md = pi * np.exp(eta * q); md /= md.sum()
+    md = pi * np.exp(eta * q)
+    md /= md.sum()
     np.testing.assert_allclose(mmd_local_update(torch.tensor(pi), torch.tensor(q), eta, 0.0, torch.tensor(rho),
                                                 mask).numpy(), md, atol=1e-14)
     np.testing.assert_allclose(md_local_update(torch.tensor(pi), torch.tensor(q), eta, mask).numpy(), md, atol=1e-14)

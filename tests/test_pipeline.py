@@ -45,6 +45,29 @@ def test_unknown_experiment_in_config_is_named():
     assert r.returncode != 0 and "nope" in (r.stdout + r.stderr)
 
 
+@pytest.mark.parametrize("games, needle", [
+    ('["kuhn_poker","chess"]', "chess"),                        # not an allowed form: the schema stops it
+    ('["kuhn_poker","tiny_hanabi_A"]', "zero-sum"),             # the common.smk check, naming the allowed forms
+])
+def test_bad_games_stop_before_any_job(games, needle):
+    r = _snake("-n", "--config", f"games={games}")
+    out = r.stdout + r.stderr
+    assert r.returncode != 0 and needle in out and "run_experiment" not in out
+
+
+def test_games_key_reaches_only_the_game_list_experiments():
+    pytest.importorskip("pyspiel")
+    r = _snake("-n", "-p", "--forceall", "--config", "scale=smoke",
+               'games=["kuhn_poker","leduc_poker","openspiel:liars_dice"]')
+    assert r.returncode == 0, r.stdout + r.stderr
+    env = """THEORYSIM_GAMES='["kuhn_poker", "leduc_poker", "openspiel:liars_dice"]' python -m experiments"""
+    cmds = [ln for ln in r.stdout.splitlines() if "python -m experiments run" in ln]
+    with_env = {ln.split(" run ")[1].split()[0] for ln in cmds if env in ln}
+    assert with_env == {"update_equivalence_nash", "update_equivalence_mmds"}
+    bad = _snake("-n", "--config", 'games=["openspiel:goofspiel(num_cards=3)"]')
+    assert bad.returncode != 0 and "simultaneous moves" in bad.stdout + bad.stderr
+
+
 def test_lint():
     r = _snake("--lint")
     assert r.returncode == 0, r.stdout + r.stderr

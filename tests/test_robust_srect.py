@@ -66,7 +66,7 @@ def test_optimal_policy_value_and_iwocs_lower_bounds(model):
     ev = s_rectangular_policy_evaluation(model, U, opt.policy, tol=1e-10)
     assert abs(ev.value - opt.value) < 1e-7
     for randomised in (False, True):
-        r = iwocs_srect(model, U, eps=1e-7, randomised=randomised)
+        r = iwocs_srect(model, U, eps=1e-7, randomised=randomised, history=True)
         assert all(h["lower"] <= opt.value + 1e-8 for h in r.history)
 
 

@@ -10,7 +10,8 @@ never as absolute predictions. Notation: :math:`d` the Bellman eluder dimension,
 * Regret after :math:`T` episodes (the matching :math:`\sqrt T` form of the paper's regret decomposition):
   :math:`\sqrt{d H^5 T\log|\mathcal A|} + \sqrt{d H^4 T \log|\mathcal F|}`.
 * Non-optimistic hybrid: :math:`N_{\text{off}} \ge c^*_{\text{off}}\, d H^4/\varepsilon^2`.
-* Tabular instantiation (``docs/experiments.md``, actor-critic section): :math:`d \approx SA`, :math:`\log|\mathcal F| \approx SAH`.
+* Tabular instantiation (``docs/experiments.md``, actor-critic section): :math:`d \approx SA`,
+  :math:`\log|\mathcal F| \approx SAH`.
 * Rare switching (tabular, counts doubling): at most :math:`SAH(\log_2 T + 1)` switches.
 """
 from __future__ import annotations

@@ -59,7 +59,7 @@ __all__ = ["SolverResult", "random_subsets", "DRAW_CHUNK", "halpern", "halpern_f
 
 @dataclass(frozen=True)
 class SolverResult:
-    """``x`` (last iterate), ``residuals[j]`` measured after ``calls[j]`` oracle calls, the final
+    r"""``x`` (last iterate), ``residuals[j]`` measured after ``calls[j]`` oracle calls, the final
     ``residual`` :math:`\|F x\|` of the returned iterate (max over a batch), ``oracle_calls``,
     ``iterations``, ``converged`` (residual <= eps). ``error_bound`` is ``None``: a monotone inclusion
     gives no certified distance to the solution set from the residual alone. The recorded

@@ -16,6 +16,7 @@ uses OpenSpiel's rules, so its equilibrium value is -0.0856 for player 0.
 """
 from __future__ import annotations
 
+import gymnasium
 import numpy as np
 from gymnasium import spaces
 from gymnasium.utils import seeding
@@ -121,6 +122,11 @@ class ExtensiveFormEnv(AECEnv):
             self.render()
 
     def render(self):
+        """PettingZoo's render contract: ``ansi`` returns the text, ``human`` prints it and returns ``None``,
+        no render mode warns and returns ``None``."""
+        if self.render_mode is None:
+            gymnasium.logger.warn("You are calling render method without specifying any render mode.")
+            return None
         g, h = self.game, self.history
         path = []
         while h > 0:
@@ -129,6 +135,7 @@ class ExtensiveFormEnv(AECEnv):
         text = f"{g.name}: history {tuple(reversed(path))}"
         if self.render_mode == "human":
             print(text)
+            return None
         return text
 
     def close(self):
@@ -150,6 +157,13 @@ def leduc_poker_env(render_mode: str | None = None):
     from games.poker import leduc_poker
 
     return extensive_form_env(leduc_poker(), render_mode)
+
+
+def openspiel_env(game, render_mode: str | None = None, **params):
+    """An order-enforced AEC environment for an OpenSpiel game compiled by :func:`games.from_openspiel`."""
+    from games.openspiel import from_openspiel
+
+    return extensive_form_env(from_openspiel(game, **params), render_mode)
 
 
 def tiny_hanabi_env(name: str = "E", render_mode: str | None = None):

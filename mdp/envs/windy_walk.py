@@ -62,7 +62,8 @@ def windy_walk_kernel(alpha: float) -> np.ndarray:
 
 
 def windy_walk(alpha: float = 0.0, gamma: float = 0.95) -> TabularMDP:
-    """The windy-walk MDP for one wind strength (reward −1 per step until the goal)."""
+    """The windy-walk MDP for one wind strength (reward −1 per step until the goal); ``info["cells"]`` lists the
+    grid cell of each state index."""
     P = windy_walk_kernel(alpha)
     S = P.shape[0]
     cells = sorted(_graph().nodes)
@@ -71,14 +72,12 @@ def windy_walk(alpha: float = 0.0, gamma: float = 0.95) -> TabularMDP:
     R[goal] = 0.0
     mu = np.zeros(S)
     mu[cells.index(START)] = 1.0
-    m = TabularMDP(P, R, gamma, mu)
-    object.__setattr__(m, "cells", cells)
-    return m
+    return TabularMDP(P, R, gamma, mu, info={"cells": cells})
 
 
 def windy_walk_set(n: int = 25, high: float = 0.5):
     """The paper's uncertainty set: alpha on ``n`` values in ``[0, high]`` (static, coupled across cells)."""
-    from mdp.robust import ParametricSet
+    from mdp.robust.sets import ParametricSet
 
     return ParametricSet(windy_walk_kernel, np.linspace(0.0, high, n), bounds=[[0.0, high]])
 

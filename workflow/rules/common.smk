@@ -30,6 +30,39 @@ EXPERIMENTS = _requested(config["experiments"])
 PAPER = "paper/paper.pdf" if SCALE == "quick" else f"paper/paper-{SCALE}.pdf"
 
 
+# Games of the experiments that take a game list (GAMES_FROM_CONFIG): checked here, before any job runs, and
+# passed to every job through the THEORYSIM_GAMES environment variable (part of each job's config and hash).
+import json
+
+from games import GAME_FORMS, GameSpecError, check_game_spec
+
+GAMES = config.get("games")
+if GAMES:
+    problems = []
+    for _g in GAMES:
+        try:
+            check_game_spec(_g, zero_sum=True)
+        except GameSpecError as e:
+            problems.append(str(e))
+    if problems:
+        raise ValueError(
+            f"config key 'games': {'; '.join(problems)}. Allowed forms: {', '.join(GAME_FORMS)} "
+            "(zero-sum games only: the game list feeds update_equivalence_nash and update_equivalence_mmds)"
+        )
+GAMES_ENV = f"THEORYSIM_GAMES='{json.dumps(list(GAMES))}' " if GAMES else ""
+
+
+def games_prefix(exp):
+    """The THEORYSIM_GAMES prefix for experiments that take a game list (others keep their jobs unchanged)."""
+    from experiments.core import get_experiment
+
+    return GAMES_ENV if getattr(get_experiment(exp), "GAMES_FROM_CONFIG", False) else ""
+
+
+def games_env(wildcards):
+    return games_prefix(wildcards.exp)
+
+
 def n_seeds(exp):
     return config["seeds"] if config.get("seeds") else seeds_for(exp, SCALE)
 

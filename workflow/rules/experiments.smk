@@ -16,13 +16,14 @@ for _exp in ALL_EXPERIMENTS:
         params:
             device=DEVICE,
             exp=_exp,
+            games=games_prefix(_exp),
         threads: 1
         resources:
             gpu=1 if DEVICE == "cuda" else 0,
         conda:
             "../envs/theorysim.yaml"
         shell:
-            "python -m experiments run {params.exp} --scale {wildcards.scale} "
+            "{params.games}python -m experiments run {params.exp} --scale {wildcards.scale} "
             "--seed {wildcards.seed} --device {params.device} --threads {threads} --out {output} > {log} 2>&1"
 
 
@@ -37,10 +38,12 @@ rule aggregate_experiment:
         claims="results/{exp}/{scale}.claims.json",
     log:
         "logs/{exp}/{scale}/aggregate.log",
+    params:
+        games=games_env,
     conda:
         "../envs/theorysim.yaml"
     shell:
-        "python -m experiments aggregate {wildcards.exp} --scale {wildcards.scale} "
+        "{params.games}python -m experiments aggregate {wildcards.exp} --scale {wildcards.scale} "
         "--inputs {input} --out {output.table} --claims {output.claims} > {log} 2>&1"
 
 
@@ -61,10 +64,11 @@ rule plot_experiment:
     params:
         title=lambda w: describe(w.exp)["title"],
         caption=lambda w: describe(w.exp)["caption"],
+        games=games_env,
     log:
         "logs/{exp}/{scale}/plot.log",
     conda:
         "../envs/theorysim.yaml"
     shell:
-        "python -m experiments plot {wildcards.exp} --scale {wildcards.scale} "
+        "{params.games}python -m experiments plot {wildcards.exp} --scale {wildcards.scale} "
         "--results {input} --out {output} > {log} 2>&1"

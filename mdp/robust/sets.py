@@ -1,0 +1,252 @@
+r"""Uncertainty sets of robust MDPs and their rectangularity contract.
+
+Every set declares ``rectangularity``, which the solvers check (:func:`require_rectangularity`):
+
+``"sa"``
+    :math:`(s,a)`-rectangular, :math:`\mathcal T = \times_{s,a}\mathcal P_{s,a}`: the set has a per-row
+    worst-case oracle ``worst_case(V) -> (values[S, A], kernel[S, A, S])`` and the robust Bellman operator
+    :math:`\max_a[r + \gamma\min_{p\in\mathcal P_{s,a}}p^\top V]` (Iyengar 2005; Nilim & El Ghaoui 2005).
+    :class:`L1Ball`, :class:`LinfBall`, :class:`KLBall`, :class:`WassersteinBall`, :class:`ModelHull`.
+``"s"``
+    :math:`s`-rectangular (:class:`mdp.robust.srect.SRectL1Ball`): a budget shared by the actions of a
+    state, so there is no per-:math:`(s,a)` oracle; only ``policy_backup`` (nature's best response to a
+    policy) and the s-rectangular solvers.
+``None``
+    static sets coupled across states (:class:`FiniteModelSet`, :class:`ParametricSet`): a finite family
+    of whole kernels ``models[K, S, A, S]``; the dynamic solvers see their (s,a)-rectangular hull
+    (:meth:`FiniteModelSet.hull`), the static searches enumerate them.
+
+Both rectangular kinds satisfy static/dynamic equivalence (Iyengar 2005, Lemma 3.3; Wiesemann, Kuhn &
+Rustem 2013), which :func:`mdp.robust.adversary_policy_iteration` and IWOCS's certificate need.
+
+Example:
+    >>> import numpy as np
+    >>> from mdp.robust.sets import L1Ball
+    >>> U = L1Ball(np.full((2, 1, 2), 0.5), radius=0.4)
+    >>> vals, kernel = U.worst_case(np.array([0.0, 1.0]))
+    >>> U.rectangularity, np.round(vals[:, 0], 6).tolist()
+    ('sa', [0.3, 0.3])
+"""
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from mdp.model import ModelError, ParameterError, ShapeError, as_numpy, check_distributions, check_scalar
+from mdp.operators import policy_average, q_values
+from mdp.robust.oracles import (kl_worst_case, l1_worst_case, linf_worst_case, numpy_oracle,
+                                wasserstein_worst_case)
+
+__all__ = ["RECTANGULARITIES", "RectangularityError", "require_rectangularity", "check_kernel", "check_radius",
+           "UncertaintySet", "L1Ball", "LinfBall", "KLBall", "WassersteinBall", "FiniteModelSet", "ModelHull",
+           "ParametricSet"]
+
+RECTANGULARITIES = ("sa", "s", None)
+_WORDS = {"sa": "(s,a)-rectangular", "s": "s-rectangular", None: "non-rectangular (static, coupled)"}
+
+
+class RectangularityError(ModelError):
+    """A solver was given an uncertainty set of a rectangularity it does not support."""
+
+
+def require_rectangularity(uset, allowed, who: str, hint: str = "") -> None:
+    """Raise :class:`RectangularityError` unless ``uset.rectangularity`` is in ``allowed``.
+
+    Args:
+        uset: an :class:`UncertaintySet`.
+        allowed: the accepted values among ``"sa"``, ``"s"``, ``None``.
+        who: the solver's name (for the message).
+        hint: what to use instead.
+    """
+    if not isinstance(uset, UncertaintySet):
+        raise TypeError(f"{who}: uset must be an UncertaintySet, got {type(uset).__name__}")
+    kind = uset.rectangularity
+    if kind not in allowed:
+        want = " or ".join(_WORDS[a] for a in allowed)
+        raise RectangularityError(f"{who} needs a {want} uncertainty set; {type(uset).__name__} is {_WORDS[kind]} "
+                                  f"(rectangularity={kind!r}){'; ' + hint if hint else ''}")
+
+
+def check_kernel(P, name: str = "P") -> np.ndarray:
+    """A validated dense copy ``[S, A, S]`` of a kernel (dense ``[S, A, S]`` or sparse ``(S*A, S)``).
+
+    Raises:
+        ShapeError, NotFiniteError, NegativeProbabilityError, NotStochasticError (rows named by index).
+    """
+    if sp.issparse(P):
+        S = P.shape[1]
+        if P.shape[0] % max(S, 1):
+            raise ShapeError(f"sparse {name} must have shape (S*A, S), got {P.shape}")
+        P = P.toarray().reshape(S, P.shape[0] // S, S)
+    P = as_numpy(P)
+    if P.ndim != 3 or P.shape[0] != P.shape[2] or P.shape[0] == 0 or P.shape[1] == 0:
+        raise ShapeError(f"{name} must have shape [S, A, S] with S, A >= 1, got {P.shape}")
+    check_distributions(name, P)
+    return P
+
+
+def check_radius(name: str, r) -> float:
+    """A finite radius ``>= 0`` as a float (numpy scalars accepted)."""
+    r = check_scalar(name, r, low=0.0)
+    if not np.isfinite(r):
+        raise ParameterError(f"{name} must be a finite number >= 0, got {r!r}")
+    return r
+
+
+class UncertaintySet:
+    """Base class: a set of kernels around the nominal ``P[S, A, S]``.
+
+    Attributes:
+        rectangularity: ``"sa"``, ``"s"`` or ``None`` (see the module docstring).
+        P: the nominal kernel ``[S, A, S]``.
+    """
+
+    rectangularity: str | None = "sa"
+
+    def worst_case(self, V):  # pragma: no cover - abstract
+        """``(values[S, A], kernel[S, A, S])``: :math:`\\min_{p\\in\\mathcal P_{s,a}} p^\\top V` and a minimiser."""
+        raise NotImplementedError
+
+    def nominal(self) -> np.ndarray:
+        """The nominal kernel ``[S, A, S]`` (IWOCS's first model)."""
+        return self.P
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(S, A)`` of the kernels in the set."""
+        return self.P.shape[0], self.P.shape[1]
+
+    def policy_backup(self, V, R, gamma, pi):
+        r"""Nature's best response to ``pi`` at ``V``: ``(F V [S], kernel [S, A, S])``.
+
+        .. math:: (FV)(s) = \sum_a \pi(a|s)\big[R(s,a) + \gamma\min_{p\in\mathcal P_{s,a}} p^\top V\big]
+
+        Args:
+            V: ``[S]`` values; R: ``[S, A]`` rewards; gamma: discount; pi: ``[S, A]`` policy.
+        """
+        _, T = self.worst_case(V)
+        S, A = self.shape
+        return policy_average(q_values(T.reshape(S * A, S), R, gamma, np.asarray(V, dtype=np.float64)), pi), T
+
+
+class _Ball(UncertaintySet):
+    """An (s,a)-rectangular ball of ``radius`` around the nominal kernel ``P[S, A, S]``."""
+
+    rectangularity = "sa"
+
+    def __init__(self, P, radius: float):
+        self.P = check_kernel(P)
+        self.radius = check_radius("radius", radius)
+
+
+class L1Ball(_Ball):
+    """(s,a)-rectangular L1 ball ``{p in simplex: ||p - P[s, a]||_1 <= radius}`` (oracle :func:`l1_worst_case`)."""
+
+    kind = "l1"
+
+    def worst_case(self, V):
+        return numpy_oracle(l1_worst_case, self.P, V, self.radius)
+
+
+class LinfBall(_Ball):
+    """(s,a)-rectangular box ``{p in simplex: |p - P[s, a]|_inf <= radius}`` (oracle :func:`linf_worst_case`)."""
+
+    kind = "linf"
+
+    def worst_case(self, V):
+        return numpy_oracle(linf_worst_case, self.P, V, self.radius)
+
+
+class KLBall(_Ball):
+    """(s,a)-rectangular KL ball ``{p: KL(p || P[s, a]) <= radius}`` (support within that of ``P[s, a]``;
+    oracle :func:`kl_worst_case` with ``iterations`` bisection steps)."""
+
+    kind = "kl"
+
+    def __init__(self, P, radius: float, iterations: int = 64):
+        super().__init__(P, radius)
+        self.iterations = check_scalar("iterations", iterations, low=1, integer=True)
+
+    def worst_case(self, V):
+        if self.radius == 0.0:
+            p = self.P.copy()
+            return p @ np.asarray(V, dtype=np.float64), p
+        return numpy_oracle(kl_worst_case, self.P, V, self.radius, iterations=self.iterations)
+
+
+class WassersteinBall(_Ball):
+    """(s,a)-rectangular Wasserstein-1 ball ``{p: W_1(p, P[s, a]) <= radius}`` under the ground metric
+    ``metric[S, S]`` (default ``|i - j|``); exact oracle :func:`mdp.robust.oracles.wasserstein_worst_case`."""
+
+    kind = "w1"
+
+    def __init__(self, P, radius: float, metric=None):
+        super().__init__(P, radius)
+        S = self.P.shape[0]
+        d = np.abs(np.arange(S)[:, None] - np.arange(S)[None, :]).astype(float) if metric is None else as_numpy(metric)
+        if d.shape != (S, S) or np.any(d < 0) or np.any(np.diag(d) != 0) or not np.isfinite(d).all():
+            raise ShapeError(f"metric must be a finite non-negative [{S}, {S}] matrix with zero diagonal")
+        self.metric = np.asarray(d, dtype=np.float64)
+
+    def worst_case(self, V):
+        return wasserstein_worst_case(self.P, V, self.radius, self.metric)
+
+
+class FiniteModelSet(UncertaintySet):
+    """A finite set of whole kernels ``models[K, S, A, S]`` (static: one kernel for the whole episode).
+
+    Not rectangular (``rectangularity=None``): the dynamic solvers (robust VI, robust policy evaluation)
+    solve its (s,a)-rectangular hull :meth:`hull`, which is more pessimistic unless the set is itself
+    rectangular; :meth:`worst_case` is that hull's oracle (the per-row minimum over the models).
+    """
+
+    rectangularity = None
+
+    def __init__(self, models):
+        models = [as_numpy(getattr(mm, "P", mm)) for mm in models] if not isinstance(models, np.ndarray) \
+            else list(as_numpy(models))
+        if len(models) == 0:
+            raise ParameterError("the model set is empty")
+        shape = models[0].shape
+        for k, mm in enumerate(models):
+            if mm.shape != shape:
+                raise ShapeError(f"models[{k}] has shape {mm.shape}, models[0] has {shape}")
+        self.models = np.stack([check_kernel(mm, f"models[{k}]") for k, mm in enumerate(models)])
+        self.P = self.models[0]
+
+    def worst_case(self, V):
+        """The oracle of the rectangular hull: per row ``(s, a)`` the minimum of ``models[k, s, a] @ V``."""
+        vals = self.models @ np.asarray(V, dtype=np.float64)  # [K, S, A]
+        k = vals.argmin(0)
+        p = np.take_along_axis(self.models, k[None, :, :, None], 0)[0]
+        return vals.min(0), p
+
+    def hull(self) -> "ModelHull":
+        """The (s,a)-rectangular hull of the models (every row may follow any model independently)."""
+        return self if isinstance(self, ModelHull) else ModelHull(self.models)
+
+    def __len__(self):
+        return self.models.shape[0]
+
+
+class ModelHull(FiniteModelSet):
+    """The (s,a)-rectangular hull of a finite model set: every row ``(s, a)`` may follow any of the models
+    independently. Its oracle is the per-row minimum over the ``G`` models (cost :math:`O(G S^2 A)` per call,
+    so it grows with the number of models); it is the set robust VI solves when given a
+    :class:`FiniteModelSet`, and, being rectangular, it admits IWOCS's certified exact search."""
+
+    rectangularity = "sa"
+
+
+class ParametricSet(FiniteModelSet):
+    """Kernels ``fn(theta)`` for ``theta`` in ``grid`` (static and coupled across states, e.g. a wind
+    strength shared by all cells). ``bounds`` (``[d, 2]``) enables continuous CMA-ES search in IWOCS."""
+
+    def __init__(self, fn, grid, bounds=None):
+        grid = [np.atleast_1d(np.asarray(t, dtype=float)) for t in grid]
+        if not grid:
+            raise ParameterError("the parameter grid is empty")
+        super().__init__([fn(t if t.size > 1 else float(t[0])) for t in grid])
+        self.fn = fn
+        self.grid = np.stack(grid)
+        self.bounds = None if bounds is None else np.asarray(bounds, dtype=float).reshape(-1, 2)
