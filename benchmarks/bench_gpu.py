@@ -89,7 +89,8 @@ def batched_vi(dev, sizes):
     Pt = torch.as_tensor(P, device=dev)
     Rt = torch.as_tensor(R, device=dev)
     t0 = time.perf_counter()
-    V, _, iters, res = batched_value_iteration(Pt, Rt, 0.9, tol=1e-6)
+    out = batched_value_iteration(Pt, Rt, 0.9, tol=1e-6)
+    iters, res = out.iterations, out.residual
     _sync(dev)
     t_vi = time.perf_counter() - t0
     Pf = Pt.reshape(B, S * A, S)
