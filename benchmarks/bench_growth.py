@@ -440,8 +440,12 @@ def plot(data: dict, path: Path) -> None:
     fig, ax = plt.subplots(1, 4, figsize=(17, 4))
     if data.get("planning"):
         a = ax[0]
-        a.loglog([r["S"] for r in data["planning"]], [r.get("solve_cpu_s", r["solve_s"]) for r in data["planning"]],
-                 "o-", label="ours (sparse PI)")
+        cpu = [r for r in data["planning"] if "solve_cpu_s" in r]
+        a.loglog([r["S"] for r in cpu], [r["solve_cpu_s"] for r in cpu], "o-", label="ours (sparse PI), CPU s")
+        wall = [r for r in data["planning"] if "solve_cpu_s" not in r]
+        if wall:
+            a.loglog([r["S"] for r in wall], [r["solve_s"] for r in wall], "o", mfc="none", color="C0",
+                     label="ours, wall s only (shared cores)")
         if data.get("toolbox"):
             a.loglog([r["S"] for r in data["toolbox"]], [r.get("solve_cpu_s", r["solve_s"]) for r in data["toolbox"]],
                      "s--", label="pymdptoolbox VI")
