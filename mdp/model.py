@@ -201,8 +201,12 @@ class TabularMDP:
 
     def absorbing_states(self) -> np.ndarray:
         """Boolean ``[S]``: states that every action keeps in place with zero reward (terminal)."""
-        P = self.dense_P()
-        stay = np.all(np.isclose(P[np.arange(self.S), :, np.arange(self.S)], 1.0), axis=1)
+        S, A = self.S, self.A
+        if self.is_sparse:  # P[(s, a), s] without a dense copy (TabularEnv calls this on any model)
+            diag = np.asarray(self.P[np.arange(S * A), np.repeat(np.arange(S), A)]).reshape(S, A)
+        else:
+            diag = self.P[np.arange(S), :, np.arange(S)]
+        stay = np.all(np.isclose(diag, 1.0), axis=1)
         R = self.R if self.R.ndim == 2 else np.abs(self.R).sum(-1)
         return stay & np.all(R == 0, axis=1)
 

@@ -9,6 +9,7 @@ from games import (TabularPolicy, cfr, kuhn_poker, leduc_poker, md_local_update,
 from games.evaluation import action_values, policy_to_sequence, sequence_form
 from experiments.references import KUHN_MMD_ANNEALING
 from games_reference import tree_action_values
+from gpu_device import GPU
 
 # OpenSpiel mmd_dilated_test.py (Gambit): Kuhn reduced-normal-form QRE at alpha = 0.1.
 # Player 0 per card J, Q, K: [pass, pass-then-fold, pass-then-call, bet]; player 1 per card Q, K, J:
@@ -171,6 +172,6 @@ def test_bad_hyperparameters():
 @pytest.mark.gpu
 def test_cuda_matches_cpu():
     g = kuhn_poker()
-    a = mmd(g, [0.1, 0.2], iterations=100, device="cuda")
+    a = mmd(g, [0.1, 0.2], iterations=100, device=GPU)
     b = mmd(g, [0.1, 0.2], iterations=100)
     np.testing.assert_allclose(a.exploitability, b.exploitability, atol=1e-10)

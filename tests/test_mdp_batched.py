@@ -11,6 +11,7 @@ from mdp.batched import (BatchedTabularMDP, TabularVectorEnv, batched_backward_i
 from mdp.generators import combination_lock, garnet, gridworld, river_swim
 from mdp.model import ShapeError, TabularMDP
 from mdp.operators import bellman_optimality, policy_kernel, q_values
+from gpu_device import GPU
 
 
 def _z(ret, exact):
@@ -202,11 +203,11 @@ def test_vector_env_truncates_at_max_steps():
 def test_cuda_simulator_matches_exact():
     m = garnet(12, 3, 4, 0.8, seed=2)
     pi = np.full((12, 3), 1 / 3)
-    sim = BatchedTabularMDP(m, 100_000, device="cuda", generator=torch.Generator("cuda").manual_seed(0),
+    sim = BatchedTabularMDP(m, 100_000, device=GPU, generator=torch.Generator(GPU).manual_seed(0),
                             dtype=torch.float64)
     ret = sim.estimate_return(pi, 120).cpu().numpy()
     assert abs(_z(ret, m.mu @ policy_evaluation(m, pi))) < 4.0
-    P = torch.as_tensor(m.dense_P()[None], device="cuda")
-    R = torch.as_tensor(m.R[None], device="cuda")
+    P = torch.as_tensor(m.dense_P()[None], device=GPU)
+    R = torch.as_tensor(m.R[None], device=GPU)
     V = batched_value_iteration(P, R, m.gamma, tol=1e-10).V
     np.testing.assert_allclose(V[0].cpu().numpy(), policy_iteration(m).V, atol=1e-9)

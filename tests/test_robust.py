@@ -11,6 +11,7 @@ from mdp.model import NotStochasticError
 from theory.results import NotConvergedWarning
 from mdp.robust import (FiniteModelSet, KLBall, L1Ball, LinfBall, WassersteinBall, iwocs,
                         robust_policy_evaluation, robust_value_iteration, static_worst_case)
+from gpu_device import GPU
 
 S = 7
 
@@ -212,12 +213,12 @@ def test_batched_robust_vi_cuda_matches_cpu():
 
     from mdp.robust import batched_robust_value_iteration
 
-    if not torch.cuda.is_available():
+    if GPU == "cuda" and not torch.cuda.is_available():
         pytest.skip("no CUDA device")
     mm = garnet(20, 4, 20, 0.9, seed=1, dirichlet=0.5)
     P, R = mm.dense_P()[None].repeat(3, 0), mm.R[None].repeat(3, 0)
     cpu = batched_robust_value_iteration(P, R, 0.9, [0.1, 0.5, 1.0], kind="kl", tol=1e-9)
-    gpu = batched_robust_value_iteration(P, R, 0.9, [0.1, 0.5, 1.0], kind="kl", tol=1e-9, device="cuda")
+    gpu = batched_robust_value_iteration(P, R, 0.9, [0.1, 0.5, 1.0], kind="kl", tol=1e-9, device=GPU)
     np.testing.assert_allclose(gpu.V.cpu().numpy(), cpu.V.numpy(), atol=1e-8)
 
 

@@ -534,3 +534,91 @@ def test_vr_halpern_inexact_first_iterates_follow_the_published_recursion(seed):
         k += 1
     assert res.iterations == k and k >= 3 and refreshed >= 1
     np.testing.assert_allclose(res.x, u, rtol=1e-11, atol=1e-12)
+
+
+# ---- the inner loops against plain recursions of Algorithms 1 and 2, written here from the paper ----
+def _F(A, b, x):
+    return A.T @ (A @ x - b) / len(b)
+
+
+def _Fi(A, b, idx, x):
+    return A[idx].T @ (A[idx] @ x - b[idx]) / len(idx)
+
+
+def test_random_subsets_are_uniform_distinct_and_sorted():
+    from theory.halpern import random_subsets
+
+    rng = np.random.default_rng(0)
+    for n, b in ((5, 2), (6, 5)):  # rejection path (b^2 <= 4n) and the permutation path
+        rows = random_subsets(rng, n, b, 30_000)
+        assert rows.shape == (30_000, b) and (np.diff(rows, axis=1) > 0).all()
+        codes = [tuple(r) for r in rows]
+        counts = np.array([codes.count(c) for c in set(codes)])
+        n_subsets = math.comb(n, b)
+        assert len(counts) == n_subsets
+        np.testing.assert_allclose(counts / 30_000, 1 / n_subsets, atol=0.012)
+    with pytest.raises(ValueError, match="subset size"):
+        random_subsets(rng, 4, 5, 1)
+
+
+def test_vr_halpern_iterates_match_the_plain_recursion_of_algorithm_1():
+    from theory.halpern import DRAW_CHUNK, random_subsets
+
+    op = _ls(n=64, d=5, seed=3)
+    A, b, n = op.A, op.b, op.n
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = vr_halpern(op, np.zeros(5), eps=1e-30, max_calls=20_000, seed=11)
+    K = res.iterations
+    assert K > DRAW_CHUNK  # crosses a block of draws
+    bs, eta, sq = math.isqrt(n), 1.0 / op.L, math.sqrt(n)
+    rng = np.random.default_rng(11)
+    u0 = np.zeros(5)
+    u, u_prev, Ft, calls = u0.copy(), u0.copy(), None, 0
+    for k in range(K):
+        if k % DRAW_CHUNK == 0:
+            coins = rng.random(DRAW_CHUNK)
+            subs = random_subsets(rng, n, bs, DRAW_CHUNK)
+        p = 1.0 if k <= 1 else (4.0 / (k + 4) if k - 1 <= sq else 4.0 / (sq + 5))  # PAGE probabilities
+        if k == 0 or coins[k % DRAW_CHUNK] < p:
+            Ft, calls = _F(A, b, u), calls + n
+        else:
+            S_k = subs[k % DRAW_CHUNK]
+            Ft, calls = Ft + _Fi(A, b, S_k, u) - _Fi(A, b, S_k, u_prev), calls + 2 * bs
+        lam = 2.0 / (k + 4)  # anchored step, lambda_k = 2/(k+4)
+        u_prev, u = u, lam * u0 + (1 - lam) * u - eta * Ft
+    np.testing.assert_allclose(res.x, u, rtol=0, atol=1e-12)
+    assert res.oracle_calls == calls
+
+
+def test_vr_halpern_inexact_iterates_match_the_plain_recursion_of_algorithm_2():
+    op = _ls(n=16, d=3, seed=4)
+    A, b, n = op.A, op.b, op.n
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = vr_halpern_inexact(op, np.zeros(3), eps=1e-30, max_calls=3_000, seed=5, inner_scale=1.0)
+    p = 1.0 / n
+    eta, gamma = math.sqrt(n) / op.L, 5.0 * math.sqrt(p * (1 - p)) / (math.sqrt(n) + 1)
+    rng = np.random.default_rng(5)
+    u0 = np.zeros(3)
+    u, calls = u0.copy(), 0
+    for k in range(res.iterations):
+        M = max(1, int(1.0 * n * math.log(k + 2)))
+        draws, coins = rng.integers(n, size=(M, 1)), rng.random(M)
+        v, w = u.copy(), u.copy()
+        w_prev, Fw, calls = w, _F(A, b, w), calls + n
+        for j in range(M):  # VR-FoRB on Phi(v) = eta F(v) + v - u
+            i = draws[j]
+            corr = eta * (_Fi(A, b, i, v) - _Fi(A, b, i, w_prev)) + v - w_prev
+            v_new = (1 - p) * v + p * w - gamma * (eta * Fw + w - u + corr)
+            calls += 2
+            w_prev = w
+            if coins[j] < p:
+                w, Fw, calls = v_new, _F(A, b, v_new), calls + n
+            v = v_new
+            if calls >= 3_000:
+                break
+        lam = 1.0 / (k + 2)
+        u = lam * u0 + (1 - lam) * v
+    np.testing.assert_allclose(res.x, u, rtol=0, atol=1e-12)
+    assert res.oracle_calls == calls
