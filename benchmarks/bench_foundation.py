@@ -26,7 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mdp import TabularMDP, policy_evaluation, policy_iteration  # noqa: E402
+from mdp import policy_evaluation, policy_iteration  # noqa: E402
 from mdp.batched import BatchedTabularMDP, batched_value_iteration  # noqa: E402
 from mdp.envs import TabularEnv  # noqa: E402
 from mdp.generators import garnet  # noqa: E402
@@ -115,7 +115,7 @@ def bench_eps_optimal(eps=1e-6):
     import scipy.sparse as sp
 
     m = garnet(1000, 10, 10, 0.99, seed=2, sparse=True)
-    S, A, g = m.S, m.A, m.gamma
+    A, g = m.A, m.gamma
 
     def ours():
         return policy_iteration(m)

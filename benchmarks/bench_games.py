@@ -25,7 +25,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from games import cfr, exploitability, leduc_poker, mmd, uniform_policy  # noqa: E402
+from games import cfr, exploitability, leduc_poker, mmd  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results"
 TARGET = 2.6e-4
@@ -49,7 +49,6 @@ def main():
              f"{torch.__version__} (1 thread), numpy {np.__version__}.", ""]
     try:
         import pyspiel
-        from open_spiel.python import policy as os_policy
         from open_spiel.python.algorithms import mmd_dilated
 
         import importlib.metadata as md
@@ -126,7 +125,8 @@ def main():
     ts = (time.perf_counter() - t) / 8 * B
     lines += ["", "Row 3 counts both sides' exploitability checks (every 10 iterations) in the wall time, as a user "
               "running to a target would."]
-    lines += ["", "| batched behavioural MMD on Leduc, 64 configurations | config-iterations / s | ratio |", "|---|---|---|",
+    lines += ["", "| batched behavioural MMD on Leduc, 64 configurations | config-iterations / s | ratio |",
+              "|---|---|---|",
               f"| one batched tensor program (B = 64) | {B * n / tb:,.0f} | **{ts / tb:.1f}x** |",
               f"| 64 sequential runs (timed on 8, scaled) | {B * n / ts:,.0f} | 1 |"]
     print("\n".join(lines[-3:]), flush=True)
