@@ -7,7 +7,7 @@ built with the other agents' *current learned* Boltzmann policies (online MAMQL)
 policies (offline MAMQL), the uniform policy, or the true expert policies (an oracle). Everything else
 is equal (offline objective, :math:`\alpha = 5`).
 
-Expectation (the paper notes' hypothesis, a reconstruction): consistent opponents (learned or cloned)
+Expectation (a hypothesis; a reconstruction): consistent opponents (learned or cloned)
 recover the reward better than a wrong (uniform) opponent model; the oracle bounds what is possible.
 """
 from __future__ import annotations

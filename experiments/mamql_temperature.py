@@ -9,7 +9,7 @@ Derived expectation: the likelihood term makes :math:`\mathrm{softmax}(\bar Q/T)
 :math:`T`, so :math:`\bar Q = T\log\pi_E + \bar V`; the implied reward is then
 :math:`\hat r = (T/T_E)\,\bar r + \text{shaping}`. Hence as :math:`\alpha\to\infty` a temperature mismatch
 leaves the policy and the reward's direction modulo shaping exact and only rescales the reward by
-:math:`T/T_E` (the paper notes expected "graceful degradation"). At small :math:`\alpha` the
+:math:`T/T_E` (one might expect "graceful degradation"). At small :math:`\alpha` the
 :math:`\chi^2` term acts on a reward of scale :math:`T/T_E`, so a hotter learner is regularised more.
 """
 from __future__ import annotations

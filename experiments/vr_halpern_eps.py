@@ -1,4 +1,4 @@
-r"""The ε law (paper notes B4): oracle calls to reach residual ε as ε shrinks.
+r"""The ε law (docs/experiments.md#vr_halpern_eps): oracle calls to reach residual ε as ε shrinks.
 
 One long run per method on the cocoercive least-squares instance; calls-to-ε are read off the
 residual history for every ε in the grid. Halpern-type methods need :math:`O(1/\varepsilon)` calls

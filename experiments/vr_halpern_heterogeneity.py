@@ -1,4 +1,4 @@
-r"""Heterogeneity (paper notes B5): the VR advantage is :math:`\approx \sqrt n\,L_F/L`.
+r"""Heterogeneity (docs/experiments.md#vr_halpern_heterogeneity): the VR advantage is :math:`\approx \sqrt n\,L_F/L`.
 
 Row norms of the least-squares instance are spread by a log-normal factor (``spread``), which raises
 the mean-square component constant :math:`L` towards :math:`\sqrt n L_F` while :math:`L_F` stays put.

@@ -6,8 +6,8 @@ update rule with action-value feedback :math:`U_Q(\pi(s_i), q_\pi(s_i, \cdot))` 
 state (the paper's Proposition 3.2), the planner only needs :math:`q_\pi(s_i,\cdot)`, which Algorithm 1
 estimates by sampling:
 
-**Algorithm 1 (Reconstruction:** the paper's body text was not available; this follows the paper notes
-§1.2.4 — posterior over histories assuming *all* players played :math:`\pi`, one sampled history per
+**Algorithm 1 (Reconstruction:** the paper's body text was not available; this follows the reconstruction
+recorded in ``docs/experiments.md`` (update-equivalence family) — posterior over histories assuming *all* players played :math:`\pi`, one sampled history per
 particle shared by every action (common random numbers), one blueprint rollout per (particle, action)):
 
 .. code-block:: text

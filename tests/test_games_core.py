@@ -15,7 +15,7 @@ from games_reference import pure_strategies, tree_value
 
 
 def kuhn_nash(a):
-    """The published Kuhn equilibrium family (paper notes §1.3(b)), parameter a in [0, 1/3]."""
+    """The published Kuhn equilibrium family (Kuhn 1950; experiments/references.py), parameter a in [0, 1/3]."""
     g = kuhn_poker()
     p0 = {"0": a, "1": 0.0, "2": 3 * a, "0pb": 0.0, "1pb": a + 1 / 3, "2pb": 1.0}      # prob of action 1
     p1 = {"0p": 1 / 3, "1p": 0.0, "2p": 1.0, "0b": 0.0, "1b": 1 / 3, "2b": 1.0}
@@ -38,7 +38,7 @@ def test_sizes_match_openspiel():
     k, l = kuhn_poker(), leduc_poker()
     assert k.num_infosets == 12 and [k.num_sequences(i) for i in (0, 1)] == [13, 13]
     assert l.num_infosets == 936 and [l.num_sequences(i) for i in (0, 1)] == [1093, 1093]
-    assert l.max_abs_payoff_entry() == pytest.approx(13 / 120)  # paper notes §1.3(c)
+    assert l.max_abs_payoff_entry() == pytest.approx(13 / 120)  # 13/120: the largest payoff entry of the sequence-form matrix
 
 
 def test_uniform_exploitability_published():

@@ -1,4 +1,4 @@
-"""Update-equivalence search (Algorithm 1, reconstructed) against the exact global update and the notes' tables."""
+"""Update-equivalence search (Algorithm 1, reconstructed) against the exact global update and the published tables (docs/experiments.md)."""
 import numpy as np
 import pytest
 
@@ -58,7 +58,7 @@ def test_sampling_is_seeded():
 @pytest.mark.parametrize("name, md, greedy, p2", [("A", 1.6924, 2.25, 1.875), ("C", 1.6037, 1.25, 1.875),
                                                   ("E", 4.3525, 8.0, 6.0)])
 def test_tiny_hanabi_search_table(name, md, greedy, p2):
-    """Paper notes §1.3(e): uniform blueprint, eta = 1 / payoff range."""
+    """Uniform blueprint, eta = 1 / payoff range (docs/experiments.md#update_equivalence_search)."""
     g = tiny_hanabi(name)
     u = uniform_policy(g)
     eta = 1 / np.ptp(g.payoffs)
@@ -89,7 +89,7 @@ def test_mmd_search_with_blueprint_magnet_is_md_with_smaller_step():
 
 
 def test_mmd_search_table():
-    """Paper notes §1.3(d): uniform blueprint, uniform magnet, exact q."""
+    """Uniform blueprint, uniform magnet, exact q (docs/experiments.md#update_equivalence_mmds)."""
     k, l = kuhn_poker(), leduc_poker()
     got = exploitability(k, mmd_search(k, uniform_policy(k), 1.0, 1.0))
     assert got == pytest.approx(KUHN_MMD_SEARCH_EXPLOITABILITY, abs=5e-4)

@@ -601,7 +601,7 @@ def regularized_minmax(A, b, radius: float = 1.0, mu: float = 0.0, nu: float = 0
 
 
 def random_least_squares(n: int, d: int = 20, sigma: float = 0.5, spread: float = 0.0, seed=0) -> LeastSquares:
-    r"""The cocoercive benchmark instance of the √n experiments (paper notes B.5, B3/B5).
+    r"""The cocoercive benchmark instance of the √n experiments (docs/experiments.md#vr_halpern_sqrt_n).
 
     Rows :math:`a_i = s_i(u + \sigma g_i/\sqrt d)` with a shared direction :math:`u \sim N(0, I/d)`,
     :math:`g_i \sim N(0, I)`, and row scales :math:`s_i = e^{\text{spread}\cdot z_i}` normalised to
