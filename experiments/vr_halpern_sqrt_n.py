@@ -1,4 +1,6 @@
-r"""The √n law (docs/experiments.md#vr_halpern_sqrt_n): oracle calls to reach a residual ε as the number of components grows.
+r"""The √n law: oracle calls to reach a residual ε as the number of components grows.
+
+Design: ``docs/experiments.md#vr_halpern_sqrt_n``.
 
 On the cocoercive finite-sum least-squares instance (:func:`theory.operators.random_least_squares`,
 :math:`L \approx L_F`, :math:`\|x_0 - x^\star\| = 1` for every n) full Halpern needs

@@ -7,7 +7,8 @@ state (the paper's Proposition 3.2), the planner only needs :math:`q_\pi(s_i,\cd
 estimates by sampling:
 
 **Algorithm 1 (Reconstruction:** the paper's body text was not available; this follows the reconstruction
-recorded in ``docs/experiments.md`` (update-equivalence family) — posterior over histories assuming *all* players played :math:`\pi`, one sampled history per
+recorded in ``docs/experiments.md`` (update-equivalence family) — posterior over histories assuming *all*
+players played :math:`\pi`, one sampled history per
 particle shared by every action (common random numbers), one blueprint rollout per (particle, action)):
 
 .. code-block:: text

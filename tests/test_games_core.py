@@ -38,7 +38,8 @@ def test_sizes_match_openspiel():
     k, l = kuhn_poker(), leduc_poker()
     assert k.num_infosets == 12 and [k.num_sequences(i) for i in (0, 1)] == [13, 13]
     assert l.num_infosets == 936 and [l.num_sequences(i) for i in (0, 1)] == [1093, 1093]
-    assert l.max_abs_payoff_entry() == pytest.approx(13 / 120)  # 13/120: the largest payoff entry of the sequence-form matrix
+    # 13/120: the largest payoff entry of Leduc's sequence-form matrix
+    assert l.max_abs_payoff_entry() == pytest.approx(13 / 120)
 
 
 def test_uniform_exploitability_published():

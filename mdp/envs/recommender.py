@@ -25,7 +25,7 @@ no simulator; see ``docs/experiments.md#constrained_tscac``):
   is :math:`k`, else :math:`k \bmod Z`) with probability ``drift`` (0.2).
 * Discount :math:`\gamma` = 0.95 by default.
 
-The notes this design follows write fatigue as :math:`(1 - 0.15 f)` and the leave term as
+The design this reconstruction starts from writes fatigue as :math:`(1 - 0.15 f)` and the leave term as
 :math:`0.08 f` for :math:`F = 4`; we write them through :math:`\phi = f/(F-1)` so that they keep the same
 range for any :math:`F` (at :math:`F = 4` the two agree).
 
