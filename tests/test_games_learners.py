@@ -121,7 +121,8 @@ def test_behavioural_mmd_alpha0_is_mirror_descent():
 
 
 def test_behavioural_mmd_nash_schedules_kuhn():
-    """Published MMD values (experiments/references.py): annealing 0.226 / 0.118 / 0.0291 at t = 1 / 10 / 100; moving magnet -> Nash."""
+    """Published MMD values (experiments/references.py): annealing 0.226 / 0.118 / 0.0291 at t = 1 / 10 /
+    100; moving magnet -> Nash."""
     g = kuhn_poker()
     r = mmd(g, 1.0, eta=1.0, form="behavioural", anneal=True, iterations=100, record_at=[1, 10, 100])
     np.testing.assert_allclose(r.record_exploitability[:, 0], list(KUHN_MMD_ANNEALING.values()), rtol=5e-3)
@@ -140,7 +141,8 @@ def test_batched_equals_single():
 
 
 def test_cfr_published_kuhn_curve():
-    """Published values (experiments/references.py): simultaneous CFR 0.0962 / 0.0257 / 0.00727 and CFR+ 0.0712 / 0.0157 / 0.00283."""
+    """Published values (experiments/references.py): simultaneous CFR 0.0962 / 0.0257 / 0.00727 and CFR+
+    0.0712 / 0.0157 / 0.00283."""
     g = kuhn_poker()
     c = cfr(g, 1000, alternating=False, record_at=[10, 100, 1000])
     np.testing.assert_allclose(c.record_average_exploitability[:, 0], [0.0962, 0.0257, 0.00727], rtol=5e-3)

@@ -1,4 +1,5 @@
-"""Update-equivalence search (Algorithm 1, reconstructed) against the exact global update and the published tables (docs/experiments.md)."""
+"""Update-equivalence search (Algorithm 1, reconstructed) against the exact global update and the published
+tables (docs/experiments.md)."""
 import numpy as np
 import pytest
 
