@@ -301,20 +301,29 @@ def batched_value_iteration(P, R, gamma, tol: float = 1e-8, max_iter: int = 100_
 
 
 def batched_policy_evaluation(P, R, gamma, pi):
-    r"""Exact :math:`V^\pi = (I-\gamma P_\pi)^{-1} r_\pi` for ``B`` models/policies (``torch.linalg.solve``).
+    r"""Exact :math:`V^\pi = (I-\gamma P_\pi)^{-1} r_\pi` for ``B`` policies at once (``torch.linalg.solve``).
 
-    ``P[B, S, A, S]``, ``R[B, S, A]``, ``pi[B, S, A]``, ``gamma`` scalar or ``[B]``; returns ``V[B, S]``.
-    :math:`P_\pi` is :func:`mdp.operators.policy_kernel`, the package's one definition.
+    Args:
+        P: ``[B, S, A, S]`` kernels, or one ``[S, A, S]`` kernel shared by every policy.
+        R: ``[B, S, A]`` or shared ``[S, A]``; a trailing objective axis (``[..., S, A, m]``) gives vector
+            values.
+        gamma: scalar or ``[B]``.
+        pi: ``[B, S, A]`` policies.
+
+    Returns:
+        ``V[B, S]`` (or ``[B, S, m]`` for vector rewards). :math:`P_\pi` is
+        :func:`mdp.operators.policy_kernel`, the package's one definition.
     """
-    P = P if isinstance(P, torch.Tensor) else torch.as_tensor(np.asarray(P), dtype=torch.float64)
-    R = _tensor(R, P.device, P.dtype)
-    pi = _tensor(pi, P.device, P.dtype)
-    g = _tensor(gamma, P.device, P.dtype)
+    pi = pi if isinstance(pi, torch.Tensor) else torch.as_tensor(np.asarray(pi), dtype=torch.float64)
+    P = _tensor(P, pi.device, pi.dtype)
+    R = _tensor(R, pi.device, pi.dtype)
+    g = _tensor(gamma, pi.device, pi.dtype)
     if g.ndim == 0:
-        g = g.expand(P.shape[0])
+        g = g.expand(pi.shape[0])
     P_pi = policy_kernel(P, pi)
-    r_pi = policy_reward(R, pi)
-    eye = torch.eye(P.shape[1], device=P.device, dtype=P.dtype)
+    vector = R.shape[-2:] != pi.shape[-2:]
+    r_pi = torch.einsum("...sak,...sa->...sk", R, pi) if vector else policy_reward(R, pi)
+    eye = torch.eye(pi.shape[1], device=pi.device, dtype=pi.dtype)
     return torch.linalg.solve(eye - g[:, None, None] * P_pi, r_pi)
 
 

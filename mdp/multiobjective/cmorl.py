@@ -57,6 +57,7 @@ from dataclasses import dataclass
 import numpy as np
 from cvxpy.error import SolverError
 
+from mdp.batched import batched_policy_evaluation
 from mdp.model import ModelError, TabularMDP
 from mdp.multiobjective.fronts import (epsilon_constraint, evaluate_policies, require_multiobjective,
                                        scalarised_optimum)
@@ -166,10 +167,7 @@ def _evaluate(m, P_flat, R, mu, pi, gamma):
     import torch
 
     S, A = m.S, m.A
-    P = P_flat.reshape(S, A, S)
-    P_pi = torch.einsum("sat,bsa->bst", P, pi)
-    r_pi = torch.einsum("sak,bsa->bsk", R, pi)
-    V = torch.linalg.solve(torch.eye(S, dtype=pi.dtype) - gamma * P_pi, r_pi)       # [B, S, k]
+    V = batched_policy_evaluation(P_flat.reshape(S, A, S), R, gamma, pi)             # [B, S, k]
     Vk = V.permute(0, 2, 1)                                                            # [B, k, S]
     Q = q_values(P_flat, R.permute(2, 0, 1), gamma, Vk)                               # [B, k, S, A]
     return torch.einsum("s,bks->bk", mu, Vk), Q

@@ -34,10 +34,10 @@ from dataclasses import dataclass
 import numpy as np
 from cvxpy.error import SolverError
 
+from mdp.batched import batched_policy_evaluation
 from mdp.model import ModelError, TabularMDP
 from mdp.multiobjective.metrics import FrontError, as_front, pareto_filter, pareto_mask
 from mdp.occupancy import solve_occupancy_lp
-from mdp.operators import policy_kernel
 from mdp.planning import policy_evaluation, policy_iteration
 from theory.results import warn_not_converged
 from theory.validation import ParameterError, check_scalar, to_numpy
@@ -91,10 +91,7 @@ def evaluate_policies(m: TabularMDP, policies, device: str = "cpu"):
     P = torch.as_tensor(m.dense_P().copy(), dtype=torch.float64, device=device)
     R = torch.as_tensor(m.R.copy(), dtype=torch.float64, device=device)
     mu = torch.as_tensor(m.mu.copy(), dtype=torch.float64, device=device)
-    P_pi = policy_kernel(P.expand(pi.shape[0], *P.shape), pi)
-    r_pi = torch.einsum("sak,bsa->bsk", R, pi)
-    eye = torch.eye(m.S, dtype=torch.float64, device=device)
-    V = torch.linalg.solve(eye - m.gamma * P_pi, r_pi)
+    V = batched_policy_evaluation(P, R, m.gamma, pi)                                  # [B, S, k]
     return torch.einsum("s,bsk->bk", mu, V)
 
 
