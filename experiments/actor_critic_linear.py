@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from experiments.actor_critic_regret import tidy
 from experiments.core import Claim
+from experiments.frames import regret_rows
 from mdp.actor_critic import lsvi_ucb, optimistic_actor_critic
 from mdp.generators import random_linear_mdp
 from theory.rates import Interval, fit_loglog_slope
@@ -63,7 +63,7 @@ def run(config: Config, seed: int, device: str) -> pd.DataFrame:
                      ("LSVI-UCB, rare switching", lambda: lsvi_ucb(lm, config.episodes, config.seeds, seed,
                                                                    rare_switching=True, device=device,
                                                                    progress=False))):
-        rows += tidy(fn(), name, grid)
+        rows += regret_rows(fn(), name, grid)
     out = pd.DataFrame(rows)
     out["d"], out["H"] = config.d, config.H
     return out

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.core import Claim, Measurement
+from experiments.frames import regret_rows
 from mdp.actor_critic import optimistic_actor_critic, ucbvi
 from mdp.generators import combination_lock
 from theory.bounds import max_switches_tabular
@@ -59,30 +60,13 @@ CONFIGS = {
 SEEDS = {"smoke": 1, "quick": 1, "full": 2}
 
 
-def tidy(result, name, grid, eps_grid=()):
-    rows = []
-    gap = result.regret / np.arange(1, result.regret.shape[1] + 1)
-    for eps in eps_grid:
-        for b in range(result.regret.shape[0]):
-            hit = np.flatnonzero(gap[b] <= eps)
-            rows.append(dict(algorithm=name, run=b, kind="eps_rate", eps=float(eps),
-                             episode=int(hit[0] + 1) if hit.size else -1))
-    for t in grid:
-        for b in range(result.regret.shape[0]):
-            rows.append(dict(algorithm=name, run=b, kind="curve", episode=int(t),
-                             regret=float(result.regret[b, t - 1]),
-                             switches=int(result.switches[b, t - 1]),
-                             mixture_gap=float(result.regret[b, t - 1] / t)))
-    return rows
-
-
 def run(config: Config, seed: int, device: str) -> pd.DataFrame:
     m = combination_lock(H=config.H, A=config.A, seed=seed)
     grid = np.unique(np.geomspace(10, config.episodes, config.grid).astype(int))
     rows = []
     for name, spec in ALGOS.items():
         res = spec["fn"](m, config.episodes, config.seeds, seed=seed, device=device, progress=False, **spec["kw"])
-        rows += tidy(res, name, grid, config.eps_grid)
+        rows += regret_rows(res, name, grid, config.eps_grid)
     out = pd.DataFrame(rows)
     out["S"], out["A"], out["H"] = m.S, m.A, m.H
     return out

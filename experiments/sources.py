@@ -18,7 +18,7 @@ __all__ = ["ROOT", "FIRST_PARTY", "experiment_files", "static_attributes", "sour
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRST_PARTY = ("theory", "mdp", "games", "experiments")
-INFRA = {"core", "plotting", "paper", "sources", "__main__", "__init__"}
+INFRA = {"core", "plotting", "paper", "sources", "frames", "references", "__main__", "__init__"}
 
 
 def experiment_files() -> dict[str, Path]:
