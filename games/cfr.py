@@ -40,6 +40,22 @@ def cfr(g: ExtensiveFormGame, iterations: int = 1000, plus: bool = False, altern
     ``target``: stop early once the average policy's exploitability (checked at the ``record_at`` points)
     is at most ``target``; ``converged`` then reports whether it was reached (``None`` without a target).
     ``residual`` is the average policy's exploitability (see :mod:`games.learner`).
+
+    Args:
+        g: a two-player zero-sum :class:`ExtensiveFormGame`.
+        iterations: budget of iterations (>= 1); plus: CFR+ (regret clipping, linear averaging).
+        alternating: player 0 then player 1 against the updated opponent (False: simultaneous updates).
+        record_at: iterations at which exploitabilities are recorded; target: early-stopping level.
+        device, dtype: torch placement and precision.
+
+    Returns:
+        :class:`games.learner.LearnerResult` (``average_policy`` is the equilibrium estimate).
+
+    Example:
+        >>> import games
+        >>> r = games.cfr(games.kuhn_poker(), iterations=1000, plus=True, target=1e-3)
+        >>> bool(r.converged), r.average_exploitability <= 1e-3
+        (True, True)
     """
     iterations = check_scalar("iterations", iterations, low=1, integer=True)
     T = g.tensors(device, dtype)

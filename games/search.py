@@ -173,7 +173,23 @@ def search(g: ExtensiveFormGame, blueprint: TabularPolicy, update: str = "md", e
 
 def md_search(g: ExtensiveFormGame, blueprint: TabularPolicy, eta: float, particles: int | None = None, seed=0,
               players=(0, 1)) -> TabularPolicy:
-    """Mirror-descent search (MDS): Algorithm 1 with :math:`U_Q(\\pi,q)\\propto\\pi e^{\\eta q}`."""
+    """Mirror-descent search (MDS): Algorithm 1 with :math:`U_Q(\\pi,q)\\propto\\pi e^{\\eta q}`.
+
+    Args:
+        g: a two-player :class:`ExtensiveFormGame`; blueprint: the policy being improved.
+        eta: mirror-descent step; particles: number of sampled histories per information state (``None``:
+            exact beliefs and action values); seed: seed of the particles; players: who searches.
+
+    Returns:
+        The searched :class:`TabularPolicy` (the blueprint updated at every information state).
+
+    Example:
+        >>> import games
+        >>> g = games.tiny_hanabi("A")
+        >>> pi = games.md_search(g, games.uniform_policy(g), eta=1.0)
+        >>> bool(games.expected_return(g, pi)[0] >= games.expected_return(g, games.uniform_policy(g))[0])
+        True
+    """
     return search(g, blueprint, "md", eta=eta, particles=particles, seed=seed, players=players)
 
 

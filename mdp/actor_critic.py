@@ -291,6 +291,17 @@ def optimistic_actor_critic(m, episodes: int, seeds: int, seed: int = 0, optimis
       offline_data: hybrid variant; pre-fills the critic's data.
       bonus_scale: :math:`c_b` of the tabular bonus; ``beta_scale``: :math:`c_\\beta` of the linear bonus
         (the reconstruction's practical constants; the theory's constants are larger).
+
+    Returns:
+        :class:`ActorCriticResult` with exact cumulative ``regret[seeds, T]``, critic ``switches[seeds, T]``,
+        the final ``policy[seeds, H, S, A]`` and the per-episode exact ``values``.
+
+    Example:
+        >>> from mdp.generators import combination_lock
+        >>> m = combination_lock(H=3, A=2, seed=0)
+        >>> r = optimistic_actor_critic(m, episodes=200, seeds=2, seed=0, progress=False)
+        >>> r.regret.shape
+        (2, 200)
     """
     name = "optac" + ("" if optimism else "-no-optimism") + ("" if reset else "-no-reset")
     return _run(m, episodes=episodes, seeds=seeds, seed=seed, optimism=optimism, reset=reset, actor="softmax",

@@ -217,6 +217,26 @@ def vr_halpern(op, x0, *, eps: float, max_calls: int, seed=None, eta: float | No
     eigenvalue computation, :func:`theory.operators.lipschitz_constants`; the paper's theory takes
     :math:`\eta = \Theta(1/L)`; Reconstruction: the constant 1); a step above :math:`1/L` warns.
     ``batch_size`` defaults to :math:`\lfloor\sqrt n\rfloor`.
+
+    Args:
+        op: a :class:`theory.operators.FiniteSumOperator` (oracle calls are counted through ``op.full`` /
+            ``op.batch``).
+        x0: starting point ``[dim]`` (or ``[B, dim]`` for a batch of instances).
+        eps: target residual :math:`\|F x\|` (> 0); max_calls: oracle-call budget (>= 1).
+        seed: seed of the coins and sampled components; eta: step (default ``1 / op.L``);
+        batch_size: components per PAGE correction; check_every: oracle calls between residual checks.
+
+    Returns:
+        :class:`SolverResult` with the last iterate ``x``, ``residual`` :math:`\|F x\|`, ``oracle_calls``,
+        ``iterations``, ``converged`` (``residual <= eps``) and the recorded ``(calls, residuals)``.
+
+    Example:
+        >>> import numpy as np
+        >>> from theory.operators import random_least_squares
+        >>> op = random_least_squares(256, d=5, seed=0)
+        >>> res = vr_halpern(op, np.zeros(op.dim), eps=1e-3, max_calls=200_000, seed=0)
+        >>> bool(res.converged), res.residual <= 1e-3
+        (True, True)
     """
     rng = np.random.default_rng(seed)
     n = op.n

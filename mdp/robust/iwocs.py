@@ -165,6 +165,15 @@ def iwocs(m: TabularMDP, uset: UncertaintySet, eps: float = 1e-6, search: str = 
         residual bound, so ``lower <= V*(mu) <= upper`` holds up to the inner solvers' rounding. Warns with
         :class:`theory.results.NotConvergedWarning` when the bracket did not close, and with a
         ``UserWarning`` when imperfect inner solves inverted it.
+
+    Example:
+        >>> from mdp.generators import garnet
+        >>> from mdp.robust import L1Ball, iwocs, robust_value_iteration
+        >>> m = garnet(20, 3, 4, 0.9, seed=0)
+        >>> U = L1Ball(m.dense_P(), 0.2)
+        >>> r = iwocs(m, U, eps=1e-6)
+        >>> bool(r.lower - 1e-6 <= robust_value_iteration(m, U, tol=1e-9).value <= r.upper + 1e-6)
+        True
     """
     check_robust_model(m, uset, "iwocs")
     require_rectangularity(uset, ("sa", None), "iwocs", "use iwocs_srect for s-rectangular sets")

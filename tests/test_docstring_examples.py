@@ -1,0 +1,16 @@
+"""The usage examples in the main entry points' docstrings run and print what they say."""
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["mdp.planning", "mdp.occupancy", "mdp.actor_critic", "mdp.robust.dp", "mdp.robust.iwocs",
+           "theory.halpern", "theory.fixed_point", "theory.validation", "games.mirror_descent", "games.cfr",
+           "games.search"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_examples(name):
+    mod = importlib.import_module(name)
+    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0 and result.attempted > 0, result
