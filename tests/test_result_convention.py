@@ -96,6 +96,19 @@ def case_certified_fixed_point():
     return r, 1e-10
 
 
+def case_certified_fixed_point_out_of_budget():
+    import warnings
+
+    from theory.fixed_point import certified_fixed_point
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = certified_fixed_point(lambda V: 1.0 + 0.5 * V, np.zeros(3), 0.5, 1e-10, max_iter=5)
+    # after 5 steps the step size is 2^-4: the certificate 0.5/(1-0.5) * 2^-4 is far above the tolerance
+    assert r.converged is False and r.error_bound == pytest.approx(2.0 ** -4)
+    return r, 1e-10
+
+
 def _halpern_case(name):
     def case():
         import theory
