@@ -32,8 +32,9 @@ def build(scale: str, claims_files, figure_files, out: str | Path = "paper/paper
             claims.append(display_claim(c))
         for m in payload.get("measurements", []):
             m.setdefault("experiment", payload["experiment"])
+            has_ci = m.get("ci_low") is not None or m.get("ci_high") is not None
             measurements.append(dict(m, value_s=num(m["value"]),
-                                     ci_s=interval_text(m.get("ci_low"), m.get("ci_high"))))
+                                     ci_s=interval_text(m.get("ci_low"), m.get("ci_high")) if has_ci else "–"))
     figures = {}
     for f in sorted(map(str, figure_files)):
         f = Path(f)
