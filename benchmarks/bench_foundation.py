@@ -25,6 +25,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing import best_time  # noqa: E402
 
 from mdp import policy_evaluation, policy_iteration  # noqa: E402
 from mdp.batched import BatchedTabularMDP, batched_value_iteration  # noqa: E402
@@ -35,14 +37,9 @@ from mdp.operators import bellman_optimality  # noqa: E402
 OUT = Path(__file__).resolve().parent / "results"
 
 
+
 def best_of(fn, repeat=5, number=1):
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        for _ in range(number):
-            fn()
-        times.append((time.perf_counter() - t) / number)
-    return min(times)
+    return best_time(fn, repeat, number)
 
 
 def bench_simulator(steps: int):

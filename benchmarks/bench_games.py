@@ -24,6 +24,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing import best_time  # noqa: E402
 
 from games import cfr, exploitability, leduc_poker, mmd  # noqa: E402
 
@@ -31,14 +33,9 @@ OUT = Path(__file__).resolve().parent / "results"
 TARGET = 2.6e-4
 
 
+
 def _best(fn, repeat=5, number=1):
-    ts = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        for _ in range(number):
-            fn()
-        ts.append((time.perf_counter() - t) / number)
-    return min(ts)
+    return best_time(fn, repeat, number)
 
 
 def main():

@@ -42,6 +42,8 @@ import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing import best_time  # noqa: E402
 OUT = Path(__file__).resolve().parent / "results"
 
 
@@ -49,14 +51,7 @@ def _rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # Linux: kB
 
 
-def _best(fn, repeat=3, number=1):
-    ts = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        for _ in range(number):
-            fn()
-        ts.append((time.perf_counter() - t) / number)
-    return min(ts)
+_best = best_time
 
 
 def slope(xs, ys):

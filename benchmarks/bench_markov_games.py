@@ -27,6 +27,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing import best_time  # noqa: E402
 
 from games.mamql import mamql  # noqa: E402
 from games.markov_game import sample_demonstrations, soft_nash, stack_games  # noqa: E402
@@ -36,13 +38,7 @@ from theory.results import NotConvergedWarning  # noqa: E402
 OUT = Path(__file__).resolve().parent / "results"
 
 
-def _best(fn, repeat=3):
-    ts = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t)
-    return min(ts)
+_best = best_time
 
 
 def bench_soft_nash(B=64):

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing import best_time  # noqa: E402
 
 from games import mra  # noqa: E402
 from games.population import congestion_family  # noqa: E402
@@ -26,13 +27,7 @@ from games.population import congestion_family  # noqa: E402
 OUT = Path(__file__).resolve().parent / "results"
 
 
-def _best(fn, repeat=3):
-    ts = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t)
-    return min(ts)
+_best = best_time
 
 
 def main():

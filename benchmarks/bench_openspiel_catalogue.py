@@ -30,17 +30,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing import best_time  # noqa: E402
 OUT = Path(__file__).resolve().parent / "results"
 
 
-def _best(fn, repeat=3, number=1):
-    ts = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        for _ in range(number):
-            fn()
-        ts.append((time.perf_counter() - t) / number)
-    return min(ts)
+_best = best_time
 
 
 def measure(name: str) -> dict:
