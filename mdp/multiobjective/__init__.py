@@ -9,7 +9,8 @@ A multi-objective MDP is a :class:`~mdp.model.TabularMDP` with vector rewards ``
 * :mod:`mdp.multiobjective.cmorl`: C-MORL (Liu et al., ICLR 2025) and its linear-scalarisation baseline.
 """
 from mdp.multiobjective.fronts import (CCSResult, EpsilonConstraintResult, ParetoVIResult, convex_coverage_set,
-                                       epsilon_constraint, evaluate_policies, pareto_value_iteration,
+                                       deterministic_epsilon_constraint, epsilon_constraint,
+                                       recover_deterministic_policy, evaluate_policies, pareto_value_iteration,
                                        scalarised_optimum, stochastic_front_hypervolume, vector_value)
 from mdp.multiobjective.cmorl import CMORLResult, cmorl, linear_scalarisation, thresholds, weight_set
 from mdp.multiobjective.models import random_momdp
@@ -21,5 +22,6 @@ __all__ = ["FrontError", "hypervolume", "hypervolume_2d", "expected_utility", "e
            "sparsity", "cardinality", "igd", "maximum_utility_loss", "pareto_filter", "pareto_mask", "dominates",
            "crowding_distance", "check_weights", "evaluate_policies", "vector_value", "scalarised_optimum",
            "convex_coverage_set", "CCSResult", "stochastic_front_hypervolume", "epsilon_constraint",
-           "EpsilonConstraintResult", "pareto_value_iteration", "ParetoVIResult", "cmorl", "CMORLResult",
+           "EpsilonConstraintResult", "pareto_value_iteration",
+           "deterministic_epsilon_constraint", "recover_deterministic_policy", "ParetoVIResult", "cmorl", "CMORLResult",
            "linear_scalarisation", "thresholds", "weight_set", "random_momdp"]

@@ -22,7 +22,11 @@ Two solvers of both stages:
 
 * ``solver="oracle"``: stage one solves each scalarised MDP exactly (policy iteration); stage two solves
   the ε-constraint problem exactly by the occupancy LP (:func:`~mdp.multiobjective.epsilon_constraint`),
-  whose optimum may be a stochastic policy. The budget is counted in oracle calls.
+  whose optimum may be a stochastic policy. The budget is counted in oracle calls. With
+  ``policy_class="deterministic"`` (deterministic-transition models) stage two instead solves the problem over
+  deterministic stationary policies exactly (:func:`~mdp.multiobjective.deterministic_epsilon_constraint`:
+  the best feasible point of the set-valued-VI front, policy recovered and checked), so every archived
+  policy is deterministic (stage one's policy-iteration optima already are).
 * ``solver="barrier"``: the interior-point dynamics of the paper (IPO, Liu, Ding & Liu 2020) with exact
   gradients on tabular softmax policies, batched over all (preference) or all (selected policy,
   objective) pairs in one torch program. Stage one is natural policy gradient (NPG)
@@ -59,8 +63,8 @@ from cvxpy.error import SolverError
 
 from mdp.batched import batched_policy_evaluation
 from mdp.model import ModelError, TabularMDP
-from mdp.multiobjective.fronts import (epsilon_constraint, evaluate_policies, require_multiobjective,
-                                       scalarised_optimum)
+from mdp.multiobjective.fronts import (deterministic_epsilon_constraint, epsilon_constraint, evaluate_policies,
+                                       pareto_value_iteration, require_multiobjective, scalarised_optimum)
 from mdp.multiobjective.metrics import (as_front, check_weights, crowding_distance, energy_weights, hypervolume,
                                         pareto_mask, simplex_grid)
 from mdp.operators import greedy_policy, q_values
@@ -275,7 +279,7 @@ def cmorl(m: TabularMDP, seed: int = 0, *, ref=None, delta: float | None = None,
           selection: str = "crowding", evaluate: str = "stochastic", init_iterations: int = 20,
           iterations_per_round: int = 20, eta: float = 1.0, t: float = 20.0, archive_size: int = 200,
           eval_weights=None, device: str = "cpu", lp_solver: str = "HIGHS",
-          track_hypervolume: bool | None = None) -> CMORLResult:
+          track_hypervolume: bool | None = None, policy_class: str = "stochastic") -> CMORLResult:
     r"""C-MORL on a multi-objective tabular MDP (see the module docstring for the two stages).
 
     Args:
@@ -298,9 +302,17 @@ def cmorl(m: TabularMDP, seed: int = 0, *, ref=None, delta: float | None = None,
         lp_solver: cvxpy solver of the LP oracle.
         track_hypervolume: record the hypervolume after each round (default: for ``k <= 6`` objectives;
             exact hypervolume is exponential in ``k``, about 15 s for 135 points in 9-D); else NaN.
+        policy_class: ``"stochastic"`` or ``"deterministic"`` (``solver="oracle"`` on a
+            deterministic-transition model: the ε-constraint step over deterministic stationary policies).
 
     Returns:
         :class:`CMORLResult`.
+
+    Example:
+        >>> res = cmorl(deep_sea_treasure("concave", 0.99), ref=[0, -25], policy_class="deterministic",
+        ...             n_select=2, rounds=8)                                     # doctest: +SKIP
+        >>> len(res.front)                                                       # doctest: +SKIP
+        10
     """
     k = require_multiobjective(m, "cmorl")
     seed = check_scalar("seed", seed, low=0, integer=True)
@@ -317,6 +329,11 @@ def cmorl(m: TabularMDP, seed: int = 0, *, ref=None, delta: float | None = None,
         raise ParameterError(f"selection must be 'crowding' or 'random', got {selection!r}")
     if evaluate not in ("stochastic", "greedy"):
         raise ParameterError(f"evaluate must be 'stochastic' or 'greedy', got {evaluate!r}")
+    if policy_class not in ("stochastic", "deterministic"):
+        raise ParameterError(f"policy_class must be 'stochastic' or 'deterministic', got {policy_class!r}")
+    if policy_class == "deterministic" and solver != "oracle":
+        raise ParameterError(f"policy_class='deterministic' needs solver='oracle', got solver={solver!r}")
+    pareto = pareto_value_iteration(m) if policy_class == "deterministic" else None
     init_iterations = check_scalar("init_iterations", init_iterations, low=1, integer=True)
     iterations_per_round = check_scalar("iterations_per_round", iterations_per_round, low=1, integer=True)
     eta = check_scalar("eta", eta, low=0.0, low_open=True)
@@ -362,7 +379,8 @@ def cmorl(m: TabularMDP, seed: int = 0, *, ref=None, delta: float | None = None,
             for pi_r, l, d in jobs:
                 budget += 1
                 try:
-                    res = epsilon_constraint(m, l, d, solver=lp_solver)
+                    res = (epsilon_constraint(m, l, d, solver=lp_solver) if pareto is None
+                           else deterministic_epsilon_constraint(m, l, d, pareto))
                 except (ModelError, SolverError):
                     continue                              # infeasible thresholds: the call is still spent
                 archive.add(res.value, res.policy)

@@ -24,7 +24,9 @@ Three exact fronts:
   :math:`\max \sum_{j \ne l} G_j` at that optimum, so the answer is Pareto-optimal, not only weakly.
 * **Deterministic policies on deterministic transitions**: :func:`pareto_value_iteration`, set-valued
   value iteration :math:`\mathcal V_{k+1}(s) = \mathrm{ND}\big(\bigcup_a \{r(s,a) + \gamma v :
-  v \in \mathcal V_k(s'(s,a))\}\big)` (White 1982) from :math:`\mathcal V_0 \equiv \{0\}`.
+  v \in \mathcal V_k(s'(s,a))\}\big)` (White 1982) from :math:`\mathcal V_0 \equiv \{0\}`, and
+  :func:`deterministic_epsilon_constraint`, the ε-constraint step restricted to deterministic stationary
+  policies, read off that front with the policy recovered by tracing the sets.
 """
 from __future__ import annotations
 
@@ -44,7 +46,8 @@ from theory.validation import ParameterError, check_scalar, to_numpy
 
 __all__ = ["require_multiobjective", "evaluate_policies", "vector_value", "CCSResult", "convex_coverage_set",
            "stochastic_front_hypervolume", "EpsilonConstraintResult", "epsilon_constraint",
-           "ParetoVIResult", "pareto_value_iteration", "scalarised_optimum"]
+           "ParetoVIResult", "pareto_value_iteration", "scalarised_optimum",
+           "deterministic_epsilon_constraint", "recover_deterministic_policy"]
 
 
 def require_multiobjective(m, who: str) -> int:
@@ -379,3 +382,109 @@ def pareto_value_iteration(m: TabularMDP, gamma: float | None = None, tol: float
         warnings.simplefilter("ignore")
         front = sets[int(starts[0])]
     return ParetoVIResult(front[np.lexsort(front.T[::-1])], tuple(sets), float(res), bound, converged, it)
+
+
+def recover_deterministic_policy(m: TabularMDP, pareto: ParetoVIResult, target,
+                                 atol: float | None = None) -> np.ndarray:
+    r"""A deterministic stationary policy whose value vector is ``target``, a point of ``pareto.front``.
+
+    Traces the sets of :func:`pareto_value_iteration` from the start state :math:`s_0` with
+    :math:`v_0 = ` ``target``: at state :math:`s_i` pick the first action :math:`a` and the vector
+    :math:`v' \in \mathcal V(s'(s_i, a))` with :math:`r(s_i, a) + \gamma v' = v_i` (within ``atol``), fix
+    :math:`\pi(s_i) = a` and continue from :math:`(s'(s_i, a), v')` until a terminal state or a state already
+    fixed (then the stationary policy repeats that cycle). States off the traced path take action 0. The
+    recovered policy is evaluated exactly (``mdp.policy_evaluation``); a value that differs from ``target``
+    (the point needs a non-stationary policy, e.g. a cycle left after some laps) raises ``ModelError``.
+
+    Args:
+        m: the deterministic-transition model :func:`pareto_value_iteration` ran on.
+        pareto: its result (``sets`` per state), run with the model's own discount ``m.gamma``.
+        target: ``[k]`` a point of ``pareto.front``.
+        atol: matching tolerance (default :math:`10^{-8}(1 + \max|{\rm target}|)`).
+
+    Returns:
+        ``[S, A]`` one-hot policy.
+    """
+    k = require_multiobjective(m, "recover_deterministic_policy")
+    v = to_numpy(target, name="target").astype(float)
+    if v.shape != (k,):
+        raise FrontError(f"target must be a [{k}] vector, got shape {v.shape}")
+    g = m.gamma
+    tol = 1e-8 * (1.0 + float(np.abs(v).max())) if atol is None else float(atol)
+    P = m.dense_P()
+    nxt = P.argmax(-1)
+    term = m.absorbing_states()
+    s = int(np.flatnonzero(m.mu > 0)[0])
+    pi = np.zeros((m.S, m.A))
+    pi[:, 0] = 1.0
+    fixed: set[int] = set()
+    while not term[s] and s not in fixed:
+        for a in range(m.A):
+            succ = pareto.sets[nxt[s, a]]
+            dist = np.abs(m.R[s, a] + g * succ - v).max(1)
+            i = int(np.argmin(dist))
+            if dist[i] <= tol:
+                break
+        else:
+            raise ModelError(f"target {v.tolist()} is not in the Pareto set of state {s} (no action matches)")
+        pi[s] = np.eye(m.A)[a]
+        fixed.add(s)
+        s, v = int(nxt[s, a]), succ[i]
+    G = vector_value(m, pi)
+    want = to_numpy(target, name="target")
+    if np.abs(G - want).max() > 10 * tol:
+        raise ModelError(f"the Pareto point {want.tolist()} is attained only by a non-stationary policy: the traced "
+                         f"stationary policy has value {G.tolist()}")
+    return pi
+
+
+def deterministic_epsilon_constraint(m: TabularMDP, objective: int, thresholds,
+                                     pareto: ParetoVIResult | None = None) -> EpsilonConstraintResult:
+    r"""The ε-constraint step over deterministic stationary policies of a deterministic-transition MDP, exactly.
+
+    .. math:: \max_{\pi\ \text{deterministic}} G^\pi_l \quad\text{s.t.}\quad G^\pi_j \ge d_j\ (j \ne l),
+
+    ties broken by the largest :math:`\sum_{j \ne l} G_j` (so the answer is Pareto-optimal, not only weakly).
+    Exact by the deterministic Pareto front :math:`F` of :func:`pareto_value_iteration`: the constrained
+    maximum over all deterministic policies is attained on :math:`F` (a feasible policy dominated by
+    :math:`q \in F` makes :math:`q` feasible and at least as good), so the step is the best feasible point
+    of :math:`F`; its policy comes from :func:`recover_deterministic_policy`, which checks that a
+    *stationary* policy attains it (raising ``ModelError`` otherwise). Unlike :func:`epsilon_constraint`
+    (the occupancy LP, whose optimum may randomise), this reaches the non-supported points of a
+    deterministic front, e.g. the eight concave-region treasures of deep-sea-treasure.
+
+    Args:
+        m: multi-objective model with one-hot transitions and one start state.
+        objective: ``l``, the index maximised.
+        thresholds: ``[k]`` thresholds ``d`` (entry ``l`` ignored; ``-inf``: unconstrained).
+        pareto: a :func:`pareto_value_iteration` result of ``m`` to reuse (computed when ``None``).
+
+    Returns:
+        :class:`EpsilonConstraintResult` with a one-hot ``policy`` and its exact ``value``. Raises
+        ``ModelError`` when no front point meets the thresholds.
+
+    Example:
+        >>> m = deep_sea_treasure("concave", 0.99)                               # doctest: +SKIP
+        >>> deterministic_epsilon_constraint(m, 0, [-np.inf, -10.0]).value       # doctest: +SKIP
+        array([14.76391511, -8.64827525])
+    """
+    k = require_multiobjective(m, "deterministic_epsilon_constraint")
+    l = check_scalar("objective", objective, low=0, high=k - 1, integer=True)
+    d = to_numpy(thresholds, name="thresholds").astype(float)
+    if d.shape != (k,) or np.any(np.isnan(d)) or np.any(d == np.inf):
+        raise FrontError(f"thresholds must be a [{k}] vector of numbers (-inf: unconstrained), got {d.tolist()}")
+    if pareto is None:
+        pareto = pareto_value_iteration(m)
+    F = pareto.front
+    others = [j for j in range(k) if j != l]
+    ok = np.all(F[:, others] >= d[others] - 1e-12 * (1 + np.abs(d[others])), axis=1)
+    if not ok.any():
+        raise ModelError(f"deterministic_epsilon_constraint: no deterministic policy meets thresholds {d.tolist()}")
+    cand = F[ok]
+    best = cand[:, l].max()
+    tied = cand[cand[:, l] >= best - 1e-12 * (1 + abs(best))]
+    target = tied[int(np.argmax(tied[:, others].sum(1)))]
+    pi = recover_deterministic_policy(m, pareto, target)
+    d_out = d.copy()
+    d_out[l] = -np.inf
+    return EpsilonConstraintResult(vector_value(m, pi), pi, l, d_out)
