@@ -1,0 +1,151 @@
+"""The deterministic-policy ε-constraint oracle (E3) against brute-force enumeration of all deterministic
+policies, the concave deep-sea-treasure front from its treasure values, and C-MORL's first deterministic
+round against a hand-written recursion."""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from mdp.envs.deep_sea_treasure import TREASURE_STEPS, TREASURES, deep_sea_treasure
+from mdp.model import ModelError, TabularMDP
+from mdp.multiobjective import (cmorl, deterministic_epsilon_constraint, hypervolume, linear_scalarisation,
+                                pareto_value_iteration, recover_deterministic_policy)
+from mdp.planning import policy_evaluation
+from theory.validation import ParameterError
+
+REF = np.array([0.0, -25.0])
+
+
+def _dag_mdp(rng, S=6, A=3, k=2, gamma=0.9):
+    """Random deterministic-transition MDP on a DAG (every state moves to a later one; the last state is
+    terminal, absorbing with zero reward), start state 0."""
+    P = np.zeros((S, A, S))
+    for s in range(S - 1):
+        for a in range(A):
+            P[s, a, rng.integers(s + 1, S)] = 1.0
+    P[S - 1, :, S - 1] = 1.0
+    R = rng.uniform(0, 1, size=(S, A, k))
+    R[S - 1] = 0.0
+    mu = np.zeros(S)
+    mu[0] = 1.0
+    return TabularMDP(P, R, gamma, mu)
+
+
+def _brute_force(m):
+    """Value vectors ``[A^S, k]`` of every deterministic stationary policy (one linear solve each)."""
+    out = []
+    for acts in itertools.product(range(m.A), repeat=m.S):
+        pi = np.eye(m.A)[list(acts)]
+        out.append(m.mu @ policy_evaluation(m, pi))
+    return np.array(out)
+
+
+def _brute_eps(G, l, d):
+    """max G_l s.t. G_j >= d_j (j != l), ties by the largest sum of the others; None when infeasible."""
+    others = [j for j in range(G.shape[1]) if j != l]
+    ok = np.all(G[:, others] >= d[others] - 1e-12, axis=1)
+    if not ok.any():
+        return None
+    C = G[ok]
+    best = C[:, l].max()
+    tied = C[C[:, l] >= best - 1e-12]
+    return tied[np.argmax(tied[:, others].sum(1))]
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_deterministic_oracle_matches_brute_force(k):
+    rng = np.random.default_rng(k)
+    for _ in range(3):
+        m = _dag_mdp(rng, k=k)
+        G = _brute_force(m)
+        pareto = pareto_value_iteration(m)
+        for _ in range(12):
+            l = int(rng.integers(k))
+            d = G[rng.integers(len(G))] - rng.uniform(0, 0.3, size=k)
+            d[l] = -np.inf
+            want = _brute_eps(G, l, d)
+            if want is None:
+                with pytest.raises(ModelError):
+                    deterministic_epsilon_constraint(m, l, d, pareto)
+                continue
+            res = deterministic_epsilon_constraint(m, l, d, pareto)
+            np.testing.assert_allclose(res.value, want, rtol=0, atol=1e-10)
+            assert set(np.unique(res.policy)) <= {0.0, 1.0}
+            np.testing.assert_allclose(m.mu @ policy_evaluation(m, res.policy), want, atol=1e-10)
+
+
+def test_recover_rejects_a_point_off_the_front():
+    m = deep_sea_treasure("concave", 0.99)
+    pareto = pareto_value_iteration(m)
+    with pytest.raises(ModelError, match="not in the Pareto set"):
+        recover_deterministic_policy(m, pareto, pareto.front[3] + np.array([0.5, 0.0]))
+
+
+def _concave_front_by_hand(gamma=0.99):
+    """(T gamma^(n-1), -sum_{i<n} gamma^i) for the concave treasures T at their step counts n."""
+    return np.array([[t * gamma ** (n - 1), -sum(gamma ** i for i in range(n))]
+                     for t, n in zip(TREASURES["concave"], TREASURE_STEPS)])
+
+
+def _hv2_by_hand(F, ref):
+    """2-D hypervolume (maximisation) by sorting on the first coordinate, descending."""
+    F = F[np.argsort(-F[:, 0])]
+    hv, top = 0.0, ref[1]
+    for x, y in F:
+        if y > top:
+            hv += (x - ref[0]) * (y - top)
+            top = y
+    return hv
+
+
+def test_concave_dst_front_and_hypervolume_from_treasure_values():
+    F = _concave_front_by_hand()
+    assert _hv2_by_hand(F, REF) == pytest.approx(1101.384430, abs=1e-6)      # published value (notes §2.8)
+    m = deep_sea_treasure("concave", 0.99)
+    pareto = pareto_value_iteration(m)
+    np.testing.assert_allclose(pareto.front[np.argsort(pareto.front[:, 0])], F, atol=1e-10)
+    for p in F:                      # every front point, treasure maximised at its own time budget
+        res = deterministic_epsilon_constraint(m, 0, [-np.inf, p[1]], pareto)
+        np.testing.assert_allclose(res.value, p, atol=1e-10)
+
+
+def test_cmorl_deterministic_recovers_the_concave_front():
+    m = deep_sea_treasure("concave", 0.99)
+    res = cmorl(m, ref=REF, policy_class="deterministic", beta=0.5, n_select=3, rounds=6, delta=0.2,
+                eval_weights=np.eye(2))
+    F = _concave_front_by_hand()
+    assert len(res.front) == 10
+    np.testing.assert_allclose(res.front[np.argsort(res.front[:, 0])], F, atol=1e-10)
+    assert res.hypervolume[-1] == pytest.approx(_hv2_by_hand(F, REF), rel=1e-12)
+    assert set(np.unique(res.policies)) <= {0.0, 1.0}
+    ls = linear_scalarisation(m, int(res.budget[-1]), ref=REF, eval_weights=np.eye(2))
+    np.testing.assert_allclose(ls.front[np.argsort(ls.front[:, 0])], F[[0, -1]], atol=1e-10)   # supported only
+    assert ls.hypervolume[-1] == pytest.approx(hypervolume(F[[0, -1]], REF), rel=1e-12)
+
+
+def test_cmorl_deterministic_first_round_by_hand():
+    """Round 1 from the stage-one archive {first, last treasure}: both are boundary points (infinite crowding
+    distance) and are extended; thresholds d = z + beta (G - z). From (1, -1), maximising the treasure with
+    time >= -25 + 0.9 * 24 = -3.4 reaches the 2-treasure at 3 steps; the three other steps return their own
+    start points."""
+    m = deep_sea_treasure("concave", 0.99)
+    F = _concave_front_by_hand()
+    res = cmorl(m, ref=REF, policy_class="deterministic", beta=0.9, n_select=2, rounds=1, delta=0.2,
+                eval_weights=np.eye(2))
+    assert res.hypervolume[0] == pytest.approx(_hv2_by_hand(F[[0, 9]], REF), rel=1e-12)
+    assert res.hypervolume[1] == pytest.approx(_hv2_by_hand(F[[0, 1, 9]], REF), rel=1e-12)
+    assert list(res.budget) == [6, 10]
+    second = np.array([2 * 0.99 ** 2, -(1 + 0.99 + 0.99 ** 2)])
+    assert np.any(np.all(np.isclose(res.front, second, atol=1e-12), axis=1))
+
+
+def test_policy_class_bad_inputs():
+    m = deep_sea_treasure("concave", 0.99)
+    with pytest.raises(ParameterError, match="policy_class"):
+        cmorl(m, policy_class="mixed")
+    with pytest.raises(ParameterError, match="solver='oracle'"):
+        cmorl(m, policy_class="deterministic", solver="barrier")
+    with pytest.raises(ValueError, match="thresholds"):
+        deterministic_epsilon_constraint(m, 0, [np.nan, 1.0])
