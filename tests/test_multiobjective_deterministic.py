@@ -1,17 +1,20 @@
 """The deterministic-policy ε-constraint oracle (E3) against brute-force enumeration of all deterministic
-policies, the concave deep-sea-treasure front from its treasure values, and C-MORL's first deterministic
-round against a hand-written recursion."""
+policies, the concave deep-sea-treasure front from its treasure values, C-MORL's first deterministic
+round against a hand-written recursion, and the code-quirk ablation's updates against a hand-written
+recursion."""
 from __future__ import annotations
 
 import itertools
 
 import numpy as np
 import pytest
+import torch
 
 from mdp.envs.deep_sea_treasure import TREASURE_STEPS, TREASURES, deep_sea_treasure
 from mdp.model import ModelError, TabularMDP
 from mdp.multiobjective import (cmorl, deterministic_epsilon_constraint, hypervolume, linear_scalarisation,
-                                pareto_value_iteration, recover_deterministic_policy)
+                                pareto_value_iteration, random_momdp, recover_deterministic_policy)
+from mdp.multiobjective.cmorl import code_quirk_direction, code_quirk_extension
 from mdp.planning import policy_evaluation
 from theory.validation import ParameterError
 
@@ -149,3 +152,60 @@ def test_policy_class_bad_inputs():
         cmorl(m, policy_class="deterministic", solver="barrier")
     with pytest.raises(ValueError, match="thresholds"):
         deterministic_epsilon_constraint(m, 0, [np.nan, 1.0])
+
+
+# ----------------------------------------------------------------------------- the released code's quirks
+def _q_and_j(m, pi):
+    """Exact per-objective Q ``[k, S, A]`` and values J ``[k]`` of one policy (numpy, by hand)."""
+    V = policy_evaluation(m, pi)                                      # [S, k]
+    P = m.dense_P()
+    Q = np.stack([m.R[:, :, j] + m.gamma * P @ V[:, j] for j in range(V.shape[1])])
+    return Q, m.mu @ V
+
+
+def test_code_quirk_extension_against_hand_recursion():
+    """theta_0 = log(0.999 pi_r + 0.001/A); per objective l = 0, 1, ... (chained, quirk c), K updates
+    theta += eta/(1-gamma) sum_j c_j A_j with c_j = 1/(t (1-beta) J_j) (current J: quirk a), + 1 for j = l
+    (the barrier covers l too: quirk b), c_j = 0 where (1-beta) J_j <= 1e-3 (the code's clamp)."""
+    m = random_momdp(5, 3, 3, 0.8, seed=7)
+    rng = np.random.default_rng(1)
+    pis = rng.dirichlet(np.ones(3), size=(2, 5))
+    K, eta, t, beta = 2, 0.7, 20.0, 0.9
+    out = code_quirk_extension(m, pis, K, eta, t, beta).numpy()
+    assert out.shape == (3 * K, 2, 5, 3)
+    for b in range(2):
+        theta = np.log(0.999 * pis[b] + 0.001 / 3)
+        n = 0
+        for l in range(3):
+            for _ in range(K):
+                pi = np.exp(theta - theta.max(1, keepdims=True))
+                pi /= pi.sum(1, keepdims=True)
+                Q, J = _q_and_j(m, pi)
+                step = np.zeros((5, 3))
+                for j in range(3):
+                    c = (1.0 / (t * (1 - beta) * J[j]) if (1 - beta) * J[j] > 1e-3 else 0.0) + (j == l)
+                    step += c * (Q[j] - (pi * Q[j]).sum(1, keepdims=True))
+                theta = theta + eta / (1 - m.gamma) * step
+                new = np.exp(theta - theta.max(1, keepdims=True))
+                np.testing.assert_allclose(out[n, b], new / new.sum(1, keepdims=True), atol=1e-10)
+                n += 1
+
+
+def test_code_quirk_clamp_zeroes_negative_returns():
+    pi = torch.full((1, 2, 2), 0.5, dtype=torch.float64)
+    Q = torch.tensor([[[[1.0, 0.0], [0.0, 1.0]], [[5.0, 0.0], [0.0, 5.0]]]], dtype=torch.float64)
+    J = torch.tensor([[2.0, -3.0]], dtype=torch.float64)
+    onehot = torch.tensor([[1.0, 0.0]], dtype=torch.float64)
+    out = code_quirk_direction(pi, Q, J, onehot, 0.9, 20.0).numpy()[0]
+    c0 = 1.0 + 1.0 / (20.0 * 0.1 * 2.0)                  # objective 0: maximised and in the barrier; 1: clamped
+    np.testing.assert_allclose(out, c0 * np.array([[0.5, -0.5], [-0.5, 0.5]]), atol=1e-12)
+
+
+def test_quirks_flag_runs_at_the_same_budget_and_needs_barrier():
+    m = random_momdp(6, 3, 2, 0.9, seed=3)
+    a = cmorl(m, solver="barrier", rounds=2, n_select=2, init_iterations=3, iterations_per_round=3)
+    b = cmorl(m, solver="barrier", rounds=2, n_select=2, init_iterations=3, iterations_per_round=3, quirks=True)
+    np.testing.assert_array_equal(a.budget, b.budget)
+    assert b.hypervolume[0] == a.hypervolume[0]                 # stage one is shared
+    with pytest.raises(ParameterError, match="quirks"):
+        cmorl(m, quirks=True)

@@ -42,6 +42,12 @@ Two solvers of both stages:
   The budget is counted in policy updates (an extension whose start violates a threshold is skipped but
   still charged, as an infeasible LP is in the oracle solver).
 
+``quirks=True`` (barrier solver; an ablation) replaces stage two by the released code's step
+(:func:`code_quirk_direction`, :func:`code_quirk_extension`): (a) the barrier threshold is
+:math:`\beta J_j` of the *current* iterate (recomputed every update) rather than of the selected policy,
+(b) the barrier also covers the maximised objective, (c) for each selected policy the objectives are
+extended one after the other, objective :math:`l+1` starting where objective :math:`l`'s run ended.
+
 Reconstruction: the paper's constrained step is read as the ε-constraint problem above (its abstract; the
 released code bounds a batch surrogate instead, see ``docs/experiments.md#multiobjective_dst``); the
 threshold conventions, the exact-LP oracle, the exact-gradient barrier NPG (our rendering of the paper's
@@ -71,7 +77,7 @@ from mdp.operators import greedy_policy, q_values
 from theory.validation import ParameterError, check_scalar
 
 __all__ = ["CMORLResult", "cmorl", "linear_scalarisation", "thresholds", "default_ref", "utility_gap",
-           "barrier_direction", "weight_set"]
+           "barrier_direction", "weight_set", "code_quirk_direction", "code_quirk_extension"]
 
 THRESHOLDS = ("literal", "ref", "relax")
 
@@ -264,6 +270,82 @@ def barrier_direction(pi, Q, J, d, onehot, t: float):
     return Qc - (pi * Qc).sum(-1, keepdim=True)
 
 
+def code_quirk_direction(pi, Q, J, onehot, beta: float, t: float):
+    r"""The released C-MORL code's extension step read as an exact-gradient tabular NPG direction (ablation).
+
+    Reconstruction: the code (``ipo_update``) adds :math:`-\tfrac1t\log(-\hat c_j)` with
+    :math:`\hat c_j = \min(\beta \bar R_j - \mathrm{clip}(\rho)\bar R_j, -10^{-3})`, :math:`\bar R_j` the
+    current batch's mean return. Its quirks read on exact returns of the current iterate :math:`\pi_k`:
+
+    * (a) the threshold is :math:`d_j = \beta J_j(\pi_k)`, recomputed at every update, so the slack is
+      :math:`(1-\beta) J_j(\pi_k)` and the barrier weight :math:`c_j = 1/(t(1-\beta)J_j)` never grows with
+      the distance to the selected policy: no constraint binds (and no step is ever halved). Where
+      :math:`(1-\beta) J_j \le 10^{-3}` (e.g. negative returns) the code's clamp makes the term constant:
+      :math:`c_j = 0`;
+    * (b) the barrier sum runs over all objectives, the maximised :math:`l` included:
+      :math:`c_l = 1 + 1/(t(1-\beta)J_l)`.
+
+    The direction is :math:`\tilde A = \sum_k c_k A_k`, :math:`A_k = Q_k - \sum_b \pi(b|s) Q_k(s,b)`. (Read
+    literally, the code's barrier acts on the ratio :math:`\rho = \pi_\theta/\pi_k` only; its exact gradient at
+    :math:`\rho = 1` is :math:`\tfrac{1}{t(1-\beta)}\mathbb E_{\pi_k}[\nabla\log\pi]`, which is zero, so that
+    reading would be plain NPG on :math:`J_l`. We keep the true-return barrier so the term has its effect.)
+
+    Args:
+        pi: ``[B, S, A]`` current policies; Q: ``[B, k, S, A]`` their Q-values per objective;
+        J: ``[B, k]`` their values; onehot: ``[B, k]`` the maximised objective; beta, t: C-MORL's ``--beta``
+        and ``--t``.
+
+    Returns:
+        ``[B, S, A]`` the combined advantage (torch).
+    """
+    import torch
+
+    slack = (1.0 - beta) * J
+    c = torch.where(slack > 1e-3, 1.0 / (t * slack.clamp_min(1e-3)), torch.zeros_like(J)) + onehot
+    Qc = torch.einsum("bk,bksa->bsa", c, Q)
+    return Qc - (pi * Qc).sum(-1, keepdim=True)
+
+
+def code_quirk_extension(m: TabularMDP, policies, iterations: int, eta: float, t: float, beta: float,
+                         device: str = "cpu"):
+    r"""Stage two as the released code runs it (quirk (c)): from each selected policy, ``iterations`` NPG
+    updates :math:`\theta \leftarrow \theta + \tfrac{\eta}{1-\gamma}\tilde A` along
+    :func:`code_quirk_direction` for objective 0, then ``iterations`` for objective 1 *continuing from the
+    end of objective 0's run*, and so on. Batched over the selected policies.
+
+    Reconstruction: see :func:`code_quirk_direction`; the start :math:`\theta_0 = \log(0.999\pi_r + 0.001/A)`
+    is the one of the paper-faithful barrier solver.
+
+    Args:
+        m: multi-objective model with ``k`` objectives.
+        policies: ``[n, S, A]`` the selected policies.
+        iterations: updates per objective; eta: NPG step size; t, beta: barrier parameter and coefficient.
+        device: torch device.
+
+    Returns:
+        ``[k * iterations, n, S, A]`` torch tensor: every iterate, in order (the first ``iterations`` are the
+        objective-0 run).
+    """
+    import torch
+
+    P_flat = torch.as_tensor(m.dense_P().reshape(-1, m.S).copy(), dtype=torch.float64, device=device)
+    R = torch.as_tensor(m.R.copy(), dtype=torch.float64, device=device)
+    mu = torch.as_tensor(m.mu.copy(), dtype=torch.float64, device=device)
+    k = m.R.shape[2]
+    pi0 = torch.as_tensor(policies, dtype=torch.float64, device=device)
+    theta = torch.log(0.999 * pi0 + 0.001 / m.A)
+    out = []
+    for l in range(k):
+        onehot = torch.zeros((pi0.shape[0], k), dtype=torch.float64, device=device)
+        onehot[:, l] = 1.0
+        for _ in range(iterations):
+            pi = _softmax_policy(theta)
+            J, Q = _evaluate(m, P_flat, R, mu, pi, m.gamma)
+            theta = theta + eta / (1.0 - m.gamma) * code_quirk_direction(pi, Q, J, onehot, beta, t)
+            out.append(_softmax_policy(theta))
+    return torch.stack(out)
+
+
 def _select(archive: _Archive, n: int, selected: set, selection: str, rng) -> list[int]:
     G = np.array(archive.G)
     fresh = [i for i in range(len(G)) if tuple(np.round(G[i], 12)) not in selected]
@@ -279,7 +361,8 @@ def cmorl(m: TabularMDP, seed: int = 0, *, ref=None, delta: float | None = None,
           selection: str = "crowding", evaluate: str = "stochastic", init_iterations: int = 20,
           iterations_per_round: int = 20, eta: float = 1.0, t: float = 20.0, archive_size: int = 200,
           eval_weights=None, device: str = "cpu", lp_solver: str = "HIGHS",
-          track_hypervolume: bool | None = None, policy_class: str = "stochastic") -> CMORLResult:
+          track_hypervolume: bool | None = None, policy_class: str = "stochastic",
+          quirks: bool = False) -> CMORLResult:
     r"""C-MORL on a multi-objective tabular MDP (see the module docstring for the two stages).
 
     Args:
@@ -333,6 +416,8 @@ def cmorl(m: TabularMDP, seed: int = 0, *, ref=None, delta: float | None = None,
         raise ParameterError(f"policy_class must be 'stochastic' or 'deterministic', got {policy_class!r}")
     if policy_class == "deterministic" and solver != "oracle":
         raise ParameterError(f"policy_class='deterministic' needs solver='oracle', got solver={solver!r}")
+    if quirks and solver != "barrier":
+        raise ParameterError(f"quirks=True needs solver='barrier', got solver={solver!r}")
     pareto = pareto_value_iteration(m) if policy_class == "deterministic" else None
     init_iterations = check_scalar("init_iterations", init_iterations, low=1, integer=True)
     iterations_per_round = check_scalar("iterations_per_round", iterations_per_round, low=1, integer=True)
@@ -384,6 +469,12 @@ def cmorl(m: TabularMDP, seed: int = 0, *, ref=None, delta: float | None = None,
                 except (ModelError, SolverError):
                     continue                              # infeasible thresholds: the call is still spent
                 archive.add(res.value, res.policy)
+        elif quirks:
+            its = code_quirk_extension(m, np.stack([archive.pi[i] for i in picks]), iterations_per_round, eta, t,
+                                       beta, device)
+            for pol in its:
+                _archive_batch(m, pol, evaluate, archive, device)
+            budget += len(jobs) * iterations_per_round
         else:
             pis = np.stack([j[0] for j in jobs])
             _barrier_stage(m, pis, [j[1] for j in jobs], np.stack([j[2] for j in jobs]),
