@@ -362,7 +362,7 @@ def cmorl(m: TabularMDP, seed: int = 0, *, ref=None, delta: float | None = None,
           iterations_per_round: int = 20, eta: float = 1.0, t: float = 20.0, archive_size: int = 200,
           eval_weights=None, device: str = "cpu", lp_solver: str = "HIGHS",
           track_hypervolume: bool | None = None, policy_class: str = "stochastic",
-          quirks: bool = False) -> CMORLResult:
+          quirks: bool = False, lexicographic: bool = True) -> CMORLResult:
     r"""C-MORL on a multi-objective tabular MDP (see the module docstring for the two stages).
 
     Args:
@@ -464,7 +464,7 @@ def cmorl(m: TabularMDP, seed: int = 0, *, ref=None, delta: float | None = None,
             for pi_r, l, d in jobs:
                 budget += 1
                 try:
-                    res = (epsilon_constraint(m, l, d, solver=lp_solver) if pareto is None
+                    res = (epsilon_constraint(m, l, d, lexicographic=lexicographic, solver=lp_solver) if pareto is None
                            else deterministic_epsilon_constraint(m, l, d, pareto))
                 except (ModelError, SolverError):
                     continue                              # infeasible thresholds: the call is still spent
