@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from experiments.references import FIXTURES
 from mdp.envs.deep_sea_treasure import TREASURE_STEPS, TREASURES, deep_sea_treasure
 from mdp.model import ModelError, TabularMDP
 from mdp.multiobjective import (cmorl, deterministic_epsilon_constraint, hypervolume, linear_scalarisation,
@@ -105,7 +106,7 @@ def _hv2_by_hand(F, ref):
 
 def test_concave_dst_front_and_hypervolume_from_treasure_values():
     F = _concave_front_by_hand()
-    assert _hv2_by_hand(F, REF) == pytest.approx(1101.384430, abs=1e-6)      # published value (notes §2.8)
+    assert _hv2_by_hand(F, REF) == pytest.approx(FIXTURES[("hv", "concave", 0.99)], abs=1e-6)   # 1101.384430
     m = deep_sea_treasure("concave", 0.99)
     pareto = pareto_value_iteration(m)
     np.testing.assert_allclose(pareto.front[np.argsort(pareto.front[:, 0])], F, atol=1e-10)
