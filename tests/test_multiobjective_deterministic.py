@@ -210,3 +210,28 @@ def test_quirks_flag_runs_at_the_same_budget_and_needs_barrier():
     assert b.hypervolume[0] == a.hypervolume[0]                 # stage one is shared
     with pytest.raises(ParameterError, match="quirks"):
         cmorl(m, quirks=True)
+
+
+# ----------------------------------------------------------------------------- the incremental archive
+def test_incremental_archive_prune_equals_a_full_pareto_filter():
+    """Adding batches and pruning incrementally keeps exactly the points (and order) of pareto_mask on the
+    whole history above the reference point, duplicates and ties included."""
+    from mdp.multiobjective import pareto_mask
+    from mdp.multiobjective.cmorl import ParetoArchive
+
+    rng = np.random.default_rng(5)
+    for m in (2, 3):
+        ref = np.full(m, -0.5)
+        arch = ParetoArchive(ref)
+        history = []
+        for _ in range(12):
+            B = np.round(rng.normal(size=(int(rng.integers(1, 9)), m)), 1)      # coarse grid: many ties
+            if history and rng.random() < 0.5:
+                B = np.vstack([B, history[int(rng.integers(len(history)))]])      # an exact duplicate
+            for g in B:
+                arch.add(g, np.zeros((1, 1)))
+                history.append(g)
+            arch.prune(10 ** 9)
+            H = np.array(history)
+            want = H[pareto_mask(H) & np.all(H >= ref, axis=1)]
+            np.testing.assert_array_equal(np.array(arch.G), want)

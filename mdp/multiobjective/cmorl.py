@@ -77,7 +77,7 @@ from mdp.operators import greedy_policy, q_values
 from theory.validation import ParameterError, check_scalar
 
 __all__ = ["CMORLResult", "cmorl", "linear_scalarisation", "thresholds", "default_ref", "utility_gap",
-           "barrier_direction", "weight_set", "code_quirk_direction", "code_quirk_extension"]
+           "barrier_direction", "weight_set", "code_quirk_direction", "code_quirk_extension", "ParetoArchive"]
 
 THRESHOLDS = ("literal", "ref", "relax")
 
@@ -140,27 +140,50 @@ def utility_gap(m: TabularMDP, front, weights) -> float:
     return float(max(0.0, np.max(opt - (weights @ F.T).max(1))))
 
 
-class _Archive:
-    """Growing list of (value, policy) pairs; ``front()`` applies C-MORL's pruning."""
+class ParetoArchive:
+    """Growing list of (value, policy) pairs; ``prune`` applies C-MORL's pruning.
+
+    The first ``clean`` entries are known to be mutually non-dominated and above the reference point, so a
+    prune compares only the new entries with the old ones and with each other (:math:`O(|A||B| + |B|^2)`
+    instead of :math:`O((|A|+|B|)^2)`); the kept set and its order are those of :func:`pareto_mask` on the
+    whole list (first copy of duplicates kept; checked in the tests), then, above ``cap`` points, the ``cap``
+    of largest crowding distance in decreasing order (C-MORL's ``policy_buffer``).
+    """
 
     def __init__(self, ref, cap: int = 10 ** 9):
         self.ref = ref
         self.cap = cap
         self.G: list[np.ndarray] = []
         self.pi: list[np.ndarray] = []
+        self.clean = 0
 
     def add(self, G, pi):
         self.G.append(np.asarray(G, float))
         self.pi.append(np.asarray(pi, float))
 
     def prune(self, cap: int):
-        G = np.array(self.G)
-        keep = np.flatnonzero(pareto_mask(G) & np.all(G >= self.ref, axis=1))
+        if len(self.G) == self.clean:
+            return
+        B = np.array(self.G[self.clean:])
+        A = np.array(self.G[:self.clean]) if self.clean else np.zeros((0, B.shape[1]))
+        ok_b = np.all(B >= self.ref, axis=1)
+        if A.shape[0]:
+            ge_ab = np.all(A[:, None, :] >= B[None, :, :], axis=-1)              # A_i >= B_j: drop B_j
+            ok_b &= ~np.any(ge_ab, axis=0)
+        idx_b = np.flatnonzero(ok_b)
+        idx_b = idx_b[pareto_mask(B[idx_b])] if idx_b.size else idx_b
+        keep_a = np.ones(A.shape[0], bool)
+        if A.shape[0] and idx_b.size:
+            Bk = B[idx_b]
+            dom = np.all(Bk[:, None, :] >= A[None, :, :], axis=-1) & np.any(Bk[:, None, :] > A[None, :, :], axis=-1)
+            keep_a = ~np.any(dom, axis=0)
+        keep = np.r_[np.flatnonzero(keep_a), self.clean + idx_b].astype(int)
         if keep.size > cap:
-            cd = crowding_distance(G[keep])
+            cd = crowding_distance(np.array([self.G[i] for i in keep]))
             keep = keep[np.argsort(-cd, kind="stable")[:cap]]
         self.G = [self.G[i] for i in keep]
         self.pi = [self.pi[i] for i in keep]
+        self.clean = len(self.G)
 
     def hypervolume(self) -> float:
         return hypervolume(np.array(self.G), self.ref) if self.G else 0.0
@@ -346,13 +369,14 @@ def code_quirk_extension(m: TabularMDP, policies, iterations: int, eta: float, t
     return torch.stack(out)
 
 
-def _select(archive: _Archive, n: int, selected: set, selection: str, rng) -> list[int]:
+def _select(archive: ParetoArchive, n: int, selected: set, selection: str, rng) -> list[int]:
     G = np.array(archive.G)
     fresh = [i for i in range(len(G)) if tuple(np.round(G[i], 12)) not in selected]
     if selection == "random":
         return sorted(rng.choice(fresh, size=min(n, len(fresh)), replace=False).tolist()) if fresh else []
     cd = crowding_distance(G)
-    order = [i for i in np.argsort(-cd, kind="stable") if i in set(fresh)]
+    fresh_set = set(fresh)
+    order = [i for i in np.argsort(-cd, kind="stable") if i in fresh_set]
     return order[:n]
 
 
@@ -426,7 +450,7 @@ def cmorl(m: TabularMDP, seed: int = 0, *, ref=None, delta: float | None = None,
     archive_size = check_scalar("archive_size", archive_size, low=1, integer=True)
     W_eval = energy_weights(k) if eval_weights is None else check_weights("eval_weights", eval_weights, k)
     rng = np.random.default_rng(seed)
-    archive = _Archive(z, archive_size)
+    archive = ParetoArchive(z, archive_size)
     W0 = simplex_grid(k, delta)
     budget = 0
     if solver == "oracle":
@@ -502,7 +526,7 @@ def linear_scalarisation(m: TabularMDP, budget: int, *, ref=None, solver: str = 
     budget = check_scalar("budget", budget, low=1, integer=True)
     z = default_ref(m) if ref is None else as_front("ref", ref, k)[0]
     W_eval = energy_weights(k) if eval_weights is None else check_weights("eval_weights", eval_weights, k)
-    archive = _Archive(z)
+    archive = ParetoArchive(z)
     if solver == "oracle":
         W = weight_set(k, budget)
         for w in W:
