@@ -22,13 +22,15 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from mdp.model import ParameterError, TabularMDP, as_numpy, check_scalar
 from mdp.operators import greedy_policy, q_values
 from mdp.planning import policy_iteration
 from mdp.robust.dp import (adversary_policy_iteration, check_robust_model, robust_value_iteration,
                            static_policy_values, static_worst_case)
-from mdp.robust.sets import ModelHull, ParametricSet, UncertaintySet, check_kernel, require_rectangularity
+from mdp.robust.sets import (ModelHull, ParametricSet, UncertaintySet, check_kernel, check_sparse_kernel, kernel_rows,
+                             require_rectangularity, same_kernel)
 from theory.results import warn_not_converged
 
 __all__ = ["IwocsResult", "IwocsSRectResult", "HISTORY_FIELDS", "iwocs", "iwocs_srect", "worst_case_search",
@@ -180,7 +182,10 @@ def iwocs(m: TabularMDP, uset: UncertaintySet, eps: float = 1e-6, search: str = 
     eps, max_iterations, inner_backups, q_noise = _check_args(eps, mode, search, max_iterations, inner_backups,
                                                               q_noise)
     rng = np.random.default_rng(seed)
-    models = [uset.nominal() if T0 is None else check_kernel(as_numpy(T0), "T0")]
+    if T0 is None:
+        models = [uset.nominal()]
+    else:
+        models = [check_sparse_kernel(T0, "T0") if sp.issparse(T0) else check_kernel(as_numpy(T0), "T0")]
     Qs, rows = [], []
     backups = calls = 0
     upper, pi, converged, stalled = math.inf, None, False, False
@@ -191,7 +196,7 @@ def iwocs(m: TabularMDP, uset: UncertaintySet, eps: float = 1e-6, search: str = 
             backups += sol.iterations
             Qj = sol.Q
         else:
-            Pf = models[-1].reshape(m.S * m.A, m.S)
+            Pf = kernel_rows(models[-1], m.S, m.A)
             Qj = np.array(m.R, dtype=float)
             for _ in range(inner_backups):
                 Qj = q_values(Pf, m.R, m.gamma, Qj.max(1))
@@ -213,7 +218,7 @@ def iwocs(m: TabularMDP, uset: UncertaintySet, eps: float = 1e-6, search: str = 
         if upper - L_cert <= eps:
             converged = True
             break
-        if any(np.array_equal(T_next, T) for T in models):
+        if any(same_kernel(T_next, T) for T in models):
             stalled = True
             break
         models.append(T_next)

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 __all__ = ["l1_worst_case", "linf_worst_case", "kl_worst_case", "wasserstein_worst_case", "wasserstein_envelopes",
-           "numpy_oracle", "radius_like", "ORACLES"]
+           "kl_tilted_rows", "numpy_oracle", "radius_like", "ORACLES"]
 
 
 def radius_like(radius, v):
@@ -71,14 +71,31 @@ def kl_worst_case(q, v, radius, iterations: int = 64):
     primal kernel meets the budget and ``p @ v`` equals the dual value. If all the mass on the minimisers
     of ``v`` already fits (:math:`-\log q(\arg\min v)\le\rho`), that corner is the answer."""
     rho = radius_like(radius, v)[..., None]  # [..., 1]
+    p = kl_tilted_rows(q, v[..., None, :].expand_as(q), rho, v.amax(-1) - v.amin(-1), iterations)
+    return (p @ v[..., :, None])[..., 0], p
+
+
+def kl_tilted_rows(q, vb, rho, spread, iterations: int = 64):
+    r"""The KL worst-case kernel rows of :func:`kl_worst_case` with a value vector per row.
+
+    Args:
+        q: ``[..., N, C]`` nominal rows (entries ``<= 0`` are outside the support and stay 0).
+        vb: ``[..., N, C]`` the value of each entry's state (``v[..., None, :]`` broadcast for dense rows, or
+            ``V[cols]`` for the compact rows of a sparse kernel).
+        rho: radius broadcastable to ``[..., N]`` (e.g. ``[..., 1]``).
+        spread: ``[...]`` :math:`\max V - \min V` of the whole value vector (sets the bisection bracket).
+        iterations: bisection steps on :math:`\log\beta`.
+
+    Returns:
+        ``[..., N, C]`` the minimising rows.
+    """
     support = q > 0
-    vb = v[..., None, :].expand_as(q)
     inf = torch.tensor(math.inf, dtype=q.dtype, device=q.device)
     vmin = torch.where(support, vb, inf).amin(-1)  # [..., N]
     at_min = support & (vb <= vmin[..., None] + 1e-12)
     q_min = torch.where(at_min, q, torch.zeros_like(q)).sum(-1)
     corner = -torch.log(q_min) <= rho
-    spread = (v.amax(-1) - v.amin(-1)).clamp_min(1e-12)[..., None].expand_as(q_min)
+    spread = spread.clamp_min(1e-12)[..., None].expand_as(q_min)
     lo = torch.log(1e-12 * spread)
     hi = torch.log(1e8 * spread / rho.clamp_min(1e-12))
     dv = torch.where(support, vb - vmin[..., None], torch.zeros_like(q))
@@ -102,8 +119,7 @@ def kl_worst_case(q, v, radius, iterations: int = 64):
     p, _ = tilt(torch.exp(hi))
     p_corner = torch.where(at_min, q, torch.zeros_like(q)) / q_min.clamp_min(1e-300)[..., None]
     p = torch.where(corner[..., None], p_corner, p)
-    p = torch.where(rho[..., None] <= 0, q, p)  # radius 0: the nominal row (bisection would only jitter)
-    return (p @ v[..., :, None])[..., 0], p
+    return torch.where(rho[..., None] <= 0, q, p)  # radius 0: the nominal row (bisection would only jitter)
 
 
 def numpy_oracle(fn, P, V, radius, **kw):
