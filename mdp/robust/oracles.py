@@ -138,28 +138,33 @@ def wasserstein_envelopes(metric, v):
     """Breakpoints ``B[j, :]`` (inf-padded) and argmins ``K[j, :]`` of every :math:`\\phi_j` on ``[0, inf)``."""
     d = metric
     S = v.size
-    rows = np.arange(S)
     # lambda -> 0+: the minimisers of v, the closest one to j (then the lowest index)
     key = np.where(v[None, :] <= v.min(), d, np.inf)
     k = np.argmin(key, axis=1)
     lam = np.zeros(S)
     Bs, Ks = [], [k.copy()]
     active = np.ones(S, dtype=bool)
-    for _ in range(S):
-        dk = d[rows, k]
-        steeper = d < dk[:, None]  # only lines with a smaller slope can take over
+    for _ in range(S):  # each step works on the envelopes still moving only (a finished one never moves again)
+        idx = np.flatnonzero(active)
+        di, ki = d[idx], k[idx]
+        dk = di[np.arange(idx.size), ki]
+        steeper = di < dk[:, None]  # only lines with a smaller slope can take over
         with np.errstate(divide="ignore", invalid="ignore"):
-            cross = np.where(steeper, (v[None, :] - v[k][:, None]) / (dk[:, None] - d), np.inf)
-        cross = np.maximum(cross, lam[:, None])
+            cross = np.where(steeper, (v[None, :] - v[ki][:, None]) / (dk[:, None] - di), np.inf)
+        cross = np.maximum(cross, lam[idx][:, None])
         nxt = cross.min(1)
-        active &= np.isfinite(nxt)
+        fin = np.isfinite(nxt)
+        active[idx[~fin]] = False
         if not active.any():
             break
         # ties: jump to the flattest of the lines crossing at the same lambda
-        tie = np.where(cross <= nxt[:, None], d, np.inf)
-        k = np.where(active, np.argmin(tie, axis=1), k)
-        lam = np.where(active, nxt, lam)
-        Bs.append(np.where(active, nxt, np.inf))
+        tie = np.where(cross[fin] <= nxt[fin, None], di[fin], np.inf)
+        moved = idx[fin]
+        k[moved] = np.argmin(tie, axis=1)
+        lam[moved] = nxt[fin]
+        b = np.full(S, np.inf)
+        b[moved] = nxt[fin]
+        Bs.append(b)
         Ks.append(k.copy())
     B = np.stack(Bs, 1) if Bs else np.full((S, 0), np.inf)
     return B, np.stack(Ks, 1)
