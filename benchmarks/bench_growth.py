@@ -7,8 +7,9 @@
    log-log slope of the solve time over S >= 10^4, peak resident memory per point (each point runs in
    its own process).
 2. Robust: IWOCS vs robust value iteration to a certified 1e-6 for L1 / KL / W1 balls around sparse
-   nominal kernels (5 successors), S = 50 ... (``--robust-sizes``); robust VI is skipped once its
-   predicted time exceeds ``--cap`` seconds (predicted from the previous size with the measured slope).
+   nominal kernels (``sparse_garnet``, A = 10, 5 successors, CSR kept sparse by the sets), S = 50 ... 2,000
+   (``--robust-sizes``); time, peak RSS and oracle calls per point, fitted log-log slope per curve; a
+   solver is skipped once its time predicted from the last two points exceeds ``--cap`` seconds.
    Batched robust VI over B = 64 ... 1024 instances vs the per-instance loop.
 3. Games: time of one exploitability evaluation, one dilated-entropy MMD iteration and one CFR+ iteration
    against the number of histories (Kuhn, Leduc), OpenSpiel's (C++ exploitability and CFR+, Python MMD)
@@ -111,20 +112,26 @@ def point_robust(name: str, S: int, solver: str) -> dict:
     import torch
 
     import mdp.robust as rb
-    from mdp.generators import garnet
+    from mdp.generators import sparse_garnet
 
     torch.set_num_threads(1)
-    m = garnet(S, 10, 5, 0.9, seed=S, sparse=False)
+    m = sparse_garnet(S, 10, 5, 0.9, seed=S)  # CSR (S*A, S), int32 indices
     cls, radius = SETS[name]
-    U = getattr(rb, cls)(m.P, radius)
-    t = time.perf_counter()
+    U = getattr(rb, cls)(m.P, radius)  # keeps the kernel sparse (mdp.robust.sparse_oracles)
+    assert U.sparse
+    t, c = time.perf_counter(), time.process_time()
     if solver == "rvi":
         r = rb.robust_value_iteration(m, U, tol=1e-6)
-        extra = {"value": float(m.mu @ np.asarray(r.V))}
+        extra = {"value": float(m.mu @ np.asarray(r.V)), "error_bound": float(r.error_bound),
+                 "converged": bool(r.converged)}
     else:
         r = rb.iwocs(m, U, eps=1e-6)
-        extra = {"lower": float(r.lower), "upper": float(r.upper), "iwocs_iterations": int(r.iterations)}
-    return {"set": name, "S": S, "solver": solver, "s": time.perf_counter() - t, "peak_rss_GB": _rss_gb(), **extra}
+        extra = {"lower": float(r.lower), "upper": float(r.upper), "iwocs_iterations": int(r.iterations),
+                 "converged": bool(r.converged)}
+    return {"set": name, "S": S, "solver": solver, "s": time.perf_counter() - t, "cpu_s": time.process_time() - c,
+            "oracle_calls": int(r.oracle_calls),
+            "kernel_MB": (m.P.data.nbytes + m.P.indices.nbytes + m.P.indptr.nbytes) / 1e6,
+            "dense_kernel_MB": S * 10 * S * 8 / 1e6, "peak_rss_GB": _rss_gb(), **extra}
 
 
 def point_batched_robust(B: int) -> dict:
@@ -306,46 +313,56 @@ def section_planning(args) -> tuple[list, dict]:
     return lines, {"planning": ours, "toolbox": tbs, "planning_slope": sl, "toolbox_slope": sl_tb}
 
 
+def _predict(points: list, S: int) -> float | None:
+    """Time at ``S`` extrapolated from the last two measured ``(S, s)`` points (slope at least 1)."""
+    if not points:
+        return None
+    (s1, t1), (s0, t0) = points[-1], (points[-2] if len(points) > 1 else (None, None))
+    k = max(1.0, slope([s0, s1], [t0, t1])) if s0 else 2.0
+    return t1 * (S / s1) ** k
+
+
 def section_robust(args) -> tuple[list, dict]:
     rows = []
     lines = ["## Robust MDPs: IWOCS vs robust VI against S (sparse nominal kernels)", "",
-             f"Garnet nominal kernels with 5 successors per (s, a), A = 10, gamma = 0.9; L1 radius 0.5, KL 0.1, "
-             f"W1 1.0; both certified to 1e-6. Robust VI is not run where its time predicted from the previous size "
-             f"exceeds {args.cap:.0f} s.", "",
-             "| set | S | robust VI s | IWOCS s | speed-up | IWOCS bracket | peak RSS GB (RVI / IWOCS) |",
-             "|---|---|---|---|---|---|---|"]
+             "Nominal kernels from `sparse_garnet(S, A=10, b=5, gamma=0.9, seed=S)` (CSR, int32 indices), passed "
+             "as CSR to `L1Ball` (radius 0.5), `KLBall` (0.1) and `WassersteinBall` (1.0, ground metric |i - j|), "
+             "which keep them sparse (`mdp.robust.sparse_oracles`: no `[S, A, S]` array; the W1 oracle holds the "
+             "`[S, S]` metric and `[S, S]` envelope temporaries). `robust_value_iteration(tol=1e-6)` and "
+             "`iwocs(eps=1e-6)`, both certified, each point in its own process (peak RSS includes the interpreter "
+             f"and imports, about 0.25 GB). A solver is skipped once its time extrapolated from its last two "
+             f"points exceeds {args.cap:.0f} s.", "",
+             "| set | S | robust VI s (wall / CPU) | RVI oracle calls | IWOCS s (wall / CPU) | IWOCS oracle calls "
+             "| speed-up (CPU) | IWOCS bracket "
+             "| peak RSS GB (RVI / IWOCS) | dense [S, A, S] would be GB |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     slopes = {}
     for name in args.sets:
-        prev = None
-        xs, y_rvi, y_iw = [], [], []
-        iw_failed = False
+        done = {"rvi": [], "iwocs": []}
         for S in args.robust_sizes:
-            iw = None if iw_failed else run_point("robust", name, S, "iwocs", timeout=4 * args.cap)
-            iw_failed = iw is None
-            predicted = None if prev is None else prev[1] * (S / prev[0]) ** 2.5
-            rvi = None
-            if predicted is None or predicted <= args.cap:
-                rvi = run_point("robust", name, S, "rvi", timeout=4 * args.cap)
-            if rvi:
-                prev = (S, rvi["s"])
+            got, note = {}, {}
+            for solver in ("iwocs", "rvi"):
+                pred = _predict(done[solver], S)
+                if pred is not None and pred > args.cap:
+                    got[solver], note[solver] = None, f"not run (predicted {pred:.0f} s)"
+                    continue
+                got[solver] = run_point("robust", name, S, solver, timeout=4 * args.cap)
+                note[solver] = f"not finished in {4 * args.cap:.0f} s"
+                if got[solver]:
+                    done[solver].append((S, got[solver]["cpu_s"]))
+            iw, rvi = got["iwocs"], got["rvi"]
             rows.append({"set": name, "S": S, "iwocs": iw, "rvi": rvi})
-            if iw:
-                xs.append(S)
-                y_iw.append(iw["s"])
-            if rvi:
-                y_rvi.append((S, rvi["s"]))
-            rvi_cell = (f"{rvi['s']:.3f}" if rvi else f"not run (predicted {predicted:.0f} s)" if predicted
-                        and predicted > args.cap else f"not finished in {4 * args.cap:.0f} s")
-            iw_cell = f"{iw['s']:.3f}" if iw else f"not finished in {4 * args.cap:.0f} s (or skipped after that)"
-            sp_cell = f"**{rvi['s'] / iw['s']:.1f}x**" if rvi and iw else "–"
+            sp_cell = f"**{rvi['cpu_s'] / iw['cpu_s']:.1f}x**" if rvi and iw else "–"
             br = f"[{iw['lower']:.7f}, {iw['upper']:.7f}]" if iw else "–"
             mem = f"{rvi['peak_rss_GB'] if rvi else float('nan'):.2f} / {iw['peak_rss_GB'] if iw else float('nan'):.2f}"
-            lines.append(f"| {name} | {S} | {rvi_cell} | {iw_cell} | {sp_cell} | {br} | {mem} |")
-        slopes[name] = (slope(xs, y_iw), slope([a for a, _ in y_rvi], [b for _, b in y_rvi]))
-    lines += ["", "Fitted log-log slopes of time against S (IWOCS / robust VI): "
-              + "; ".join(f"{k}: {a:.2f} / {b:.2f}" for k, (a, b) in slopes.items()) + ". The uncertainty sets "
-              "hold the nominal kernel densely (`mdp.robust` works on `[S, A, S]` arrays), so memory and "
-              "oracle cost grow like S^2 even for sparse nominal kernels.", ""]
+            cell = {k: f"{got[k]['s']:.2f} / {got[k]['cpu_s']:.2f}" if got[k] else note[k] for k in got}
+            calls = {k: got[k]["oracle_calls"] if got[k] else "–" for k in got}
+            lines.append(f"| {name} | {S:,} | {cell['rvi']} | {calls['rvi']} | {cell['iwocs']} | {calls['iwocs']} | "
+                         f"{sp_cell} | {br} | {mem} | {S * 10 * S * 8 / 1e9:.3g} |")
+        slopes[name] = tuple(slope([a for a, _ in done[k]], [b for _, b in done[k]]) for k in ("iwocs", "rvi"))
+    lines += ["", "Fitted log-log slopes of CPU time against S (least squares over the measured sizes; "
+              "IWOCS / robust VI): "
+              + "; ".join(f"{k}: **{a:.2f}** / **{b:.2f}**" for k, (a, b) in slopes.items()) + ".", ""]
     brows = [r for B in args.robust_batches if (r := run_point("batched_robust", B, timeout=4 * args.cap))]
     missing = [B for B in args.robust_batches if B not in {r["B"] for r in brows}]
     lines += batched_robust_lines(brows, missing, 4 * args.cap)
@@ -453,12 +470,12 @@ def plot(data: dict, path: Path) -> None:
         a = ax[1]
         for name in sorted({r["set"] for r in data["robust"]}):
             rs = [r for r in data["robust"] if r["set"] == name]
-            iw = [(r["S"], r["iwocs"]["s"]) for r in rs if r["iwocs"]]
-            rv = [(r["S"], r["rvi"]["s"]) for r in rs if r["rvi"]]
+            iw = [(r["S"], r["iwocs"].get("cpu_s", r["iwocs"]["s"])) for r in rs if r["iwocs"]]
+            rv = [(r["S"], r["rvi"].get("cpu_s", r["rvi"]["s"])) for r in rs if r["rvi"]]
             line = a.loglog(*zip(*iw), "o-", label=f"IWOCS {name}")[0] if iw else None
             if rv:
                 a.loglog(*zip(*rv), "s--", color=line.get_color() if line else None, label=f"robust VI {name}")
-        a.set(xlabel="states S", ylabel="seconds to certified 1e-6", title="robust MDPs")
+        a.set(xlabel="states S", ylabel="CPU seconds to certified 1e-6", title="robust MDPs (sparse, A=10, b=5)")
         a.legend(fontsize=7)
     if data.get("games"):
         a = ax[2]
@@ -494,8 +511,8 @@ def main(argv=None):
     ap.add_argument("--planning-sizes", type=int, nargs="*", help="explicit planning sizes (merged with saved ones)")
     ap.add_argument("--toolbox-sizes", type=int, nargs="*", help="explicit pymdptoolbox sizes (merged)")
     ap.add_argument("--planning-points", nargs="+", help="JSON outputs of `--point planning S` runs to merge in")
-    ap.add_argument("--robust-sizes", type=int, nargs="+", default=[50, 100, 200, 400])
-    ap.add_argument("--robust-batches", type=int, nargs="+", default=[64, 256])
+    ap.add_argument("--robust-sizes", type=int, nargs="+", default=[50, 100, 200, 500, 1000, 2000])
+    ap.add_argument("--robust-batches", type=int, nargs="+", default=[64, 256, 1024])
     ap.add_argument("--sets", nargs="+", default=["L1", "KL", "W1"])
     ap.add_argument("--games", nargs="+", default=["kuhn_poker", "leduc_poker", "openspiel:liars_dice"],
                     help="our games by name, or openspiel:<name> compiled by games.from_openspiel")
