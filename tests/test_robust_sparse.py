@@ -120,3 +120,13 @@ def test_kernel_helpers():
     assert same_kernel(m.P, m.P.copy()) and same_kernel(D, D.copy())
     other = L1Ball(m.P, 0.5).worst_case(np.arange(6.0))[1]
     assert not same_kernel(m.P, other) and not same_kernel(m.P, D)
+
+
+def test_sparse_iwocs_bracket_accounts_for_the_krylov_inner_solve():
+    # On this instance the Krylov policy iteration's Q was 7e-12 below Q*: without adding its certified error
+    # to U the bracket came out inverted (upper < lower).
+    m = sparse_garnet(100, 10, 5, 0.9, seed=100)
+    r = iwocs(m, L1Ball(m.P, 0.5), eps=1e-6)
+    assert r.converged and r.upper >= r.lower
+    v = robust_value_iteration(m, L1Ball(m.P, 0.5), tol=1e-11)
+    assert r.lower - v.error_bound <= v.value <= r.upper + v.error_bound
