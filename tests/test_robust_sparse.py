@@ -130,3 +130,16 @@ def test_sparse_iwocs_bracket_accounts_for_the_krylov_inner_solve():
     assert r.converged and r.upper >= r.lower
     v = robust_value_iteration(m, L1Ball(m.P, 0.5), tol=1e-11)
     assert r.lower - v.error_bound <= v.value <= r.upper + v.error_bound
+
+
+def test_sparse_linf_oracle_fills_the_lowest_off_support_states():
+    # every row: support {5, 6} with 0.5 each, kappa = 0.1: lower corner 0.4 + 0.4, missing mass 0.2 goes to the
+    # two lowest-value states 0 and 1 (room 0.1 each) -> p = 0.1 e_0 + 0.1 e_1 + 0.4 e_5 + 0.4 e_6, value 4.5
+    S = 10
+    dense = np.zeros((S, S))
+    dense[:, [5, 6]] = 0.5
+    vals, T = LinfBall(sp.csr_array(dense), 0.1).worst_case(np.arange(S, dtype=float))
+    want = np.zeros(S)
+    want[[0, 1, 5, 6]] = [0.1, 0.1, 0.4, 0.4]
+    np.testing.assert_allclose(T.toarray(), np.tile(want, (S, 1)), atol=1e-15)
+    np.testing.assert_allclose(vals[:, 0], 4.5, atol=1e-14)

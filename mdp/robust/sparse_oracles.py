@@ -11,11 +11,11 @@ CSR ``(S*A, S)`` matrix, so memory is :math:`O(SA(C + c))` with :math:`c` the ex
   :math:`\delta=\min(\kappa/2, 1 - q_{j^*})` of mass onto :math:`j^*=\arg\min_j V_j`, taken from the
   support states of highest value first; one extra column per row (:math:`c = 1`).
 * **L-inf** (:func:`sparse_linf_worst_case`), :math:`\{p\in\Delta: \|p - q\|_\infty\le\kappa\}`: from the lower
-  box corner :math:`\max(q-\kappa, 0)` fill the missing mass in increasing :math:`V`, each state up to
-  :math:`\min(q_j+\kappa, 1)`. A state outside the support can take at most :math:`\min(\kappa, 1)`, and the
-  missing mass is at most 1, so the filled states lie among the support and the first
-  :math:`C + \lceil 1/\min(\kappa,1)\rceil + 1` states of the global order of :math:`V`: those are the
-  candidate columns (:math:`c \le C + \lceil 1/\kappa\rceil + 1`).
+  box corner :math:`\max(q-\kappa, 0)` fill the missing mass :math:`m=\sum_j\min(q_j,\kappa)\le C\min(\kappa,1)`
+  in increasing :math:`V`, each state up to :math:`\min(q_j+\kappa, 1)`. Every state has room at least
+  :math:`\min(\kappa, 1)` above its lower corner (:math:`\min(2\kappa, 1-q_j+\kappa)` on the support,
+  :math:`\min(\kappa,1)` off it), so the filling stops within the first ``C`` states of the global
+  increasing-:math:`V` order: the candidate columns are the support and those ``C`` states (:math:`c = C`).
 * **KL** (:func:`sparse_kl_worst_case`), :math:`\{p: \mathrm{KL}(p\|q)\le\rho\}`: the minimiser
   :math:`p\propto q\,e^{-V/\beta}` keeps the support of ``q``, so the dense bisection
   (:func:`mdp.robust.oracles.kl_tilted_rows`) runs on the compact rows unchanged (:math:`c = 0`).
@@ -42,7 +42,6 @@ Example:
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -158,7 +157,7 @@ def sparse_linf_worst_case(rows: CompactRows, V, radius: float):
     v = np.asarray(V, dtype=np.float64)
     N, C, S = rows.q.shape[0], rows.q.shape[1], rows.S
     order_v = np.argsort(v, kind="stable")
-    K = 0 if radius <= 0 else min(S, C + math.ceil(1.0 / min(radius, 1.0)) + 1)
+    K = 0 if radius <= 0 else min(S, C)  # the filling stops within the first C states of the order (docstring)
     ext = order_v[:K].astype(rows.cols.dtype)
     dup = (rows.valid[:, :, None] & (rows.cols[:, :, None] == ext[None, None, :])).any(1)  # [N, K]
     cols = np.hstack([rows.cols, np.broadcast_to(ext, (N, K))])
