@@ -134,17 +134,35 @@ def numpy_oracle(fn, P, V, radius, **kw):
     return vals.numpy().reshape(S, A), p.numpy().reshape(S, A, S)
 
 
-def wasserstein_envelopes(metric, v):
-    """Breakpoints ``B[j, :]`` (inf-padded) and argmins ``K[j, :]`` of every :math:`\\phi_j` on ``[0, inf)``."""
-    d = metric
+def wasserstein_envelopes(metric, v, block: int = 256):
+    """Breakpoints ``B[j, :]`` (inf-padded) and argmins ``K[j, :]`` of every :math:`\\phi_j` on ``[0, inf)``.
+
+    The envelopes of different ``j`` are independent: they are walked ``block`` rows of the metric at a time, so
+    the temporaries are ``[block, S]`` rather than ``[S, S]``.
+    """
     S = v.size
+    parts = [_envelope_rows(metric[i:i + block], v) for i in range(0, S, block)]
+    L = max(Bp.shape[1] for Bp, _ in parts)
+    B = np.full((S, L), np.inf)
+    K = np.empty((S, L + 1), dtype=parts[0][1].dtype)
+    for i, (Bp, Kp) in zip(range(0, S, block), parts):
+        n, w = Kp.shape
+        B[i:i + n, :w - 1] = Bp
+        K[i:i + n, :w] = Kp
+        K[i:i + n, w:] = Kp[:, -1:]  # a finished envelope keeps its last argmin
+    return B, K
+
+
+def _envelope_rows(d, v):
+    """:func:`wasserstein_envelopes` for the rows ``d[n, S]`` of the metric (``n`` states ``j``)."""
+    n = d.shape[0]
     # lambda -> 0+: the minimisers of v, the closest one to j (then the lowest index)
     key = np.where(v[None, :] <= v.min(), d, np.inf)
     k = np.argmin(key, axis=1)
-    lam = np.zeros(S)
+    lam = np.zeros(n)
     Bs, Ks = [], [k.copy()]
-    active = np.ones(S, dtype=bool)
-    for _ in range(S):  # each step works on the envelopes still moving only (a finished one never moves again)
+    active = np.ones(n, dtype=bool)
+    for _ in range(v.size):  # each step works on the envelopes still moving only (a finished one never moves again)
         idx = np.flatnonzero(active)
         di, ki = d[idx], k[idx]
         dk = di[np.arange(idx.size), ki]
@@ -162,12 +180,13 @@ def wasserstein_envelopes(metric, v):
         moved = idx[fin]
         k[moved] = np.argmin(tie, axis=1)
         lam[moved] = nxt[fin]
-        b = np.full(S, np.inf)
+        b = np.full(n, np.inf)
         b[moved] = nxt[fin]
         Bs.append(b)
         Ks.append(k.copy())
-    B = np.stack(Bs, 1) if Bs else np.full((S, 0), np.inf)
+    B = np.stack(Bs, 1) if Bs else np.full((n, 0), np.inf)
     return B, np.stack(Ks, 1)
+
 
 def wasserstein_worst_case(P, V, radius, metric):
     r"""Exact worst case over :math:`\{p: W_1(p, P[s, a]) \le \delta\}` for every ``(s, a)`` under the
