@@ -200,7 +200,7 @@ def test_bad_inputs_are_clear_errors():
     with pytest.raises(GroupingError, match="shape"):
         check_grouping([0, 1], 4)
     with pytest.raises(GroupingError, match="not nested"):
-        check_nested([[0, 0, 1, 1], [0, 1, 0, 1]], 4)
+        check_nested([[0, 0, 0, 0, 1, 1, 1, 1], [0, 0, 1, 2, 1, 3, 2, 3]], 8)
     with pytest.raises(GroupingError, match="not more than"):
         check_nested([[0, 0, 1, 1], [1, 1, 0, 0]], 4)
     with pytest.raises(ParameterError, match="N=2 < K=4"):
