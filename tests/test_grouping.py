@@ -222,3 +222,13 @@ def test_bad_inputs_are_clear_errors():
     # numpy scalars are accepted
     assert grouping_bound(np.float64(0.1), np.float32(0.2), np.int64(2), np.int32(64), np.int64(3), 2, 0.5, 1.0,
                           0.1).total > 0
+
+
+def test_bernoulli_rewards_in_0_1_are_pooled_exactly():
+    """Rewards of 0/1 are deterministic Bernoulli draws, so the pooled mean must equal the members' average at any
+    N (catches a wrong normalisation of the pooled sums)."""
+    m0 = _tiny()
+    m = TabularMDP(m0.P, np.array([[1.0, 0.0, 0.0, 0.0], [1.0, 1.0, 0.0, 1.0]]), 0.5)
+    for N in (4, 8, 12):
+        est = estimate_grouped_model(m, [0, 0, 1, 1], N, seed=1, rewards="bernoulli")
+        np.testing.assert_allclose(est.R, [[0.5, 0.0], [1.0, 0.5]], atol=1e-15)
