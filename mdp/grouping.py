@@ -624,7 +624,10 @@ def grouping_losses(m: TabularMDP, groupings, N_values, T_values=(math.inf,), se
     B, nN, S = samples.counts.shape[0], len(Ns), m.S
     actions = np.zeros((B, len(Ks), nN, len(Ts), S), dtype=np.int64)
     finite = sorted({T for T in Ts if not math.isinf(T)})
-    for i, (lab, K) in enumerate(zip(labels, Ks)):
+    from tqdm import tqdm
+
+    levels = tqdm(list(enumerate(zip(labels, Ks))), desc="grouping levels", leave=False, disable=None)
+    for i, (lab, K) in levels:
         P_hat, R_bar = _pooled_model(samples, m, lab, K)
         first = np.array([np.flatnonzero(lab == k)[0] for k in range(K)])
         greedy = {}

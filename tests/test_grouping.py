@@ -252,3 +252,21 @@ def test_device_runs_match_cpu():
     dev = grouping_losses(h.model, h.groupings, device=GPU, **kw).loss
     se = np.sqrt(cpu.var(0) / cpu.shape[0] + dev.var(0) / dev.shape[0])
     assert np.all(np.abs(cpu.mean(0) - dev.mean(0)) <= 5 * se + 1e-12)
+
+
+def test_u_shape_claim_is_contradicted_on_a_monotone_frame():
+    """The experiment's U-shape claim must not pass when the loss simply falls with K."""
+    import pandas as pd
+
+    from experiments import action_grouping as ag
+
+    config = ag.Config(seeds=40, N_values=(64, 1024), T_values=(math.inf,))
+    rng = np.random.default_rng(0)
+    rows = [dict(sample_seed=s, K=K, N=N, T=math.inf, loss=1.0 / K + 0.001 * rng.normal(), loss_max=1.0 / K,
+                 bound=10.0, K_hat=1)
+            for s in range(40) for K in (1, 2, 4, 8, 16, 32, 64) for N in (64, 1024)]
+    verdicts = {c.name: c.verdict for c in ag.claims(pd.DataFrame(rows), config)}
+    assert verdicts["u_shape_N64_best_interior_below_coarsest"] == "supported"
+    assert verdicts["u_shape_N64_best_interior_below_finest"] == "contradicted"
+    assert verdicts["bound_holds_w_p_1_minus_delta"] == "supported"
+    assert verdicts["k_hat_within_factor_2_N64"] == "contradicted"        # K-hat = 1 against K* = 64
