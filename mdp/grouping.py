@@ -542,7 +542,12 @@ def grouped_value_iteration(P_flat, R, gamma, T, vi_tol: float = 1e-10, max_iter
     T = _check_T(T)
     g = check_scalar("gamma", gamma, low=0.0, high=1.0, high_open=True)
     torch_mode = type(P_flat).__module__.startswith("torch")
-    S = R.shape[-2]
+    if getattr(R, "ndim", 0) < 2 or getattr(P_flat, "ndim", 0) < 2:
+        raise ShapeError("grouped_value_iteration needs P_flat [..., S*K, S] and R [..., S, K] arrays")
+    S, K = R.shape[-2], R.shape[-1]
+    if tuple(P_flat.shape[-2:]) != (S * K, S):
+        raise ShapeError(f"P_flat has trailing shape {tuple(P_flat.shape[-2:])}; with R of shape {tuple(R.shape)} "
+                         f"expected ({S * K}, {S})")
     lead = P_flat.shape[:-2]
     if torch_mode:
         import torch

@@ -12,7 +12,7 @@ from mdp import TabularMDP
 from mdp.grouping import (GroupingError, approximation_constants, check_grouping, check_nested,
                           estimate_grouped_model, grouped_model, grouped_value_iteration, grouping_bound,
                           grouping_losses, hierarchical_mdp, nested_groupings, select_grouping)
-from theory.validation import ParameterError
+from theory.validation import ParameterError, ShapeError
 
 
 def _tiny():
@@ -217,6 +217,8 @@ def test_bad_inputs_are_clear_errors():
         estimate_grouped_model(m, [0, 0, 1, 1], 8, rewards="gaussian")
     with pytest.raises(ParameterError, match=r"R in \[0, 1\]"):
         estimate_grouped_model(m, [0, 0, 1, 1], 8, rewards="bernoulli")   # R reaches 3
+    with pytest.raises(ShapeError, match="expected \\(4, 2\\)"):
+        grouped_value_iteration(np.full((4, 4), 0.25), np.zeros((2, 2)), 0.5, 2)
     with pytest.raises(ParameterError, match="power of 2"):
         nested_groupings(12)
     # numpy scalars are accepted
