@@ -40,7 +40,7 @@ except ImportError:  # pragma: no cover - exercised by monkeypatching in the tes
     numba = None
     HAVE_NUMBA = False
 
-__all__ = ["HAVE_NUMBA", "CompiledFamily", "family", "page_steps", "forb_steps", "LEAST_SQUARES",
+__all__ = ["HAVE_NUMBA", "CompiledFamily", "family", "page_steps", "PageState", "forb_steps", "LEAST_SQUARES",
            "MATRIX_GAME"]
 
 LEAST_SQUARES = 0
@@ -90,19 +90,8 @@ def family(op) -> CompiledFamily | None:
 @_jit
 def _full_into(kind, A, AT, b, m, n, u, out):
     """out = F(u) (mean over all n components)."""
-    d = u.size
-    if kind == 0:
-        for j in range(d):
-            out[j] = 0.0
-        for i in range(A.shape[0]):
-            r = 0.0
-            for j in range(d):
-                r += A[i, j] * u[j]
-            r -= b[i]
-            for j in range(d):
-                out[j] += r * A[i, j]
-        for j in range(d):
-            out[j] /= n
+    if kind == 0:  # the reference's two BLAS calls: (A u - b)^T A / n
+        out[:] = np.dot(np.dot(A, u) - b, A) / n
     else:
         k = A.shape[1]
         for i in range(m):  # x-block: A y
@@ -125,20 +114,16 @@ def _batch_into(kind, A, AT, b, m, n, idx, u, out):
     """out = (1/|idx|) sum_{i in idx} F_i(u)."""
     d = u.size
     size = idx.size
-    for j in range(d):
-        out[j] = 0.0
-    if kind == 0:
+    if kind == 0:  # gather the rows, then the reference's two BLAS calls
+        Ai = np.empty((size, d))
+        bi = np.empty(size)
         for t in range(size):
-            i = idx[t]
-            r = 0.0
-            for j in range(d):
-                r += A[i, j] * u[j]
-            r -= b[i]
-            for j in range(d):
-                out[j] += r * A[i, j]
-        for j in range(d):
-            out[j] /= size
+            Ai[t] = A[idx[t]]
+            bi[t] = b[idx[t]]
+        out[:] = np.dot(np.dot(Ai, u) - bi, Ai) / size
     else:
+        for j in range(d):
+            out[j] = 0.0
         k = A.shape[1]
         scale = n / size
         for t in range(size):
@@ -199,13 +184,40 @@ def _resolvent_into(kind, rho, m, z, eta, out):
 
 # ---- Algorithm 1 ---------------------------------------------------------------------------------
 @_jit
-def _page_steps(kind, A, AT, b, rho, m, n, u0, u, u_prev, Ft, k, j, coins, subsets, eta, sq, used, stop_at):
+def _residual(kind, A, AT, b, rho, m, n, u, g, z):
+    """Natural residual ||u - J_G(u - F(u))|| (free), the certificate of theory.operators.FiniteSumOperator."""
+    _full_into(kind, A, AT, b, m, n, u, g)
+    for t in range(u.size):
+        g[t] = u[t] - g[t]
+    _resolvent_into(kind, rho, m, g, 1.0, z)
+    s = 0.0
+    for t in range(u.size):
+        s += (u[t] - z[t]) ** 2
+    return np.sqrt(s)
+
+
+@_jit
+def _page_steps(kind, A, AT, b, rho, m, n, u0, u, u_prev, Ft, k, j, coins, subsets, eta, sq, used, last,
+                check_every, max_calls, eps, rec_calls, rec_res):
     d = u.size
     chunk = coins.size
     g1 = np.empty(d)
     g2 = np.empty(d)
     z = np.empty(d)
+    nrec = 0
     while True:
+        if used - last >= check_every:  # the monitor's check, before every iteration
+            r = _residual(kind, A, AT, b, rho, m, n, u, g1, z)
+            rec_calls[nrec] = used
+            rec_res[nrec] = r
+            nrec += 1
+            last = used
+            if r <= eps:
+                return k, j, used, last, nrec, 1
+        if used >= max_calls:
+            return k, j, used, last, nrec, 2
+        if j >= chunk:
+            return k, j, used, last, nrec, 0
         if k <= 1:
             p = 1.0
         elif k - 1 <= sq:
@@ -229,32 +241,51 @@ def _page_steps(kind, A, AT, b, rho, m, n, u0, u, u_prev, Ft, k, j, coins, subse
         _resolvent_into(kind, rho, m, z, eta, u)
         k += 1
         j += 1
-        if j >= chunk or used >= stop_at:
-            return k, j, used
+
+
+@dataclass(frozen=True)
+class PageState:
+    """What :func:`page_steps` hands back: iteration ``k``, block position ``j``, oracle calls ``used``,
+    the call count ``last`` of the last residual check, the checks made (``calls [c]``, ``residuals [c]``)
+    and ``status``: 0 = the block of draws is used up, 1 = converged (last residual <= eps), 2 = budget."""
+
+    k: int
+    j: int
+    used: int
+    last: float
+    calls: np.ndarray
+    residuals: np.ndarray
+    status: int
 
 
 def page_steps(fam: CompiledFamily, u0, u, u_prev, Ft, k: int, j: int, coins, subsets, eta: float, used: int,
-               stop_at: int):
-    r"""Iterations of Algorithm 1 (PAGE estimator, anchored step) from iteration ``k`` = position ``j`` of the
-    current block of draws, in place on ``u``, ``u_prev``, ``Ft`` (all ``[dim]`` float64).
+               last: float, check_every: int, max_calls: int, eps: float) -> PageState:
+    r"""Iterations of Algorithm 1 (PAGE estimator, anchored step) with its stopping test, from iteration ``k``
+    = position ``j`` of the current block of draws, in place on ``u``, ``u_prev``, ``Ft`` (``[dim]`` float64).
 
-    Iteration ``k``: :math:`p_k = 1\ (k\le1),\ 4/(k+4)\ (k-1\le\sqrt n),\ 4/(\sqrt n+5)`;
-    :math:`\tilde F_k = F(u_k)` if ``k == 0`` or ``coins[j] < p_k`` (``n`` calls), else
-    :math:`\tilde F_{k-1} + F_S(u_k) - F_S(u_{k-1})`, ``S = subsets[j]`` (``2|S|`` calls);
-    :math:`u_{k+1} = J_{\eta G}(\lambda_ku_0 + (1-\lambda_k)u_k - \eta\tilde F_k)`, :math:`\lambda_k = 2/(k+4)`.
-    Runs at least one iteration and stops after the iteration that exhausts the block (``j == len(coins)``)
-    or brings the call count ``used`` to ``stop_at`` (the next residual check or the budget).
+    Before each iteration, the monitor of :mod:`theory.halpern`: if ``used - last >= check_every`` the free
+    natural residual :math:`\|u - J_G(u - F(u))\|` is recorded (stop when ``<= eps``); stop when
+    ``used >= max_calls``; hand back when the block is used up (``j == len(coins)``). Iteration ``k``:
+    :math:`p_k = 1\ (k\le1),\ 4/(k+4)\ (k-1\le\sqrt n),\ 4/(\sqrt n+5)`;
+    :math:`	ilde F_k = F(u_k)` if ``k == 0`` or ``coins[j] < p_k`` (``n`` calls), else
+    :math:`	ilde F_{k-1} + F_S(u_k) - F_S(u_{k-1})`, ``S = subsets[j]`` (``2|S|`` calls);
+    :math:`u_{k+1} = J_{\eta G}(\lambda_ku_0 + (1-\lambda_k)u_k - \eta	ilde F_k)`, :math:`\lambda_k = 2/(k+4)`.
 
     Args:
       fam: :func:`family` of the operator; u0, u, u_prev, Ft: ``[dim]`` anchor, iterate, previous iterate,
         estimator; k, j: iteration and block position; coins: ``[C]`` uniforms; subsets: ``[C, b]`` int64;
-        eta: step; used, stop_at: oracle calls so far and the count at which to return.
+        eta: step; used: oracle calls so far; last: calls at the last check (``-inf`` before the first);
+        check_every, max_calls, eps: the monitor's settings.
 
     Returns:
-      ``(k, j, used)`` after the last iteration run.
+      :class:`PageState`.
     """
-    return _page_steps(fam.kind, fam.A, fam.AT, fam.b, fam.rho, fam.m, fam.n, u0, u, u_prev, Ft, k, j, coins,
-                       subsets, float(eta), float(np.sqrt(fam.n)), used, stop_at)
+    rc = np.empty(coins.size + 2, dtype=np.int64)
+    rr = np.empty(coins.size + 2)
+    k, j, used, last, nrec, status = _page_steps(
+        fam.kind, fam.A, fam.AT, fam.b, fam.rho, fam.m, fam.n, u0, u, u_prev, Ft, k, j, coins, subsets, float(eta),
+        float(np.sqrt(fam.n)), used, float(last), check_every, max_calls, float(eps), rc, rr)
+    return PageState(int(k), int(j), int(used), float(last), rc[:nrec].copy(), rr[:nrec].copy(), int(status))
 
 
 # ---- Algorithm 2 ---------------------------------------------------------------------------------

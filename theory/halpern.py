@@ -231,25 +231,28 @@ def _compiled_family(op, x0, backend, method):
 
 
 def _vr_halpern_compiled(fam, op, x0, mon, rng, b, eta) -> SolverResult:
-    """Algorithm 1 with the iterations between two residual checks compiled (:func:`theory.compiled.page_steps`):
-    the same draws as the reference loop of :func:`vr_halpern` (a block of ``DRAW_CHUNK`` coins, then of
-    ``DRAW_CHUNK`` subsets, every ``DRAW_CHUNK`` iterations) and the same checks (``mon.check`` before every
-    iteration that the kernel hands back at; between them no check is due and the budget is not reached)."""
+    """Algorithm 1 with the iterations and the residual checks of a block of draws compiled
+    (:func:`theory.compiled.page_steps`): the same draws as the reference loop of :func:`vr_halpern` (a block
+    of ``DRAW_CHUNK`` coins, then of ``DRAW_CHUNK`` subsets, every ``DRAW_CHUNK`` iterations), the same checks
+    (recorded into ``mon``), the oracle calls of each block charged to ``op.calls`` at once."""
     n = op.n
     u0 = np.array(x0, dtype=np.float64)
     u, u_prev, Ft = u0.copy(), u0.copy(), np.zeros_like(u0)
-    k = j = 0
-    coins = subsets = None
-    while not mon.check(u):
-        if k % DRAW_CHUNK == 0:
-            coins = rng.random(DRAW_CHUNK)
-            subsets = random_subsets(rng, n, b, DRAW_CHUNK)
-            j = 0
+    k = 0
+    while True:
+        coins = rng.random(DRAW_CHUNK)
+        subsets = random_subsets(rng, n, b, DRAW_CHUNK)
         used = mon.used()
-        stop_at = min(mon.last + mon.check_every, mon.max_calls)  # the next check falls due / the budget
-        k, j, after = compiled.page_steps(fam, u0, u, u_prev, Ft, k, j, coins, subsets, eta, used, int(stop_at))
-        op.calls += int(after) - used
-    return mon.result(u, k, eta)
+        st = compiled.page_steps(fam, u0, u, u_prev, Ft, k, 0, coins, subsets, eta, used, mon.last,
+                                 mon.check_every, mon.max_calls, mon.eps)
+        op.calls += st.used - used
+        k, mon.last = st.k, st.last
+        mon.calls.extend(int(c) for c in st.calls)
+        mon.res.extend(float(r) for r in st.residuals)
+        if st.status == 1:
+            mon.converged = True
+        if st.status:
+            return mon.result(u, k, eta)
 
 
 def vr_halpern(op, x0, *, eps: float, max_calls: int, seed=None, eta: float | None = None,
