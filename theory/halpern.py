@@ -40,6 +40,13 @@ iteration ``k`` uses coin and subset ``k % DRAW_CHUNK`` of its block (the subset
 calls for a full evaluation). :func:`vr_halpern_inexact` draws, per outer iteration, the ``M_k`` indices
 ``rng.integers(n, size=(M_k, 1))`` and then ``M_k`` coins ``rng.random(M_k)``. Each run is a pure function
 of ``seed``; the distributions are those of the algorithms (uniform ``b``-subsets, Bernoulli(``p_k``)).
+
+Backends. :func:`vr_halpern` and :func:`vr_halpern_inexact` take ``backend="python"`` (the reference: the
+loops below, every oracle use a charged ``op.full`` / ``op.batch`` call), ``"numba"`` (the compiled loops
+of :mod:`theory.compiled` for :class:`~theory.operators.LeastSquares` and
+:class:`~theory.operators.MatrixGame` on one numpy instance: the same draws, the same residual checks,
+iterates equal to the reference's to rounding, oracle calls charged in bulk per block) or ``"auto"``
+(the default: ``"numba"`` where it applies and numba is installed, else ``"python"``).
 """
 from __future__ import annotations
 
@@ -53,7 +60,7 @@ from theory import compiled
 from theory.operators import FiniteSumOperator
 from theory.validation import ParameterError, check_scalar
 
-__all__ = ["SolverResult", "random_subsets", "DRAW_CHUNK", "halpern", "halpern_fixed_point", "vr_halpern",
+__all__ = ["SolverResult", "random_subsets", "DRAW_CHUNK", "BACKENDS", "halpern", "halpern_fixed_point", "vr_halpern",
            "vr_halpern_inexact", "eag",
            "extragradient", "vr_extragradient"]
 
