@@ -74,7 +74,7 @@ def main(argv=None):
     vr_halpern(warm, np.zeros(3), eps=EPS, max_calls=10**6, seed=0, backend="numba")  # compile outside the timings
     lines = [f"# VR-Halpern vs Halpern (least squares, eps = {EPS:g})", "",
              f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-             f"numpy {np.__version__}, numba {compiled.numba.__version__}, BLAS on 1 thread. Best of "
+             f"numpy {np.__version__}, numba {__import__('numba').__version__}, BLAS on 1 thread. Best of "
              f"{args.repeat} timings per solve, median over {args.seeds} seeds; both stop on the natural residual "
              "checked once per n oracle calls. VR-Halpern runs the compiled iterations (`backend=\"numba\"`, "
              "`theory.compiled`: same draws, same iterates as the counted reference loop, oracle calls charged per "

@@ -21,34 +21,26 @@ evaluations it made (``n`` per full evaluation, ``|S|`` per batch), which the ca
 ``op.calls``; a test checks the count against the reference path's per-call count.
 
 Without numba, :data:`HAVE_NUMBA` is ``False``, :func:`family` still answers, and the solvers'
-``backend="auto"`` falls back to the reference path (the kernels below then are plain Python: correct,
-but slower than the reference numpy path).
+``backend="auto"`` falls back to the reference path. The kernels themselves live in
+:mod:`theory.numba_kernels`, imported on first use.
 """
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 
 import numpy as np
 
 from theory.operators import LeastSquares, MatrixGame
 
-try:  # optional: theorysim[fast]
-    import numba
-
-    HAVE_NUMBA = True
-except ImportError:  # pragma: no cover - exercised by monkeypatching in the tests
-    numba = None
-    HAVE_NUMBA = False
+HAVE_NUMBA = importlib.util.find_spec("numba") is not None
+"""Whether numba is installed (``pip install theorysim[fast]``); it is imported only when a kernel first runs."""
 
 __all__ = ["HAVE_NUMBA", "CompiledFamily", "family", "page_steps", "PageState", "forb_steps", "LEAST_SQUARES",
            "MATRIX_GAME"]
 
 LEAST_SQUARES = 0
 MATRIX_GAME = 1
-
-
-def _jit(f):
-    return numba.njit(cache=True)(f) if HAVE_NUMBA else f
 
 
 @dataclass(frozen=True)
@@ -86,173 +78,7 @@ def family(op) -> CompiledFamily | None:
     return None
 
 
-# ---- oracles -------------------------------------------------------------------------------------
-@_jit
-def _full_into(kind, A, AT, b, m, n, u, out):
-    """out = F(u) (mean over all n components)."""
-    if kind == 0:  # the reference's two BLAS calls: (A u - b)^T A / n
-        out[:] = np.dot(np.dot(A, u) - b, A) / n
-    else:
-        k = A.shape[1]
-        for i in range(m):  # x-block: A y
-            s = 0.0
-            for j in range(k):
-                s += A[i, j] * u[m + j]
-            out[i] = s
-        for j in range(k):
-            out[m + j] = 0.0
-        for i in range(m):  # y-block: -(x A)
-            xi = u[i]
-            for j in range(k):
-                out[m + j] += xi * A[i, j]
-        for j in range(k):
-            out[m + j] = -out[m + j]
-
-
-@_jit
-def _batch_into(kind, A, AT, b, m, n, idx, u, out):
-    """out = (1/|idx|) sum_{i in idx} F_i(u)."""
-    d = u.size
-    size = idx.size
-    if kind == 0:  # gather the rows, then the reference's two BLAS calls
-        Ai = np.empty((size, d))
-        bi = np.empty(size)
-        for t in range(size):
-            Ai[t] = A[idx[t]]
-            bi[t] = b[idx[t]]
-        out[:] = np.dot(np.dot(Ai, u) - bi, Ai) / size
-    else:
-        for j in range(d):
-            out[j] = 0.0
-        k = A.shape[1]
-        scale = n / size
-        for t in range(size):
-            i = idx[t]
-            if i < k:  # column i of A times y_i, into the x-block
-                yi = u[m + i]
-                for j in range(m):
-                    out[j] += yi * AT[i, j]
-            if i < m:  # row i of A times x_i, into the y-block
-                xi = u[i]
-                for j in range(k):
-                    out[m + j] += xi * A[i, j]
-        for j in range(m):
-            out[j] = out[j] * scale
-        for j in range(k):
-            out[m + j] = 0.0 - out[m + j] * scale
-
-
-@_jit
-def _project_simplex_into(v, out):
-    """Sort-based simplex projection, the arithmetic of theory.operators.project_simplex."""
-    k = v.size
-    s = -np.sort(-v)
-    css = np.empty(k)
-    acc = 0.0
-    for i in range(k):
-        acc += s[i]
-        css[i] = acc - 1.0
-    rho = k - 1
-    for i in range(k - 1, -1, -1):
-        if s[i] - css[i] / (i + 1) > 0:
-            rho = i
-            break
-    tau = css[rho] / (rho + 1.0)
-    for i in range(k):
-        x = v[i] - tau
-        out[i] = x if x > 0.0 else 0.0
-
-
-@_jit
-def _resolvent_into(kind, rho, m, z, eta, out):
-    """out = J_{eta G}(z): soft threshold at eta * rho (least squares) or the simplex projections (game)."""
-    d = z.size
-    if kind == 0:
-        if rho == 0.0:
-            for j in range(d):
-                out[j] = z[j]
-        else:
-            t = eta * rho
-            for j in range(d):
-                a = abs(z[j]) - t
-                a = a if a > 0.0 else 0.0
-                out[j] = a if z[j] > 0.0 else (-a if z[j] < 0.0 else 0.0)
-    else:
-        _project_simplex_into(z[:m], out[:m])
-        _project_simplex_into(z[m:], out[m:])
-
-
 # ---- Algorithm 1 ---------------------------------------------------------------------------------
-@_jit
-def _residual(kind, A, AT, b, rho, m, n, u, g, z):
-    """Natural residual ||u - J_G(u - F(u))|| (free), the certificate of theory.operators.FiniteSumOperator."""
-    _full_into(kind, A, AT, b, m, n, u, g)
-    for t in range(u.size):
-        g[t] = u[t] - g[t]
-    _resolvent_into(kind, rho, m, g, 1.0, z)
-    s = 0.0
-    for t in range(u.size):
-        s += (u[t] - z[t]) ** 2
-    return np.sqrt(s)
-
-
-@_jit
-def _page_steps(kind, A, AT, b, rho, m, n, u0, u, u_prev, Ft, k, j, coins, subsets, eta, sq, used, last,
-                check_every, max_calls, eps, rec_calls, rec_res):
-    d = u.size
-    chunk = coins.size
-    g1 = np.empty(d)
-    g2 = np.empty(d)
-    z = np.empty(d)
-    Ai = np.empty((subsets.shape[1], d) if kind == 0 else (0, d))
-    bi = np.empty(subsets.shape[1])
-    nrec = 0
-    while True:
-        if used - last >= check_every:  # the monitor's check, before every iteration
-            r = _residual(kind, A, AT, b, rho, m, n, u, g1, z)
-            rec_calls[nrec] = used
-            rec_res[nrec] = r
-            nrec += 1
-            last = used
-            if r <= eps:
-                return k, j, used, last, nrec, 1
-        if used >= max_calls:
-            return k, j, used, last, nrec, 2
-        if j >= chunk:
-            return k, j, used, last, nrec, 0
-        if k <= 1:
-            p = 1.0
-        elif k - 1 <= sq:
-            p = 4.0 / (k + 4)
-        else:
-            p = 4.0 / (sq + 5)
-        if k == 0 or coins[j] < p:
-            _full_into(kind, A, AT, b, m, n, u, Ft)
-            used += n
-        else:
-            idx = subsets[j]
-            if kind == 0:  # least squares: gather the rows once for both points (same BLAS calls as op.batch)
-                size = idx.size
-                for t in range(size):
-                    Ai[t] = A[idx[t]]
-                    bi[t] = b[idx[t]]
-                g1[:] = np.dot(np.dot(Ai, u) - bi, Ai) / size
-                g2[:] = np.dot(np.dot(Ai, u_prev) - bi, Ai) / size
-            else:
-                _batch_into(kind, A, AT, b, m, n, idx, u, g1)
-                _batch_into(kind, A, AT, b, m, n, idx, u_prev, g2)
-            for t in range(d):
-                Ft[t] = Ft[t] + g1[t] - g2[t]
-            used += 2 * idx.size
-        lam = 2.0 / (k + 4)
-        for t in range(d):
-            z[t] = lam * u0[t] + (1 - lam) * u[t] - eta * Ft[t]
-            u_prev[t] = u[t]
-        _resolvent_into(kind, rho, m, z, eta, u)
-        k += 1
-        j += 1
-
-
 @dataclass(frozen=True)
 class PageState:
     """What :func:`page_steps` hands back: iteration ``k``, block position ``j``, oracle calls ``used``,
@@ -290,46 +116,17 @@ def page_steps(fam: CompiledFamily, u0, u, u_prev, Ft, k: int, j: int, coins, su
     Returns:
       :class:`PageState`.
     """
+    from theory import numba_kernels
+
     rc = np.empty(coins.size + 2, dtype=np.int64)
     rr = np.empty(coins.size + 2)
-    k, j, used, last, nrec, status = _page_steps(
+    k, j, used, last, nrec, status = numba_kernels.page_steps(
         fam.kind, fam.A, fam.AT, fam.b, fam.rho, fam.m, fam.n, u0, u, u_prev, Ft, k, j, coins, subsets, float(eta),
         float(np.sqrt(fam.n)), used, float(last), check_every, max_calls, float(eps), rc, rr)
     return PageState(int(k), int(j), int(used), float(last), rc[:nrec].copy(), rr[:nrec].copy(), int(status))
 
 
 # ---- Algorithm 2 ---------------------------------------------------------------------------------
-@_jit
-def _forb_steps(kind, A, AT, b, rho, m, n, u, v, w, Fw, draws, coins, eta, gamma, p, budget):
-    d = u.size
-    alpha = 1.0 - p
-    gamma_eta = gamma * eta
-    g1 = np.empty(d)
-    g2 = np.empty(d)
-    z = np.empty(d)
-    w_prev = w.copy()
-    used = 0
-    for j in range(coins.size):
-        idx = draws[j]
-        _batch_into(kind, A, AT, b, m, n, idx, v, g1)
-        _batch_into(kind, A, AT, b, m, n, idx, w_prev, g2)
-        used += 2 * idx.size
-        for t in range(d):
-            corr = eta * (g1[t] - g2[t]) + (v[t] - w_prev[t])
-            z[t] = alpha * v[t] + (1 - alpha) * w[t] - gamma * (eta * Fw[t] + w[t] - u[t] + corr)
-        for t in range(d):
-            w_prev[t] = w[t]
-        _resolvent_into(kind, rho, m, z, gamma_eta, v)
-        if coins[j] < p:
-            for t in range(d):
-                w[t] = v[t]
-            _full_into(kind, A, AT, b, m, n, w, Fw)
-            used += n
-        if used >= budget:
-            break
-    return used
-
-
 def forb_steps(fam: CompiledFamily, u, v, w, Fw, draws, coins, eta: float, gamma: float, p: float,
                budget: int) -> int:
     r"""One inexact resolvent of Algorithm 2: VR-FoRB steps on :math:`\Phi(v) = \eta F(v) + v - u`, in place
@@ -349,5 +146,7 @@ def forb_steps(fam: CompiledFamily, u, v, w, Fw, draws, coins, eta: float, gamma
     Returns:
       The oracle calls made.
     """
-    return int(_forb_steps(fam.kind, fam.A, fam.AT, fam.b, fam.rho, fam.m, fam.n, u, v, w, Fw, draws, coins,
-                           float(eta), float(gamma), float(p), budget))
+    from theory import numba_kernels
+
+    return int(numba_kernels.forb_steps(fam.kind, fam.A, fam.AT, fam.b, fam.rho, fam.m, fam.n, u, v, w, Fw, draws,
+                                        coins, float(eta), float(gamma), float(p), budget))
