@@ -45,8 +45,8 @@ MATRIX_GAME = 1
 
 @dataclass(frozen=True)
 class CompiledFamily:
-    """The data a kernel needs: ``kind`` (:data:`LEAST_SQUARES` or :data:`MATRIX_GAME`), ``A`` (C-contiguous
-    float64), ``AT`` (``A.T`` C-contiguous for the matrix game's column access, else ``[0, 0]``), ``b``
+    """The data a kernel needs: ``kind`` (:data:`LEAST_SQUARES` or :data:`MATRIX_GAME`), ``A`` (C- or
+    F-contiguous float64), ``AT`` (the view ``A.T`` for the matrix game's column access, else ``[0, 0]``), ``b``
     (least squares' targets, else ``[0]``), ``rho`` (the :math:`\\ell_1` weight), ``m`` (rows of the game's
     ``A``, ``x``-block size; 0 for least squares), ``n`` (components)."""
 
@@ -62,6 +62,13 @@ class CompiledFamily:
 _OVERRIDABLE = ("full", "batch", "_full", "_components", "resolvent", "residual")
 
 
+def _contiguous(A):
+    """``A`` as float64 in its own memory order when it is C- or F-contiguous (so that the kernels' BLAS calls
+    see the layout the reference's numpy calls see and round identically), else a C-contiguous copy."""
+    A = np.asarray(A, dtype=np.float64)
+    return A if (A.flags.c_contiguous or A.flags.f_contiguous) else np.ascontiguousarray(A)
+
+
 def family(op) -> CompiledFamily | None:
     """The compiled family of ``op``, or ``None`` when the kernels do not apply: another class (a subclass
     may change the oracles), a batch of instances or torch data, or an instance whose oracle methods were
@@ -69,12 +76,12 @@ def family(op) -> CompiledFamily | None:
     if any(name in vars(op) for name in _OVERRIDABLE):
         return None
     if type(op) is LeastSquares and isinstance(op.A, np.ndarray) and op.A.ndim == 2:
-        A = np.ascontiguousarray(op.A, dtype=np.float64)
+        A = _contiguous(op.A)
         return CompiledFamily(LEAST_SQUARES, A, np.zeros((0, 0)), np.ascontiguousarray(op.b, dtype=np.float64),
                               float(op.rho), 0, int(op.n))
     if type(op) is MatrixGame and isinstance(op.A, np.ndarray):
-        A = np.ascontiguousarray(op.A, dtype=np.float64)
-        return CompiledFamily(MATRIX_GAME, A, np.ascontiguousarray(A.T), np.zeros(1), 0.0, int(op.m), int(op.n))
+        A = _contiguous(op.A)
+        return CompiledFamily(MATRIX_GAME, A, A.T, np.zeros(1), 0.0, int(op.m), int(op.n))
     return None
 
 

@@ -16,21 +16,9 @@ def full_into(kind, A, AT, b, m, n, u, out):
     """out = F(u) (mean over all n components)."""
     if kind == 0:  # the reference's two BLAS calls: (A u - b)^T A / n
         out[:] = np.dot(np.dot(A, u) - b, A) / n
-    else:
-        k = A.shape[1]
-        for i in range(m):  # x-block: A y
-            s = 0.0
-            for j in range(k):
-                s += A[i, j] * u[m + j]
-            out[i] = s
-        for j in range(k):
-            out[m + j] = 0.0
-        for i in range(m):  # y-block: -(x A)
-            xi = u[i]
-            for j in range(k):
-                out[m + j] += xi * A[i, j]
-        for j in range(k):
-            out[m + j] = -out[m + j]
+    else:  # the reference's BLAS calls: (A y, -(x A))
+        out[:m] = np.dot(A, u[m:].copy())
+        out[m:] = -np.dot(u[:m].copy(), A)
 
 
 @numba.njit(cache=True)
@@ -45,25 +33,36 @@ def batch_into(kind, A, AT, b, m, n, idx, u, out):
             Ai[t] = A[idx[t]]
             bi[t] = b[idx[t]]
         out[:] = np.dot(np.dot(Ai, u) - bi, Ai) / size
-    else:
-        for j in range(d):
-            out[j] = 0.0
+    else:  # gather the used columns (rows of A^T) and rows, then the reference's BLAS calls
         k = A.shape[1]
         scale = n / size
+        nc = 0
+        nr = 0
         for t in range(size):
-            i = idx[t]
-            if i < k:  # column i of A times y_i, into the x-block
-                yi = u[m + i]
-                for j in range(m):
-                    out[j] += yi * AT[i, j]
-            if i < m:  # row i of A times x_i, into the y-block
-                xi = u[i]
-                for j in range(k):
-                    out[m + j] += xi * A[i, j]
-        for j in range(m):
-            out[j] = out[j] * scale
-        for j in range(k):
-            out[m + j] = 0.0 - out[m + j] * scale
+            nc += idx[t] < k
+            nr += idx[t] < m
+        for j in range(d):
+            out[j] = 0.0
+        if nc:
+            Ac = np.empty((nc, m))
+            yc = np.empty(nc)
+            c = 0
+            for t in range(size):
+                if idx[t] < k:
+                    Ac[c] = AT[idx[t]]
+                    yc[c] = u[m + idx[t]]
+                    c += 1
+            out[:m] = np.dot(yc, Ac) * scale
+        if nr:
+            Ar = np.empty((nr, k))
+            xr = np.empty(nr)
+            c = 0
+            for t in range(size):
+                if idx[t] < m:
+                    Ar[c] = A[idx[t]]
+                    xr[c] = u[idx[t]]
+                    c += 1
+            out[m:] = 0.0 - np.dot(xr, Ar) * scale
 
 
 @numba.njit(cache=True)
