@@ -72,8 +72,8 @@ from games.population import check_populations
 from theory.validation import ParameterError, check_scalar
 
 __all__ = ["GridGame", "SACConfig", "GridSACModel", "NashConvEstimate", "RelationalNet", "entity_features",
-           "soft_value", "soft_target", "contrastive_mi", "gumbel_max", "train", "episode_returns",
-           "best_response", "approximate_nash_conv"]
+           "soft_value", "soft_target", "SACLoss", "sac_loss", "contrastive_mi", "gumbel_max", "train",
+           "episode_returns", "best_response", "approximate_nash_conv"]
 
 A = len(MOVES)
 SELF_FEATURES = 4
@@ -422,13 +422,43 @@ class _Replay:
         return {k: v[rows, idx] for k, v in self.data.items()}
 
 
-def _losses(net, batch, game, cfg, Z, agents, generator, encoder_logits):
-    """SAC (+ MI) losses of one population's minibatch; ``net = (actor, critic, target)``."""
-    actor, critic, target = net
+@dataclass(frozen=True)
+class SACLoss:
+    """The terms of :func:`sac_loss` (scalars summed over replicas; ``mi`` is the mean estimate, 0 when off)."""
+
+    total: torch.Tensor
+    critic: torch.Tensor
+    actor: torch.Tensor
+    mi: torch.Tensor
+
+
+def sac_loss(nets, batch: dict, game: GridGame, config: SACConfig, latent_size: int, generator: torch.Generator,
+             encoder_logits: torch.Tensor | None = None, first_agent_only: bool = False) -> SACLoss:
+    r"""The soft actor-critic loss (+ MI bonus) of one population's minibatch (module docstring).
+
+    ``total = critic + actor - mi_weight * mi`` with, per replica, the means over the learning agents' samples of
+    :math:`(Q(o,z,a) - y)^2`, :math:`y` from :func:`soft_target` (target critic, :math:`d = 1` at the horizon),
+    and :math:`\sum_a\pi(a)(\alpha\log\pi(a) - Q(a))`; replicas are summed (their gradients stay separate).
+
+    Args:
+        nets: ``(actor, critic, target)`` :class:`RelationalNet` with ``R`` replicas.
+        batch: transitions ``pos [R, M, n, 2]``, ``t [R, M]``, ``z, a [R, M, n]`` (long), ``r [R, M, n]``,
+            ``pos2 [R, M, n, 2]``.
+        game: the grid game; config: the hyperparameters.
+        latent_size: :math:`Z` of the nets (1: every ``z`` is read as 0).
+        generator: draws the MI estimate's action and :math:`K` resampled latents.
+        encoder_logits: ``[R, Z]`` logits of :math:`p(z\mid n)` (needed when the MI bonus is on).
+        first_agent_only: learn from agent 0's samples only (best responses).
+
+    Returns:
+        :class:`SACLoss`.
+    """
+    actor, critic, target = nets
+    cfg, Z = config, latent_size
     R, M, n = batch["z"].shape
     me, ent = entity_features(batch["pos"], batch["t"], game)
     me2, ent2 = entity_features(batch["pos2"], batch["t"] + 1, game)
-    sel = slice(None) if agents is None else slice(0, 1)
+    sel = slice(0, 1) if first_agent_only else slice(None)
 
     def flat(x):
         return x[:, :, sel].reshape(R, -1, *x.shape[3:])
@@ -436,8 +466,7 @@ def _losses(net, batch, game, cfg, Z, agents, generator, encoder_logits):
     me, ent, me2, ent2 = flat(me), flat(ent), flat(me2), flat(ent2)
     z = flat(batch["z"]) if Z > 1 else torch.zeros_like(flat(batch["z"]))
     a, r = flat(batch["a"]), flat(batch["r"])
-    done = (batch["t"] + 1 >= game.horizon)[:, :, None].expand(R, M, n)
-    done = flat(done)
+    done = flat((batch["t"] + 1 >= game.horizon)[:, :, None].expand(R, M, n))
     zoh = _onehot(z, Z)
     q = critic(me, ent, zoh)
     with torch.no_grad():
@@ -446,6 +475,8 @@ def _losses(net, batch, game, cfg, Z, agents, generator, encoder_logits):
     critic_loss = ((q.gather(-1, a[..., None]).squeeze(-1) - y) ** 2).mean(1).sum()
     use_mi = cfg.mi_weight > 0 and Z > 1
     if use_mi:
+        if encoder_logits is None:
+            raise ParameterError("encoder_logits must be given when the MI bonus is on (mi_weight > 0, Z > 1)")
         N = me.shape[1]
         eye = torch.eye(Z, device=me.device)
         rep = actor(me[:, :, None].expand(R, N, Z, SELF_FEATURES).reshape(R, N * Z, -1),
@@ -456,13 +487,12 @@ def _losses(net, batch, game, cfg, Z, agents, generator, encoder_logits):
     else:
         logp = torch.log_softmax(actor(me, ent, zoh), -1)
     actor_loss = (logp.exp() * (cfg.alpha * logp - q.detach())).sum(-1).mean(1).sum()
-    loss = critic_loss + actor_loss
+    mi = torch.zeros((), device=me.device)
     if use_mi:
         a_s = gumbel_max(logp.detach(), generator)
         z_k = gumbel_max(encoder_logits.detach()[:, None, :].expand(R, me.shape[1], Z), generator, (cfg.resamples,))
-        mi = contrastive_mi(logp_all, z, z_k.permute(1, 2, 0), a_s)
-        loss = loss - cfg.mi_weight * mi.mean(1).sum()
-    return loss
+        mi = contrastive_mi(logp_all, z, z_k.permute(1, 2, 0), a_s).mean(1).sum()
+    return SACLoss(critic_loss + actor_loss - cfg.mi_weight * mi, critic_loss, actor_loss, mi)
 
 
 def _learn(populations, cfg, game, replicas, seed, device, fixed=None, progress=None, desc="SAC"):
@@ -506,8 +536,8 @@ def _learn(populations, cfg, game, replicas, seed, device, fixed=None, progress=
             for j, n in enumerate(populations):
                 enc = encoder(n) if encoder is not None else None
                 batch = buffers[j].sample(cfg.batch, gen)
-                loss = loss + _losses((actor, critic, target), batch, game, cfg, Z,
-                                      None if fixed is None else "first", gen, enc)
+                loss = loss + sac_loss((actor, critic, target), batch, game, cfg, Z, gen, enc,
+                                       first_agent_only=fixed is not None).total
                 if fixed is None and M > 1 and Z > 1 and cfg.id_weight > 0:
                     pz = torch.softmax(enc, -1)
                     lq = torch.log_softmax(predictor, -1)[:, :, j]  # [R, Z]
@@ -556,15 +586,17 @@ def train(populations, config: SACConfig = SACConfig(), game: GridGame = GridGam
                   desc=f"SAC |Z|={config.latent_size} n={pops}")
 
 
-def episode_returns(model: GridSACModel, n, episodes: int, seed: int = 0, br: GridSACModel | None = None):
+def episode_returns(model: GridSACModel, n, episodes: int, seed: int = 0, br: GridSACModel | None = None,
+                    greedy_br: bool = True):
     """``[R, E, n]`` undiscounted episode returns of the joint policy on population ``n`` (agent 0 playing
-    ``br``'s actor when given)."""
+    ``br``'s actor when given: its most likely action when ``greedy_br``, else a sample)."""
     n = check_scalar("n", n, low=1, integer=True)
     episodes = check_scalar("episodes", episodes, low=1, integer=True)
     gen = torch.Generator(device=model.device).manual_seed(check_scalar("seed", seed, low=0, integer=True))
     with torch.no_grad():
         _, ret = _rollout((model.game, model.actor, model.encoder, model.config.latent_size if model.encoder
-                           is not None else 1), n, episodes, gen, br=None if br is None else br.actor)
+                           is not None else 1), n, episodes, gen, br=None if br is None else br.actor,
+                          greedy_br=greedy_br)
     return ret
 
 
