@@ -99,8 +99,8 @@ def _batch(game, n=2, M=3, seed=0):
     a = torch.randint(0, 5, (1, M, n), generator=g)
     pos2 = grid_step(pos, a, game.size)
     res, val = game.tensors("cpu")
-    return dict(pos=pos, t=torch.tensor([[0.0, 1.0, game.horizon - 1.0]]), z=torch.randint(0, 2, (1, M, n), generator=g),
-                a=a, r=grid_rewards(pos2, res, val), pos2=pos2)
+    return dict(pos=pos, t=torch.tensor([[0.0, 1.0, game.horizon - 1.0]]),
+                z=torch.randint(0, 2, (1, M, n), generator=g), a=a, r=grid_rewards(pos2, res, val), pos2=pos2)
 
 
 def _hand_loss(nets, batch, game, gamma, alpha):
