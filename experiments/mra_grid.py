@@ -44,19 +44,20 @@ class Config:
     horizon: int = 6
     """Episode length T."""
     latent_size: int = 6
-    hidden: int = 16
-    iterations: int = 12
+    hidden: int = 32
+    iterations: int = 40
     episodes: int = 4
     """Episodes per training population, replica and iteration (single-game: times 3 on its one game)."""
-    updates: int = 1
+    updates: int = 2
     batch: int = 32
     """Transitions per training population per update (single-game: times 3)."""
     mi_weight: float = 0.1
     id_weight: float = 0.05
-    alpha: float = 1.0 / 30.0
+    alpha: float = 0.3
+    """Temperature (official: 1/30 with MPE rewards; at 1/30 best responses stall far below the optimum here)."""
     lr: float = 3e-3
-    replicas: int = 3
-    eval_episodes: int = 32
+    replicas: int = 4
+    eval_episodes: int = 64
 
 
 CONFIGS = {"smoke": Config(size=3, horizon=3, hidden=8, iterations=2, episodes=2, batch=8, replicas=2,
