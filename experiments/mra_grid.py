@@ -45,7 +45,7 @@ class Config:
     """Episode length T."""
     latent_size: int = 6
     hidden: int = 32
-    iterations: int = 40
+    iterations: int = 30
     episodes: int = 4
     """Episodes per training population, replica and iteration (single-game: times 3 on its one game)."""
     updates: int = 2

@@ -265,10 +265,21 @@ class RelationalNet(nn.Module):
         self.h2 = BLinear(R, H, out, generator)
 
     def forward(self, me, ent, zoh):
-        hs = torch.relu(self.s(torch.cat([me, zoh], -1)))  # [R, N, H]
+        """``me [R, N, 4]``, ``ent [R, N, E, 5]``, ``zoh [R, N, Z]`` or ``[R, N, L, Z]`` (``L`` latents per sample,
+        sharing the entity embeddings) -> ``[R, N, out]`` or ``[R, N, L, out]``."""
         he = torch.relu(self.e(ent))  # [R, N, E, H]
-        w = torch.softmax((self.k(he) @ self.q(hs)[..., None]).squeeze(-1) / math.sqrt(self.H), -1)  # [R, N, E]
-        g = (w[..., None] * self.v(he)).sum(-2)
+        k, v = self.k(he), self.v(he)
+        multi = zoh.dim() == 4
+        if multi:
+            me = me[:, :, None].expand(*zoh.shape[:3], me.shape[-1])
+        hs = torch.relu(self.s(torch.cat([me, zoh], -1)))  # [R, N, (L,) H]
+        q = self.q(hs)
+        if multi:
+            w = torch.softmax(torch.einsum("rnlh,rneh->rnle", q, k) / math.sqrt(self.H), -1)
+            g = torch.einsum("rnle,rneh->rnlh", w, v)
+        else:
+            w = torch.softmax(torch.einsum("rnh,rneh->rne", q, k) / math.sqrt(self.H), -1)
+            g = torch.einsum("rne,rneh->rnh", w, v)
         return self.h2(torch.relu(self.h1(torch.cat([hs, g], -1))))
 
 
@@ -479,10 +490,7 @@ def sac_loss(nets, batch: dict, game: GridGame, config: SACConfig, latent_size: 
             raise ParameterError("encoder_logits must be given when the MI bonus is on (mi_weight > 0, Z > 1)")
         N = me.shape[1]
         eye = torch.eye(Z, device=me.device)
-        rep = actor(me[:, :, None].expand(R, N, Z, SELF_FEATURES).reshape(R, N * Z, -1),
-                    ent[:, :, None].expand(R, N, Z, *ent.shape[2:]).reshape(R, N * Z, *ent.shape[2:]),
-                    eye.expand(R, N, Z, Z).reshape(R, N * Z, Z))
-        logp_all = torch.log_softmax(rep.reshape(R, N, Z, A), -1)
+        logp_all = torch.log_softmax(actor(me, ent, eye.expand(R, N, Z, Z)), -1)  # [R, N, Z, A]
         logp = logp_all.gather(2, z[..., None, None].expand(R, N, 1, A)).squeeze(2)
     else:
         logp = torch.log_softmax(actor(me, ent, zoh), -1)
