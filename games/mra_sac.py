@@ -45,8 +45,9 @@ the actor (the code trains only its relation network on it, as a reward); the ga
 identification term.
 
 **Approximate NashConv** (:func:`approximate_nash_conv`). The game is symmetric, so one deviating agent
-suffices: a best response for agent 0 (a fresh latent-free network, same SAC learner and budget) is trained
-against the other :math:`n - 1` agents playing the fixed joint policy; its one-agent gain is
+suffices: a best response for agent 0 (same SAC learner and budget, warm-started at the joint policy's actor and
+critic, or a fresh latent-free network) is trained against the other :math:`n - 1` agents playing the fixed
+joint policy, and evaluated greedily; its one-agent gain is
 :math:`\hat g = \hat J_{\rm BR} - \hat J` (returns per episode, undiscounted) and
 :math:`\widehat{\mathrm{NashConv}} = n\,\hat g` (by symmetry every agent's gain has the same law). A trained
 best response is only approximate, so :math:`\hat g` estimates a lower bound of the true gain (up to
@@ -378,7 +379,8 @@ def _act(actor, me, ent, z, Z, generator, greedy=False):
 def _rollout(model_like, n, episodes, generator, br=None, greedy_br=False):
     """Play ``episodes`` episodes per replica; returns the transitions and the returns ``[R, E, n]``.
 
-    ``model_like = (game, actor, encoder, Z)`` plays every agent (agent 0 too unless ``br = (actor, Z=1)``).
+    ``model_like = (game, actor, encoder, Z)`` plays every agent (agent 0 too unless ``br = (actor, Z_br)``;
+    with ``Z_br > 1`` agent 0 keeps its own sampled latent).
     """
     game, actor, encoder, Z = model_like
     dev = next(actor.parameters()).device
@@ -397,7 +399,9 @@ def _rollout(model_like, n, episodes, generator, br=None, greedy_br=False):
         me, ent = entity_features(pos, t, game)
         a = _act(actor, me, ent, z, Z, generator)
         if br is not None:
-            a0 = _act(br, me[:, :, :1], ent[:, :, :1], torch.zeros_like(z[:, :, :1]), 1, generator, greedy_br)
+            br_actor, br_Z = br
+            z0 = z[:, :, :1] if br_Z > 1 else torch.zeros_like(z[:, :, :1])
+            a0 = _act(br_actor, me[:, :, :1], ent[:, :, :1], z0, br_Z, generator, greedy_br)
             a = torch.cat([a0, a[:, :, 1:]], -1)
         pos2 = grid_step(pos, a, game.size)
         r = grid_rewards(pos2, res, val)
@@ -503,17 +507,21 @@ def sac_loss(nets, batch: dict, game: GridGame, config: SACConfig, latent_size: 
     return SACLoss(critic_loss + actor_loss - cfg.mi_weight * mi, critic_loss, actor_loss, mi)
 
 
-def _learn(populations, cfg, game, replicas, seed, device, fixed=None, progress=None, desc="SAC"):
-    """The shared SAC loop: training a joint policy (``fixed=None``) or agent 0's best response to ``fixed``."""
+def _learn(populations, cfg, game, replicas, seed, device, fixed=None, warm=False, progress=None, desc="SAC"):
+    """The shared SAC loop: training a joint policy (``fixed=None``) or agent 0's best response to the model
+    ``fixed`` (from scratch, latent-free, or, with ``warm``, starting from ``fixed``'s actor and critic)."""
     from tqdm.auto import tqdm
 
     dev = torch.device(device)
     init = torch.Generator().manual_seed(seed)
     gen = torch.Generator(device=dev).manual_seed(seed + 1)
-    Z = 1 if fixed is not None else cfg.latent_size
+    Z = cfg.latent_size if fixed is None else (fixed.config.latent_size if warm else 1)
     actor = RelationalNet(replicas, Z, cfg.hidden, A, init).to(dev)
     critic = RelationalNet(replicas, Z, cfg.hidden, A, init).to(dev)
     target = RelationalNet(replicas, Z, cfg.hidden, A, init).to(dev)
+    if warm:
+        actor.load_state_dict(fixed.actor.state_dict())
+        critic.load_state_dict(fixed.critic.state_dict())
     target.load_state_dict(critic.state_dict())
     for p in target.parameters():
         p.requires_grad_(False)
@@ -534,7 +542,8 @@ def _learn(populations, cfg, game, replicas, seed, device, fixed=None, progress=
                     trans, ret = _rollout((game, actor, encoder, Z), n, cfg.episodes, gen)
                     rets.append(ret.mean((1, 2)))
                 else:
-                    trans, ret = _rollout(fixed, n, cfg.episodes, gen, br=actor)
+                    trans, ret = _rollout((game, fixed.actor, fixed.encoder, fixed.config.latent_size), n,
+                                          cfg.episodes, gen, br=(actor, Z))
                     rets.append(ret[:, :, 0].mean(1))
             buffers[j].add(trans)
             steps += replicas * cfg.episodes * game.horizon
@@ -556,7 +565,7 @@ def _learn(populations, cfg, game, replicas, seed, device, fixed=None, progress=
             with torch.no_grad():
                 for pt, pc in zip(target.parameters(), critic.parameters()):
                     pt.mul_(1 - cfg.tau).add_(cfg.tau * pc)
-    return GridSACModel(game, cfg, tuple(populations), actor, critic, encoder,
+    return GridSACModel(game, replace(cfg, latent_size=Z), tuple(populations), actor, critic, encoder,
                         None if predictor is None else predictor.detach(), steps, torch.stack(history))
 
 
@@ -602,37 +611,54 @@ def episode_returns(model: GridSACModel, n, episodes: int, seed: int = 0, br: Gr
     episodes = check_scalar("episodes", episodes, low=1, integer=True)
     gen = torch.Generator(device=model.device).manual_seed(check_scalar("seed", seed, low=0, integer=True))
     with torch.no_grad():
-        _, ret = _rollout((model.game, model.actor, model.encoder, model.config.latent_size if model.encoder
-                           is not None else 1), n, episodes, gen, br=None if br is None else br.actor,
-                          greedy_br=greedy_br)
+        _, ret = _rollout((model.game, model.actor, model.encoder, model.config.latent_size), n, episodes, gen,
+                          br=None if br is None else (br.actor, br.config.latent_size), greedy_br=greedy_br)
     return ret
 
 
-def best_response(model: GridSACModel, n, config: SACConfig | None = None, seed: int = 0,
+def best_response(model: GridSACModel, n, config: SACConfig | None = None, seed: int = 0, warm_start: bool = True,
                   progress: bool | None = None) -> GridSACModel:
     """Train agent 0's best response on population ``n`` against the other ``n - 1`` agents playing ``model``.
 
-    Same SAC learner (latent-free, ``latent_size`` 1, no information terms) and, by default, the budget of
-    ``model``'s training: its iterations and updates, and its episodes times the number of its populations.
+    Same SAC learner without the information terms and, by default, the budget of ``model``'s training: its
+    iterations and updates, and its episodes and minibatch times the number of its populations.
+
+    Args:
+        model: the fixed joint policy of the other agents.
+        n: the population.
+        config: best-response hyperparameters (default: ``model``'s with the budget above; ``mi_weight`` is
+            set to 0).
+        seed: seeds the training.
+        warm_start: start from ``model``'s actor and critic (agent 0 keeps its sampled latent as an input), so
+            the trained deviation starts at the policy itself; ``False``: a fresh latent-free network.
+        progress: tqdm bar.
+
+    Returns:
+        :class:`GridSACModel` of the best response (``encoder`` ``None``).
     """
     n = check_scalar("n", n, low=1, integer=True)
-    cfg = config if config is not None else replace(model.config, episodes=model.config.episodes
-                                                    * len(model.populations),
-                                                    batch=model.config.batch * len(model.populations))
-    Z = model.config.latent_size if model.encoder is not None else 1
-    fixed = (model.game, model.actor, model.encoder, Z)
+    k = len(model.populations)
+    cfg = config if config is not None else replace(model.config, episodes=model.config.episodes * k,
+                                                    batch=model.config.batch * k)
+    if not isinstance(cfg, SACConfig):
+        raise ParameterError(f"config must be a SACConfig or None, got {type(config).__name__}")
+    cfg = replace(cfg, mi_weight=0.0)
+    if warm_start and cfg.hidden != model.config.hidden:
+        raise ParameterError(f"warm_start needs config.hidden = model's {model.config.hidden}, got {cfg.hidden}")
     for p in model.actor.parameters():
         p.requires_grad_(False)
     try:
         return _learn((n,), cfg, model.game, model.replicas, check_scalar("seed", seed, low=0, integer=True),
-                      model.device, fixed=fixed, progress=progress, desc=f"best response n={n}")
+                      model.device, fixed=model, warm=bool(warm_start), progress=progress,
+                      desc=f"best response n={n}")
     finally:
         for p in model.actor.parameters():
             p.requires_grad_(True)
 
 
 def approximate_nash_conv(model: GridSACModel, n, episodes: int = 64, seed: int = 0,
-                          config: SACConfig | None = None, progress: bool | None = None) -> NashConvEstimate:
+                          config: SACConfig | None = None, warm_start: bool = True,
+                          progress: bool | None = None) -> NashConvEstimate:
     r"""Approximate NashConv :math:`n(\hat J_{\rm BR} - \hat J)` by a trained best response (module docstring).
 
     Args:
@@ -641,13 +667,14 @@ def approximate_nash_conv(model: GridSACModel, n, episodes: int = 64, seed: int 
         episodes: evaluation episodes per replica.
         seed: seeds the best-response training and the evaluations.
         config: best-response hyperparameters (default: :func:`best_response`'s).
+        warm_start: see :func:`best_response`.
         progress: tqdm bar.
 
     Returns:
         :class:`NashConvEstimate` with ``[R]`` tensors.
     """
     n = check_scalar("n", n, low=1, integer=True)
-    br = best_response(model, n, config=config, seed=seed, progress=progress)
+    br = best_response(model, n, config=config, seed=seed, warm_start=warm_start, progress=progress)
     j = episode_returns(model, n, episodes, seed=seed + 7).mean((1, 2)).cpu()
     jbr = episode_returns(model, n, episodes, seed=seed + 11, br=br)[:, :, 0].mean(1).cpu()
     return NashConvEstimate(n, j, jbr, jbr - j, n * (jbr - j))

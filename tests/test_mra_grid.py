@@ -188,17 +188,19 @@ def _exact_single_agent_value(game):
     return float(np.mean(list(V.values())))
 
 
-def test_trained_best_response_reaches_the_exact_best_response_value():
+@pytest.mark.parametrize("warm_start", [True, False])
+def test_trained_best_response_reaches_the_exact_best_response_value(warm_start):
     """n = 1: the best response of the only agent is the optimal policy, whose value the DP gives (12.11)."""
     torch.manual_seed(0)
     game = mra_sac.GridGame(size=3, horizon=4)
     exact = _exact_single_agent_value(game)
     assert exact == pytest.approx(109 / 9)
-    base = mra_sac.train([1], mra_sac.SACConfig(latent_size=1, hidden=4, iterations=1, episodes=1, batch=4), game,
+    base = mra_sac.train([1], mra_sac.SACConfig(latent_size=2, hidden=32, iterations=1, episodes=1, batch=4), game,
                          replicas=2)
     cfg = mra_sac.SACConfig(latent_size=1, hidden=32, iterations=150, episodes=16, batch=64, alpha=0.5, updates=4,
                             lr=3e-3, tau=0.1)
-    br = mra_sac.best_response(base, 1, config=cfg, seed=0)
+    br = mra_sac.best_response(base, 1, config=cfg, seed=0, warm_start=warm_start)
+    assert br.config.latent_size == (2 if warm_start else 1)
     ret = mra_sac.episode_returns(base, 1, 4000, seed=5, br=br)[:, :, 0].mean(1)
     assert (ret <= exact + 0.3).all()  # sampling noise only: nothing beats the optimum
     assert (ret >= exact - 0.35).all(), ret
@@ -260,6 +262,8 @@ def test_bad_inputs():
     m = mra_sac.train([3], cfg, game, replicas=1)
     with pytest.raises(ParameterError, match="n must be >= 1"):
         mra_sac.approximate_nash_conv(m, 0)
+    with pytest.raises(ParameterError, match="warm_start"):
+        mra_sac.best_response(m, 3, config=mra_sac.SACConfig(hidden=8))
     with pytest.raises(ParameterError, match="batch"):
         BatchedResourceGrid(n=3, batch=0)
     g = BatchedResourceGrid(n=3, batch=2)
