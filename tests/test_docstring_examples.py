@@ -6,7 +6,7 @@ import pytest
 
 MODULES = ["mdp.planning", "mdp.occupancy", "mdp.actor_critic", "mdp.robust.dp", "mdp.robust.iwocs",
            "theory.halpern", "theory.fixed_point", "theory.validation", "games.mirror_descent", "games.cfr",
-           "games.search", "games.mra_sac", "games.envs.resource_grid"]
+           "games.search", "mdp.grouping", "games.mra_sac", "games.envs.resource_grid"]
 
 
 @pytest.mark.parametrize("name", MODULES)
