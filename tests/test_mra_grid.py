@@ -288,3 +288,15 @@ def test_batched_grid_and_training_on_the_device_match_cpu():
     cfg = mra_sac.SACConfig(latent_size=3, hidden=8, iterations=3, episodes=2, batch=8)
     m = mra_sac.train([3, 6], cfg, mra_sac.GridGame(size=4, horizon=4), replicas=2, device=GPU)
     assert torch.isfinite(m.history).all() and m.actor.h2.weight.device.type == torch.device(GPU).type
+
+
+def test_warm_started_best_response_starts_at_the_joint_policy():
+    game = mra_sac.GridGame(size=3, horizon=3)
+    cfg = mra_sac.SACConfig(latent_size=2, hidden=8, iterations=2, episodes=2, batch=8)
+    m = mra_sac.train([2, 3], cfg, game, replicas=2, seed=3)
+    still = mra_sac.SACConfig(latent_size=2, hidden=8, iterations=1, episodes=1, batch=4, lr=1e-12)
+    br = mra_sac.best_response(m, 3, config=still, seed=0)
+    for p, q in zip(br.actor.parameters(), m.actor.parameters()):
+        torch.testing.assert_close(p, q, atol=1e-9, rtol=0)
+    cold = mra_sac.best_response(m, 3, config=still, seed=0, warm_start=False)
+    assert cold.config.latent_size == 1 and all(p.requires_grad for p in m.actor.parameters())
