@@ -1,4 +1,4 @@
-"""Command line: ``python -m experiments list | show NAME | run | aggregate | plot | paper``.
+"""Command line: ``python -m experiments list | show NAME | run | aggregate | plot | paper | timings``.
 
 Examples::
 
@@ -7,6 +7,7 @@ Examples::
     python -m experiments aggregate planning --scale quick --inputs results/planning/quick/seed*.parquet \
         --out results/planning/quick.parquet --claims results/planning/quick.claims.json
     python -m experiments plot planning --scale quick --results results/planning/quick.parquet --out fig.pdf
+    python -m experiments timings --scale quick      # per-experiment seconds of the last pipeline run
 """
 from __future__ import annotations
 
@@ -50,6 +51,10 @@ def _parser() -> argparse.ArgumentParser:
     pa.add_argument("--claims", nargs="*", default=[])
     pa.add_argument("--figures", nargs="*", default=[])
     pa.add_argument("--out", default="paper/paper.pdf")
+    ti = sub.add_parser("timings", help="wall/CPU seconds and peak memory of each experiment's seed jobs "
+                                        "(from the pipeline's logs/<exp>/<scale>/seed*.benchmark.tsv)")
+    ti.add_argument("--scale", default="quick", choices=core.SCALES)
+    ti.add_argument("--logs", default="logs")
     return p
 
 
@@ -83,6 +88,13 @@ def main(argv=None) -> int:
         elif args.cmd == "paper":
             from experiments import paper
             paper.build(args.scale, args.claims, args.figures, args.out)
+        elif args.cmd == "timings":
+            table = core.job_timings(args.logs, args.scale)
+            if table.empty:
+                print(f"no benchmark files under {args.logs}/*/{args.scale}/ (run the pipeline first)")
+            else:
+                print(table.to_string(index=False, float_format=lambda x: f"{x:.1f}"))
+                print(f"total job seconds: {table['wall_s'].sum():.0f} wall, {table['cpu_s'].sum():.0f} CPU")
     except core.ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

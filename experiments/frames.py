@@ -21,3 +21,19 @@ def regret_rows(result, name, grid, eps_grid=()):
                              switches=int(result.switches[b, t - 1]),
                              mixture_gap=float(result.regret[b, t - 1] / t)))
     return rows
+
+
+def converged_measurement(frame, label: str = "fits that met their stopping test"):
+    """How many rows' solver runs met their stopping test, as a Wilson interval (a Measurement).
+
+    For experiments whose sampled fits may stop at their iteration budget: the runs are silenced
+    (``NotConvergedWarning`` would print once per fit), so the count goes into the claims file instead,
+    next to the ``residual`` column of the rows.
+    """
+    from experiments.core import Measurement
+    from theory.rates import Interval
+
+    flags = frame["converged"].dropna().astype(bool)
+    return Measurement.of(f"{label} ({int(flags.sum())} of {len(flags)})",
+                          Interval.proportion(int(flags.sum()), len(flags)),
+                          description="converged = residual <= tol of the solver's own stopping test")

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.core import Claim, Measurement
+from experiments.frames import converged_measurement
 from games.mamql import mamql, recovery_metrics
 from games.markov_game import sample_demonstrations, soft_nash
 from games.markov_games import random_markov_game
@@ -60,7 +61,7 @@ def run(config: Config, seed: int, device: str) -> pd.DataFrame:
             warnings.simplefilter("ignore", NotConvergedWarning)
             res = mamql(mg, demos, 1.0, alpha=config.alpha, online=False, device=device)
         for k, m in enumerate(recovery_metrics(mg, expert, res)):
-            rows.append(dict(episodes=N, dataset=k, residual=res.residual, **m))
+            rows.append(dict(episodes=N, dataset=k, residual=res.residual, converged=res.converged, **m))
     return pd.DataFrame(rows)
 
 
@@ -83,7 +84,7 @@ def measurements(frame: pd.DataFrame, config: Config) -> list[Measurement]:
     for N, sub in frame.groupby("episodes"):
         out.append(Measurement.of(f"raw Pearson, N = {N}", mean_ci(sub.pearson)))
         out.append(Measurement.of(f"Pearson modulo shaping, N = {N}", mean_ci(sub.shaped_pearson)))
-    return out
+    return out + [converged_measurement(frame, "MAMQL fits that met their stopping test")]
 
 
 def _band(ax, frame, col, label, logy=False):

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.core import Claim, Measurement
+from experiments.frames import converged_measurement
 from games.mamql import behaviour_cloning, independent_iq_learn, ma_airl, mamql, recovery_metrics
 from games.markov_game import sample_demonstrations, soft_nash
 from games.markov_games import gems_game
@@ -87,7 +88,7 @@ def run(config: Config, seed: int, device: str) -> pd.DataFrame:
             warnings.simplefilter("ignore", NotConvergedWarning)
             res = learners[name]()
         for k, m in enumerate(recovery_metrics(mg, expert, res)):
-            rows.append(dict(method=name, dataset=k, residual=res.residual, **m))
+            rows.append(dict(method=name, dataset=k, residual=res.residual, converged=res.converged, **m))
     return pd.DataFrame(rows)
 
 
@@ -119,7 +120,7 @@ def measurements(frame: pd.DataFrame, config: Config) -> list[Measurement]:
         if sub.shaped_pearson.notna().all():
             out.append(Measurement.of(f"{name}: Pearson modulo shaping", mean_ci(sub.shaped_pearson)))
         out.append(Measurement.of(f"{name}: normalised return", mean_ci(sub.normalised_return)))
-    return out
+    return out + [converged_measurement(frame, "fits that met their stopping test (all methods)")]
 
 
 def plot(frame: pd.DataFrame, config: Config):

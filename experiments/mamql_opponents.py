@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.core import Claim, Measurement
+from experiments.frames import converged_measurement
 from games.mamql import mamql, recovery_metrics
 from games.markov_game import sample_demonstrations, soft_nash
 from games.markov_games import random_markov_game
@@ -66,7 +67,7 @@ def run(config: Config, seed: int, device: str) -> pd.DataFrame:
             res = mamql(mg, demos, 1.0, alpha=config.alpha, online=False, opponents=model, rounds=20,
                         expert_policies=expert, device=device)
         for k, m in enumerate(recovery_metrics(mg, expert, res)):
-            rows.append(dict(opponents=model, dataset=k, residual=res.residual, **m))
+            rows.append(dict(opponents=model, dataset=k, residual=res.residual, converged=res.converged, **m))
     return pd.DataFrame(rows)
 
 
@@ -92,7 +93,7 @@ def measurements(frame: pd.DataFrame, config: Config) -> list[Measurement]:
     out = [Measurement.of(f"Pearson modulo shaping, {m} opponents",
                           mean_ci(frame[frame.opponents == m].shaped_pearson)) for m in MODELS]
     return out + [Measurement.of(f"policy KL, {m} opponents", mean_ci(frame[frame.opponents == m].kl))
-                  for m in MODELS]
+                  for m in MODELS] + [converged_measurement(frame, "MAMQL fits that met their stopping test")]
 
 
 def plot(frame: pd.DataFrame, config: Config):

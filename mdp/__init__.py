@@ -2,7 +2,7 @@
 
 Public API (see the project's DESIGN): :class:`TabularMDP`, :class:`FiniteHorizonMDP`, :class:`LinearMDP`,
 :func:`value_iteration`, :func:`policy_iteration`, :func:`policy_evaluation`, :func:`backward_induction`,
-:func:`solve_occupancy_lp`; submodules ``batched``, ``generators``, ``envs``.
+:func:`solve_occupancy_lp`; submodules ``batched``, ``generators``, ``envs``, ``grouping``.
 """
 from mdp.model import (FiniteHorizonMDP, LinearMDP, ModelError, NegativeProbabilityError, NotFiniteError,
                        NotStochasticError, ParameterError, ShapeError, TabularMDP)

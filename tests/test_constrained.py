@@ -13,6 +13,7 @@ from mdp.envs.recommender import short_video_cmdp
 from mdp.model import ModelError, NotFiniteError, ParameterError, ShapeError
 from mdp.occupancy import InfeasibleConstraintsError
 from theory.results import NotConvergedWarning, convention_violations
+from gpu_device import GPU
 
 
 @pytest.fixture(scope="module")
@@ -258,7 +259,7 @@ def test_sampled_stages_run_on_cuda_and_match_cpu_in_distribution(sv):
     m, C = sv.model, sv.aux_rewards
     kw = dict(seeds=8, seed=0, iterations=60, envs=32, horizon=20, actor_lr=10.0)
     cpu = sampled_stage_one(m, C[:1], device="cpu", **kw)
-    gpu = sampled_stage_one(m, C[:1], device="cuda", **kw)
+    gpu = sampled_stage_one(m, C[:1], device=GPU, **kw)
     q_cpu = np.mean([_exact_J(m, C[0], p[0]) for p in cpu.policy])
     q_gpu = np.mean([_exact_J(m, C[0], p[0]) for p in gpu.policy])
     assert abs(q_cpu - q_gpu) < 0.05 * q_cpu

@@ -5,8 +5,9 @@ import importlib
 import pytest
 
 MODULES = ["mdp.planning", "mdp.occupancy", "mdp.actor_critic", "mdp.robust.dp", "mdp.robust.iwocs",
+           "mdp.robust.sparse_oracles", "mdp.robust.sets",
            "theory.halpern", "theory.fixed_point", "theory.validation", "games.mirror_descent", "games.cfr",
-           "games.search"]
+           "games.search", "mdp.grouping", "games.mra_sac", "games.envs.resource_grid"]
 
 
 @pytest.mark.parametrize("name", MODULES)

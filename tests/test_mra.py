@@ -10,6 +10,7 @@ from scipy import optimize, stats
 from games import mra
 from games.population import best_latent_weights, congestion_family, share
 from theory.validation import ParameterError, ShapeError
+from gpu_device import GPU
 
 FAM = congestion_family((1, 2, 4))
 
@@ -200,6 +201,6 @@ def test_cuda_matches_cpu_with_the_exact_gradient():
     # with exact=True and no MI bonus the sampled actions do not enter the loss: the runs are deterministic
     kw = dict(seed=2, seeds=4, steps=50, exact=True, mi_weight=0.0)
     cpu = mra.train([2, 3, 6], 3, device="cpu", **kw)
-    gpu = mra.train([2, 3, 6], 3, device="cuda", **kw)
+    gpu = mra.train([2, 3, 6], 3, device=GPU, **kw)
     np.testing.assert_allclose(gpu.modes, cpu.modes, atol=1e-9)
     np.testing.assert_allclose(gpu.adapt(9, 20), cpu.adapt(9, 20), atol=1e-9)

@@ -19,6 +19,7 @@ from mdp.multiobjective import (FrontError, cardinality, cmorl, convex_coverage_
 from mdp.multiobjective.cmorl import barrier_direction
 from mdp.planning import policy_evaluation
 from theory.validation import ParameterError
+from gpu_device import GPU
 
 # Published / independently computed fixture values: deep-sea-treasure (MO-Gymnasium maps, reference
 # (0, -25)) and fruit-tree (reference 0), as morl-baselines computes the metrics; see
@@ -339,8 +340,8 @@ def test_numpy_scalars_and_sequences_are_accepted():
 def test_cuda_matches_cpu():
     m = random_momdp(10, 3, 3, 0.9, seed=0)
     pis = np.random.default_rng(0).dirichlet(np.ones(3), size=(16, 10))
-    assert np.allclose(evaluate_policies(m, pis, device="cuda").cpu().numpy(), evaluate_policies(m, pis).numpy(),
+    assert np.allclose(evaluate_policies(m, pis, device=GPU).cpu().numpy(), evaluate_policies(m, pis).numpy(),
                        atol=1e-10)
-    a = cmorl(m, solver="barrier", rounds=1, device="cuda")
+    a = cmorl(m, solver="barrier", rounds=1, device=GPU)
     b = cmorl(m, solver="barrier", rounds=1, device="cpu")
     assert np.allclose(a.hypervolume, b.hypervolume, rtol=1e-6)

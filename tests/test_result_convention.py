@@ -221,6 +221,28 @@ def case_cmorl():
     return r, None
 
 
+def case_grouped_value_iteration():
+    import math
+
+    from mdp.grouping import grouped_model, grouped_value_iteration, hierarchical_mdp
+
+    h = hierarchical_mdp(S=4, A=8, seed=0)
+    g = grouped_model(h.model, h.groupings[1])
+    r = grouped_value_iteration(g.P.reshape(4 * 2, 4), g.R, g.gamma, math.inf, vi_tol=1e-9)
+    assert r.converged
+    return r, 1e-9
+
+
+def case_grouped_value_iteration_fixed_T():
+    from mdp.grouping import grouped_model, grouped_value_iteration, hierarchical_mdp
+
+    h = hierarchical_mdp(S=4, A=8, seed=0)
+    g = grouped_model(h.model, h.groupings[1])
+    r = grouped_value_iteration(g.P.reshape(4 * 2, 4), g.R, g.gamma, 5)
+    assert r.converged is None  # a fixed number of backups: nothing was tested
+    return r, None
+
+
 CASES = {name[5:]: fn for name, fn in dict(globals()).items() if name.startswith("case_")}
 CASES.update({name: _halpern_case(name) for name in ("halpern", "vr_halpern", "vr_halpern_inexact", "eag",
                                                      "extragradient", "vr_extragradient")})

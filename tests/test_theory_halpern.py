@@ -7,6 +7,7 @@ import pytest
 import scipy.optimize as so
 import torch
 
+from theory import compiled
 from theory import eag, extragradient, halpern, halpern_fixed_point, vr_extragradient, vr_halpern, vr_halpern_inexact
 from theory.operators import (LeastSquares, authors_setup, hard_quadratic, least_squares, lipschitz_constants,
                               matrix_game, policeman_burglar, project_simplex, regularized_minmax)
@@ -561,14 +562,18 @@ def test_random_subsets_are_uniform_distinct_and_sorted():
         random_subsets(rng, 4, 5, 1)
 
 
-def test_vr_halpern_iterates_match_the_plain_recursion_of_algorithm_1():
+_BACKENDS = ["python", pytest.param("numba", marks=pytest.mark.skipif(not compiled.HAVE_NUMBA, reason="no numba"))]
+
+
+@pytest.mark.parametrize("backend", _BACKENDS)
+def test_vr_halpern_iterates_match_the_plain_recursion_of_algorithm_1(backend):
     from theory.halpern import DRAW_CHUNK, random_subsets
 
     op = _ls(n=64, d=5, seed=3)
     A, b, n = op.A, op.b, op.n
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = vr_halpern(op, np.zeros(5), eps=1e-30, max_calls=20_000, seed=11)
+        res = vr_halpern(op, np.zeros(5), eps=1e-30, max_calls=20_000, seed=11, backend=backend)
     K = res.iterations
     assert K > DRAW_CHUNK  # crosses a block of draws
     bs, eta, sq = math.isqrt(n), 1.0 / op.L, math.sqrt(n)
@@ -588,15 +593,17 @@ def test_vr_halpern_iterates_match_the_plain_recursion_of_algorithm_1():
         lam = 2.0 / (k + 4)  # anchored step, lambda_k = 2/(k+4)
         u_prev, u = u, lam * u0 + (1 - lam) * u - eta * Ft
     np.testing.assert_allclose(res.x, u, rtol=0, atol=1e-12)
-    assert res.oracle_calls == calls
+    assert res.oracle_calls == calls == op.calls
 
 
-def test_vr_halpern_inexact_iterates_match_the_plain_recursion_of_algorithm_2():
+@pytest.mark.parametrize("backend", _BACKENDS)
+def test_vr_halpern_inexact_iterates_match_the_plain_recursion_of_algorithm_2(backend):
     op = _ls(n=16, d=3, seed=4)
     A, b, n = op.A, op.b, op.n
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = vr_halpern_inexact(op, np.zeros(3), eps=1e-30, max_calls=3_000, seed=5, inner_scale=1.0)
+        res = vr_halpern_inexact(op, np.zeros(3), eps=1e-30, max_calls=3_000, seed=5, inner_scale=1.0,
+                                 backend=backend)
     p = 1.0 / n
     eta, gamma = math.sqrt(n) / op.L, 5.0 * math.sqrt(p * (1 - p)) / (math.sqrt(n) + 1)
     rng = np.random.default_rng(5)
@@ -621,4 +628,4 @@ def test_vr_halpern_inexact_iterates_match_the_plain_recursion_of_algorithm_2():
         lam = 1.0 / (k + 2)
         u = lam * u0 + (1 - lam) * v
     np.testing.assert_allclose(res.x, u, rtol=0, atol=1e-12)
-    assert res.oracle_calls == calls
+    assert res.oracle_calls == calls == op.calls

@@ -40,6 +40,13 @@ iteration ``k`` uses coin and subset ``k % DRAW_CHUNK`` of its block (the subset
 calls for a full evaluation). :func:`vr_halpern_inexact` draws, per outer iteration, the ``M_k`` indices
 ``rng.integers(n, size=(M_k, 1))`` and then ``M_k`` coins ``rng.random(M_k)``. Each run is a pure function
 of ``seed``; the distributions are those of the algorithms (uniform ``b``-subsets, Bernoulli(``p_k``)).
+
+Backends. :func:`vr_halpern` and :func:`vr_halpern_inexact` take ``backend="python"`` (the reference: the
+loops below, every oracle use a charged ``op.full`` / ``op.batch`` call), ``"numba"`` (the compiled loops
+of :mod:`theory.compiled` for :class:`~theory.operators.LeastSquares` and
+:class:`~theory.operators.MatrixGame` on one numpy instance: the same draws, the same residual checks,
+iterates equal to the reference's to rounding, oracle calls charged in bulk per block) or ``"auto"``
+(the default: ``"numba"`` where it applies and numba is installed, else ``"python"``).
 """
 from __future__ import annotations
 
@@ -49,10 +56,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from theory import compiled
 from theory.operators import FiniteSumOperator
-from theory.validation import check_scalar
+from theory.validation import ParameterError, check_scalar
 
-__all__ = ["SolverResult", "random_subsets", "DRAW_CHUNK", "halpern", "halpern_fixed_point", "vr_halpern",
+__all__ = ["SolverResult", "random_subsets", "DRAW_CHUNK", "BACKENDS", "halpern", "halpern_fixed_point", "vr_halpern",
            "vr_halpern_inexact", "eag",
            "extragradient", "vr_extragradient"]
 
@@ -209,8 +217,53 @@ def halpern(op, x0, *, eps: float, max_calls: int, seed=None, eta: float | None 
     return mon.result(u, k, eta)
 
 
+BACKENDS = ("auto", "python", "numba")
+
+
+def _compiled_family(op, x0, backend, method):
+    """The :mod:`theory.compiled` family to use, or ``None`` for the reference path (see ``backend``)."""
+    if backend not in BACKENDS:
+        raise ParameterError(f"{method}: backend must be one of {BACKENDS}, got {backend!r}")
+    if backend == "python":
+        return None
+    fam = compiled.family(op) if isinstance(x0, np.ndarray) and x0.ndim == 1 else None
+    if backend == "numba":
+        if not compiled.HAVE_NUMBA:
+            raise ImportError(f"{method}: backend='numba' needs numba (pip install theorysim[fast])")
+        if fam is None:
+            raise ParameterError(f"{method}: backend='numba' supports LeastSquares and MatrixGame on one numpy "
+                                 f"instance with a 1-D x0; got {type(op).__name__} and x0 of shape "
+                                 f"{getattr(x0, 'shape', None)}")
+    return fam if compiled.HAVE_NUMBA else None
+
+
+def _vr_halpern_compiled(fam, op, x0, mon, rng, b, eta) -> SolverResult:
+    """Algorithm 1 with the iterations and the residual checks of a block of draws compiled
+    (:func:`theory.compiled.page_steps`): the same draws as the reference loop of :func:`vr_halpern` (a block
+    of ``DRAW_CHUNK`` coins, then of ``DRAW_CHUNK`` subsets, every ``DRAW_CHUNK`` iterations), the same checks
+    (recorded into ``mon``), the oracle calls of each block charged to ``op.calls`` at once."""
+    n = op.n
+    u0 = np.array(x0, dtype=np.float64)
+    u, u_prev, Ft = u0.copy(), u0.copy(), np.zeros_like(u0)
+    k = 0
+    while True:
+        coins = rng.random(DRAW_CHUNK)
+        subsets = random_subsets(rng, n, b, DRAW_CHUNK)
+        used = mon.used()
+        st = compiled.page_steps(fam, u0, u, u_prev, Ft, k, 0, coins, subsets, eta, used, mon.last,
+                                 mon.check_every, mon.max_calls, mon.eps)
+        op.calls += st.used - used
+        k, mon.last = st.k, st.last
+        mon.calls.extend(int(c) for c in st.calls)
+        mon.res.extend(float(r) for r in st.residuals)
+        if st.status == 1:
+            mon.converged = True
+        if st.status:
+            return mon.result(u, k, eta)
+
+
 def vr_halpern(op, x0, *, eps: float, max_calls: int, seed=None, eta: float | None = None,
-               batch_size: int | None = None, check_every: int | None = None) -> SolverResult:
+               batch_size: int | None = None, check_every: int | None = None, backend: str = "auto") -> SolverResult:
     r"""Algorithm 1: Halpern iteration with the PAGE variance-reduced estimator (single loop).
 
     Default :math:`\eta = 1/L` with :math:`L` the exact mean-square component constant ``op.L`` (a dense
@@ -225,6 +278,10 @@ def vr_halpern(op, x0, *, eps: float, max_calls: int, seed=None, eta: float | No
         eps: target residual :math:`\|F x\|` (> 0); max_calls: oracle-call budget (>= 1).
         seed: seed of the coins and sampled components; eta: step (default ``1 / op.L``);
         batch_size: components per PAGE correction; check_every: oracle calls between residual checks.
+        backend: ``"python"`` (the reference: one charged ``op.full`` / ``op.batch`` call per oracle use),
+            ``"numba"`` (the compiled iterations of :mod:`theory.compiled`, same draws, same iterates to
+            rounding, oracle calls charged in bulk; least squares and matrix games on one numpy instance) or
+            ``"auto"`` (``"numba"`` where it applies and numba is installed, else ``"python"``).
 
     Returns:
         :class:`SolverResult` with the last iterate ``x``, ``residual`` :math:`\|F x\|`, ``oracle_calls``,
@@ -248,6 +305,9 @@ def vr_halpern(op, x0, *, eps: float, max_calls: int, seed=None, eta: float | No
                       "monotone (use vr_halpern_inexact)", stacklevel=2)
     eta = _step(eta, 1.0 / op.L, 1.0 / op.L, "1/L", "vr_halpern")
     mon = _Monitor(op, x0, eps, max_calls, check_every, "vr_halpern")
+    fam = _compiled_family(op, x0, backend, "vr_halpern")
+    if fam is not None:
+        return _vr_halpern_compiled(fam, op, x0, mon, rng, b, eta)
     u0 = _copy(x0)
     u = _copy(x0)
     u_prev = u
@@ -280,7 +340,8 @@ def vr_halpern(op, x0, *, eps: float, max_calls: int, seed=None, eta: float | No
 
 def vr_halpern_inexact(op, x0, *, eps: float, max_calls: int, seed=None, eta: float | None = None,
                        inner_scale: float = 0.05, gamma: float | None = None,
-                       check_every: int | None = None, uncharged_inner_start: bool = False) -> SolverResult:
+                       check_every: int | None = None, uncharged_inner_start: bool = False,
+                       backend: str = "auto") -> SolverResult:
     r"""Algorithm 2: inexact Halpern iteration on the resolvent :math:`J_{\eta(F+G)}`, each resolvent
     approximated by ``M_k = max(1, floor(inner_scale * n * log(k+2)))`` VR-FoRB steps.
 
@@ -297,6 +358,10 @@ def vr_halpern_inexact(op, x0, *, eps: float, max_calls: int, seed=None, eta: fl
     its counter (their ``quadratic_programming.py`` charges them). It is wrong accounting, kept only to
     reproduce their Figure 1(a) curve: the evaluation is still made through ``op.full`` (``op.calls``
     counts it) but left out of ``oracle_calls``, the budget and the residual history.
+
+    ``backend``: ``"python"`` (reference, every oracle use a charged call), ``"numba"`` (the inner VR-FoRB
+    loop compiled, :func:`theory.compiled.forb_steps`: same draws, same iterates to rounding, its calls
+    charged in bulk) or ``"auto"`` (``"numba"`` where it applies, see :func:`vr_halpern`).
     """
     rng = np.random.default_rng(seed)
     n = op.n
@@ -309,6 +374,7 @@ def vr_halpern_inexact(op, x0, *, eps: float, max_calls: int, seed=None, eta: fl
     if inner_scale <= 0:
         raise ValueError(f"inner_scale must be > 0, got {inner_scale}")
     mon = _Monitor(op, x0, eps, max_calls, check_every, "vr_halpern_inexact")
+    fam = _compiled_family(op, x0, backend, "vr_halpern_inexact")
     u0 = _copy(x0)
     u = _copy(x0)
     k = 0
@@ -326,6 +392,10 @@ def vr_halpern_inexact(op, x0, *, eps: float, max_calls: int, seed=None, eta: fl
             mon.uncharged += n
         stop_at = mon.start + mon.uncharged + mon.max_calls
         gamma_eta = gamma * eta
+        if fam is not None:  # the same steps, compiled; its calls charged in bulk
+            v, w, Fw = np.array(v, dtype=np.float64), np.array(w, dtype=np.float64), np.array(Fw, dtype=np.float64)
+            op.calls += compiled.forb_steps(fam, u, v, w, Fw, draws, coins, eta, gamma, p, stop_at - op.calls)
+            M = 0
         for j in range(M):
             i = draws[j]
             # Phi_xi(v) - Phi_xi(w_prev) = eta (F_xi(v) - F_xi(w_prev)) + v - w_prev

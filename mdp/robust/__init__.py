@@ -10,6 +10,8 @@ Modules (every public name is re-exported here):
 
 * :mod:`mdp.robust.sets` — uncertainty sets and the rectangularity contract (``"sa"``, ``"s"``, ``None``);
 * :mod:`mdp.robust.oracles` — the worst-case oracles (torch L1 / L-inf / KL with batch axes, numpy W1);
+* :mod:`mdp.robust.sparse_oracles` — the same oracles on sparse CSR nominal kernels (sets built from a SciPy
+  sparse ``(S*A, S)`` matrix use them and return CSR kernels; no ``[S, A, S]`` array);
 * :mod:`mdp.robust.dp` — robust VI and policy evaluation, adversary policy iteration, static worst cases;
 * :mod:`mdp.robust.batched` — batched robust VI (torch, CPU or CUDA);
 * :mod:`mdp.robust.iwocs` — IWOCS (Zouitine, Geist & Rachelson 2024) and its s-rectangular variant;

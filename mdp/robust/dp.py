@@ -27,7 +27,7 @@ import numpy as np
 from mdp.model import ModelError, ParameterError, ShapeError, TabularMDP, check_scalar, check_shape, validate_policy
 from mdp.operators import greedy_policy, q_values
 from mdp.planning import policy_evaluation
-from mdp.robust.sets import UncertaintySet, require_rectangularity
+from mdp.robust.sets import UncertaintySet, kernel_rows, require_rectangularity
 from theory.fixed_point import certified_fixed_point
 from theory.results import warn_not_converged
 
@@ -41,7 +41,8 @@ class RobustResult:
 
     Attributes:
         V: ``[S]`` returned iterate; Q: ``[S, A]`` robust Q-values at ``V``; policy: ``[S, A]`` (greedy for VI,
-            the evaluated policy for PE); value: ``mu @ V``; kernel: ``[S, A, S]`` minimising kernel at ``V``.
+            the evaluated policy for PE); value: ``mu @ V``; kernel: ``[S, A, S]`` minimising kernel at ``V``
+            (CSR ``(S*A, S)`` when the set is sparse).
         residual: robust Bellman residual :math:`\|\mathcal T V - V\|_\infty` of the returned ``V``.
         error_bound: certified :math:`\|V - V^\star\|_\infty` bound.
         converged: ``error_bound <= tol`` held.
@@ -70,8 +71,9 @@ def check_robust_model(m, uset, who: str) -> None:
         raise ModelError(f"{who} needs scalar rewards, got {m.n_objectives} objectives")
     if not isinstance(uset, UncertaintySet):
         raise TypeError(f"{who}: uset must be an UncertaintySet, got {type(uset).__name__}")
-    if tuple(uset.P.shape) != (m.S, m.A, m.S):
-        raise ShapeError(f"{who}: the uncertainty set's kernels have shape {tuple(uset.P.shape)}, the model "
+    S, A = uset.shape
+    if (S, A) != (m.S, m.A):
+        raise ShapeError(f"{who}: the uncertainty set's kernels have shape {(S, A, S)}, the model "
                          f"needs ({m.S}, {m.A}, {m.S})")
 
 
@@ -113,7 +115,7 @@ def robust_value_iteration(m: TabularMDP, uset: UncertaintySet, tol: float = 1e-
 
     def step(V):
         _, T = uset.worst_case(V)
-        Q = q_values(T.reshape(m.S * m.A, m.S), m.R, m.gamma, V)
+        Q = q_values(kernel_rows(T, m.S, m.A), m.R, m.gamma, V)
         last.update(Q=Q, T=T)
         return Q.max(1)
 
@@ -153,7 +155,7 @@ def robust_policy_evaluation(m: TabularMDP, uset: UncertaintySet, pi, tol: float
         return FV
 
     r = certified_fixed_point(step, np.zeros(m.S), m.gamma, tol, max_iter, who, history=history)
-    Q = q_values(last["T"].reshape(m.S * m.A, m.S), m.R, m.gamma, r.V)
+    Q = q_values(kernel_rows(last["T"], m.S, m.A), m.R, m.gamma, r.V)
     return RobustResult(r.V, Q, pi, float(m.mu @ r.V), last["T"], r.iterations, r.residual, r.converged,
                         r.error_bound, r.iterations + 1, r.history)
 

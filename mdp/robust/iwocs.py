@@ -22,13 +22,15 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from mdp.model import ParameterError, TabularMDP, as_numpy, check_scalar
 from mdp.operators import greedy_policy, q_values
 from mdp.planning import policy_iteration
 from mdp.robust.dp import (adversary_policy_iteration, check_robust_model, robust_value_iteration,
                            static_policy_values, static_worst_case)
-from mdp.robust.sets import ModelHull, ParametricSet, UncertaintySet, check_kernel, require_rectangularity
+from mdp.robust.sets import (ModelHull, ParametricSet, UncertaintySet, check_kernel, check_sparse_kernel, kernel_rows,
+                             require_rectangularity, same_kernel)
 from theory.results import warn_not_converged
 
 __all__ = ["IwocsResult", "IwocsSRectResult", "HISTORY_FIELDS", "iwocs", "iwocs_srect", "worst_case_search",
@@ -162,7 +164,10 @@ def iwocs(m: TabularMDP, uset: UncertaintySet, eps: float = 1e-6, search: str = 
 
     Returns:
         :class:`IwocsResult`. For rectangular sets with an exact search ``lower`` subtracts the search's own
-        residual bound, so ``lower <= V*(mu) <= upper`` holds up to the inner solvers' rounding. Warns with
+        residual bound, so ``lower <= V*(mu) <= upper`` holds up to the inner solvers' rounding. Sparse
+        kernels (a set built from a CSR matrix) are solved by the Krylov policy iteration of
+        :mod:`mdp.sparse`, certified to ``1e-9 (1 + max|R|)`` rather than exact; :math:`\gamma` times its
+        certified error is added to ``upper`` so the bracket remains a certificate. Warns with
         :class:`theory.results.NotConvergedWarning` when the bracket did not close, and with a
         ``UserWarning`` when imperfect inner solves inverted it.
 
@@ -180,9 +185,13 @@ def iwocs(m: TabularMDP, uset: UncertaintySet, eps: float = 1e-6, search: str = 
     eps, max_iterations, inner_backups, q_noise = _check_args(eps, mode, search, max_iterations, inner_backups,
                                                               q_noise)
     rng = np.random.default_rng(seed)
-    models = [uset.nominal() if T0 is None else check_kernel(as_numpy(T0), "T0")]
+    if T0 is None:
+        models = [uset.nominal()]
+    else:
+        models = [check_sparse_kernel(T0, "T0") if sp.issparse(T0) else check_kernel(as_numpy(T0), "T0")]
     Qs, rows = [], []
     backups = calls = 0
+    q_err = 0.0
     upper, pi, converged, stalled = math.inf, None, False, False
     Pf = None
     for i in range(max_iterations):
@@ -190,8 +199,10 @@ def iwocs(m: TabularMDP, uset: UncertaintySet, eps: float = 1e-6, search: str = 
             sol = policy_iteration(TabularMDP(models[-1], m.R, m.gamma, m.mu))
             backups += sol.iterations
             Qj = sol.Q
+            if sp.issparse(models[-1]):  # Krylov PI (mdp.sparse): Q_j is within gamma * error_bound of Q*_{T_j}
+                q_err = max(q_err, m.gamma * float(sol.error_bound))
         else:
-            Pf = models[-1].reshape(m.S * m.A, m.S)
+            Pf = kernel_rows(models[-1], m.S, m.A)
             Qj = np.array(m.R, dtype=float)
             for _ in range(inner_backups):
                 Qj = q_values(Pf, m.R, m.gamma, Qj.max(1))
@@ -206,14 +217,14 @@ def iwocs(m: TabularMDP, uset: UncertaintySet, eps: float = 1e-6, search: str = 
             backups += hull.iterations
             Q = hull.Q
         pi = greedy_policy(Q)
-        upper = min(upper, float(m.mu @ Q.max(1)))
+        upper = min(upper, float(m.mu @ Q.max(1)) + q_err)
         L, T_next, c, L_cert = worst_case_search(m, uset, pi, search, rng, tol=max(eps / 10, 1e-12))
         calls += c
         rows.append(dict(iteration=i, lower=L_cert, value=L, upper=upper, backups=backups, oracle_calls=calls))
         if upper - L_cert <= eps:
             converged = True
             break
-        if any(np.array_equal(T_next, T) for T in models):
+        if any(same_kernel(T_next, T) for T in models):
             stalled = True
             break
         models.append(T_next)

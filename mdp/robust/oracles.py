@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 __all__ = ["l1_worst_case", "linf_worst_case", "kl_worst_case", "wasserstein_worst_case", "wasserstein_envelopes",
-           "numpy_oracle", "radius_like", "ORACLES"]
+           "kl_tilted_rows", "numpy_oracle", "radius_like", "ORACLES"]
 
 
 def radius_like(radius, v):
@@ -71,14 +71,31 @@ def kl_worst_case(q, v, radius, iterations: int = 64):
     primal kernel meets the budget and ``p @ v`` equals the dual value. If all the mass on the minimisers
     of ``v`` already fits (:math:`-\log q(\arg\min v)\le\rho`), that corner is the answer."""
     rho = radius_like(radius, v)[..., None]  # [..., 1]
+    p = kl_tilted_rows(q, v[..., None, :].expand_as(q), rho, v.amax(-1) - v.amin(-1), iterations)
+    return (p @ v[..., :, None])[..., 0], p
+
+
+def kl_tilted_rows(q, vb, rho, spread, iterations: int = 64):
+    r"""The KL worst-case kernel rows of :func:`kl_worst_case` with a value vector per row.
+
+    Args:
+        q: ``[..., N, C]`` nominal rows (entries ``<= 0`` are outside the support and stay 0).
+        vb: ``[..., N, C]`` the value of each entry's state (``v[..., None, :]`` broadcast for dense rows, or
+            ``V[cols]`` for the compact rows of a sparse kernel).
+        rho: radius broadcastable to ``[..., N]`` (e.g. ``[..., 1]``).
+        spread: ``[...]`` :math:`\max V - \min V` of the whole value vector (sets the bisection bracket).
+        iterations: bisection steps on :math:`\log\beta`.
+
+    Returns:
+        ``[..., N, C]`` the minimising rows.
+    """
     support = q > 0
-    vb = v[..., None, :].expand_as(q)
     inf = torch.tensor(math.inf, dtype=q.dtype, device=q.device)
     vmin = torch.where(support, vb, inf).amin(-1)  # [..., N]
     at_min = support & (vb <= vmin[..., None] + 1e-12)
     q_min = torch.where(at_min, q, torch.zeros_like(q)).sum(-1)
     corner = -torch.log(q_min) <= rho
-    spread = (v.amax(-1) - v.amin(-1)).clamp_min(1e-12)[..., None].expand_as(q_min)
+    spread = spread.clamp_min(1e-12)[..., None].expand_as(q_min)
     lo = torch.log(1e-12 * spread)
     hi = torch.log(1e8 * spread / rho.clamp_min(1e-12))
     dv = torch.where(support, vb - vmin[..., None], torch.zeros_like(q))
@@ -102,8 +119,7 @@ def kl_worst_case(q, v, radius, iterations: int = 64):
     p, _ = tilt(torch.exp(hi))
     p_corner = torch.where(at_min, q, torch.zeros_like(q)) / q_min.clamp_min(1e-300)[..., None]
     p = torch.where(corner[..., None], p_corner, p)
-    p = torch.where(rho[..., None] <= 0, q, p)  # radius 0: the nominal row (bisection would only jitter)
-    return (p @ v[..., :, None])[..., 0], p
+    return torch.where(rho[..., None] <= 0, q, p)  # radius 0: the nominal row (bisection would only jitter)
 
 
 def numpy_oracle(fn, P, V, radius, **kw):
@@ -118,35 +134,59 @@ def numpy_oracle(fn, P, V, radius, **kw):
     return vals.numpy().reshape(S, A), p.numpy().reshape(S, A, S)
 
 
-def wasserstein_envelopes(metric, v):
-    """Breakpoints ``B[j, :]`` (inf-padded) and argmins ``K[j, :]`` of every :math:`\\phi_j` on ``[0, inf)``."""
-    d = metric
+def wasserstein_envelopes(metric, v, block: int = 256):
+    """Breakpoints ``B[j, :]`` (inf-padded) and argmins ``K[j, :]`` of every :math:`\\phi_j` on ``[0, inf)``.
+
+    The envelopes of different ``j`` are independent: they are walked ``block`` rows of the metric at a time, so
+    the temporaries are ``[block, S]`` rather than ``[S, S]``.
+    """
     S = v.size
-    rows = np.arange(S)
+    parts = [_envelope_rows(metric[i:i + block], v) for i in range(0, S, block)]
+    L = max(Bp.shape[1] for Bp, _ in parts)
+    B = np.full((S, L), np.inf)
+    K = np.empty((S, L + 1), dtype=parts[0][1].dtype)
+    for i, (Bp, Kp) in zip(range(0, S, block), parts):
+        n, w = Kp.shape
+        B[i:i + n, :w - 1] = Bp
+        K[i:i + n, :w] = Kp
+        K[i:i + n, w:] = Kp[:, -1:]  # a finished envelope keeps its last argmin
+    return B, K
+
+
+def _envelope_rows(d, v):
+    """:func:`wasserstein_envelopes` for the rows ``d[n, S]`` of the metric (``n`` states ``j``)."""
+    n = d.shape[0]
     # lambda -> 0+: the minimisers of v, the closest one to j (then the lowest index)
     key = np.where(v[None, :] <= v.min(), d, np.inf)
     k = np.argmin(key, axis=1)
-    lam = np.zeros(S)
+    lam = np.zeros(n)
     Bs, Ks = [], [k.copy()]
-    active = np.ones(S, dtype=bool)
-    for _ in range(S):
-        dk = d[rows, k]
-        steeper = d < dk[:, None]  # only lines with a smaller slope can take over
+    active = np.ones(n, dtype=bool)
+    for _ in range(v.size):  # each step works on the envelopes still moving only (a finished one never moves again)
+        idx = np.flatnonzero(active)
+        di, ki = d[idx], k[idx]
+        dk = di[np.arange(idx.size), ki]
+        steeper = di < dk[:, None]  # only lines with a smaller slope can take over
         with np.errstate(divide="ignore", invalid="ignore"):
-            cross = np.where(steeper, (v[None, :] - v[k][:, None]) / (dk[:, None] - d), np.inf)
-        cross = np.maximum(cross, lam[:, None])
+            cross = np.where(steeper, (v[None, :] - v[ki][:, None]) / (dk[:, None] - di), np.inf)
+        cross = np.maximum(cross, lam[idx][:, None])
         nxt = cross.min(1)
-        active &= np.isfinite(nxt)
+        fin = np.isfinite(nxt)
+        active[idx[~fin]] = False
         if not active.any():
             break
         # ties: jump to the flattest of the lines crossing at the same lambda
-        tie = np.where(cross <= nxt[:, None], d, np.inf)
-        k = np.where(active, np.argmin(tie, axis=1), k)
-        lam = np.where(active, nxt, lam)
-        Bs.append(np.where(active, nxt, np.inf))
+        tie = np.where(cross[fin] <= nxt[fin, None], di[fin], np.inf)
+        moved = idx[fin]
+        k[moved] = np.argmin(tie, axis=1)
+        lam[moved] = nxt[fin]
+        b = np.full(n, np.inf)
+        b[moved] = nxt[fin]
+        Bs.append(b)
         Ks.append(k.copy())
-    B = np.stack(Bs, 1) if Bs else np.full((S, 0), np.inf)
+    B = np.stack(Bs, 1) if Bs else np.full((n, 0), np.inf)
     return B, np.stack(Ks, 1)
+
 
 def wasserstein_worst_case(P, V, radius, metric):
     r"""Exact worst case over :math:`\{p: W_1(p, P[s, a]) \le \delta\}` for every ``(s, a)`` under the

@@ -32,12 +32,15 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from mdp.model import ModelError, ParameterError, ShapeError, as_numpy, check_distributions, check_scalar
+from mdp.model import (ModelError, NegativeProbabilityError, NotFiniteError, NotStochasticError, ParameterError,
+                       ShapeError, as_numpy, check_distributions, check_scalar)
 from mdp.operators import policy_average, q_values
 from mdp.robust.oracles import (kl_worst_case, l1_worst_case, linf_worst_case, numpy_oracle,
                                 wasserstein_worst_case)
+from mdp.robust.sparse_oracles import SPARSE_ORACLES, compact_rows
 
 __all__ = ["RECTANGULARITIES", "RectangularityError", "require_rectangularity", "check_kernel", "check_radius",
+           "check_sparse_kernel", "kernel_rows", "same_kernel",
            "UncertaintySet", "L1Ball", "LinfBall", "KLBall", "WassersteinBall", "FiniteModelSet", "ModelHull",
            "ParametricSet"]
 
@@ -85,6 +88,47 @@ def check_kernel(P, name: str = "P") -> np.ndarray:
     return P
 
 
+def check_sparse_kernel(P, name: str = "P"):
+    """A validated CSR copy ``(S*A, S)`` of a sparse kernel (never densified).
+
+    Raises:
+        ShapeError, NotFiniteError, NegativeProbabilityError, NotStochasticError (rows named ``[s, a, :]``).
+    """
+    N, S = P.shape
+    if S == 0 or N == 0 or N % S:
+        raise ShapeError(f"sparse {name} must have shape (S*A, S) with S, A >= 1, got {P.shape}")
+    A = N // S
+    P = sp.csr_array(P, dtype=np.float64, copy=True)
+    P.sum_duplicates()
+    if not np.all(np.isfinite(P.data)):
+        raise NotFiniteError(f"{name} has non-finite stored entries")
+    if (P.data < 0).any():
+        k = int(np.flatnonzero(P.data < 0)[0])
+        r = int(np.searchsorted(P.indptr, k, side="right") - 1)
+        raise NegativeProbabilityError(f"{name}[{r // A}, {r % A}, {P.indices[k]}] is {P.data[k]:.6g} "
+                                       "(probabilities must be >= 0)")
+    sums = np.asarray(P.sum(axis=1)).ravel()
+    off = np.abs(sums - 1.0) > 1e-8
+    if off.any():
+        r = int(np.flatnonzero(off)[0])
+        raise NotStochasticError(f"{name}[{r // A}, {r % A}, :] sums to {sums[r]:.10g}, not 1 (tolerance 1e-08)")
+    return P
+
+
+def kernel_rows(T, S: int, A: int):
+    """The ``(S*A, S)`` rows of a kernel: a view of a dense ``[S, A, S]`` array, or the sparse matrix itself."""
+    return T if sp.issparse(T) else np.asarray(T).reshape(S * A, S)
+
+
+def same_kernel(T1, T2) -> bool:
+    """Whether two kernels (dense ``[S, A, S]`` or sparse ``(S*A, S)``) hold exactly the same numbers."""
+    if sp.issparse(T1) or sp.issparse(T2):
+        if not (sp.issparse(T1) and sp.issparse(T2)) or T1.shape != T2.shape:
+            return False
+        return (sp.csr_array(T1) != sp.csr_array(T2)).nnz == 0
+    return bool(np.array_equal(T1, T2))
+
+
 def check_radius(name: str, r) -> float:
     """A finite radius ``>= 0`` as a float (numpy scalars accepted)."""
     r = check_scalar(name, r, low=0.0)
@@ -98,7 +142,8 @@ class UncertaintySet:
 
     Attributes:
         rectangularity: ``"sa"``, ``"s"`` or ``None`` (see the module docstring).
-        P: the nominal kernel ``[S, A, S]``.
+        P: the nominal kernel ``[S, A, S]``, or a CSR ``(S*A, S)`` matrix for the balls built from a sparse
+            kernel (then every kernel the set returns is CSR ``(S*A, S)`` too; :func:`kernel_rows` reads both).
     """
 
     rectangularity: str | None = "sa"
@@ -114,7 +159,14 @@ class UncertaintySet:
     @property
     def shape(self) -> tuple[int, int]:
         """``(S, A)`` of the kernels in the set."""
+        if sp.issparse(self.P):
+            return self.P.shape[1], self.P.shape[0] // self.P.shape[1]
         return self.P.shape[0], self.P.shape[1]
+
+    @property
+    def sparse(self) -> bool:
+        """Whether the nominal kernel (and every kernel the oracle returns) is a CSR ``(S*A, S)`` matrix."""
+        return sp.issparse(self.P)
 
     def policy_backup(self, V, R, gamma, pi):
         r"""Nature's best response to ``pi`` at ``V``: ``(F V [S], kernel [S, A, S])``.
@@ -126,17 +178,31 @@ class UncertaintySet:
         """
         _, T = self.worst_case(V)
         S, A = self.shape
-        return policy_average(q_values(T.reshape(S * A, S), R, gamma, np.asarray(V, dtype=np.float64)), pi), T
+        return policy_average(q_values(kernel_rows(T, S, A), R, gamma, np.asarray(V, dtype=np.float64)), pi), T
 
 
 class _Ball(UncertaintySet):
-    """An (s,a)-rectangular ball of ``radius`` around the nominal kernel ``P[S, A, S]``."""
+    """An (s,a)-rectangular ball of ``radius`` around the nominal kernel ``P[S, A, S]``.
+
+    A SciPy sparse ``P`` (shape ``(S*A, S)``, e.g. ``m.P`` of a sparse :class:`mdp.TabularMDP`) stays sparse: the
+    oracle is the matching one of :mod:`mdp.robust.sparse_oracles` and returns CSR kernels; no ``[S, A, S]``
+    array is formed.
+    """
 
     rectangularity = "sa"
+    kind = ""
 
     def __init__(self, P, radius: float):
-        self.P = check_kernel(P)
+        if sp.issparse(P):
+            self.P = check_sparse_kernel(P)
+            self.rows = compact_rows(self.P)
+        else:
+            self.P = check_kernel(P)
+            self.rows = None
         self.radius = check_radius("radius", radius)
+
+    def _sparse_worst_case(self, V, **kw):
+        return SPARSE_ORACLES[self.kind](self.rows, V, self.radius, **kw)
 
 
 class L1Ball(_Ball):
@@ -145,6 +211,8 @@ class L1Ball(_Ball):
     kind = "l1"
 
     def worst_case(self, V):
+        if self.sparse:
+            return self._sparse_worst_case(V)
         return numpy_oracle(l1_worst_case, self.P, V, self.radius)
 
 
@@ -154,6 +222,8 @@ class LinfBall(_Ball):
     kind = "linf"
 
     def worst_case(self, V):
+        if self.sparse:
+            return self._sparse_worst_case(V)
         return numpy_oracle(linf_worst_case, self.P, V, self.radius)
 
 
@@ -168,6 +238,8 @@ class KLBall(_Ball):
         self.iterations = check_scalar("iterations", iterations, low=1, integer=True)
 
     def worst_case(self, V):
+        if self.sparse:
+            return self._sparse_worst_case(V, iterations=self.iterations)
         if self.radius == 0.0:
             p = self.P.copy()
             return p @ np.asarray(V, dtype=np.float64), p
@@ -182,13 +254,15 @@ class WassersteinBall(_Ball):
 
     def __init__(self, P, radius: float, metric=None):
         super().__init__(P, radius)
-        S = self.P.shape[0]
+        S = self.shape[0]
         d = np.abs(np.arange(S)[:, None] - np.arange(S)[None, :]).astype(float) if metric is None else as_numpy(metric)
         if d.shape != (S, S) or np.any(d < 0) or np.any(np.diag(d) != 0) or not np.isfinite(d).all():
             raise ShapeError(f"metric must be a finite non-negative [{S}, {S}] matrix with zero diagonal")
         self.metric = np.asarray(d, dtype=np.float64)
 
     def worst_case(self, V):
+        if self.sparse:
+            return self._sparse_worst_case(V, metric=self.metric)
         return wasserstein_worst_case(self.P, V, self.radius, self.metric)
 
 

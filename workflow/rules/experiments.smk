@@ -13,6 +13,10 @@ for _exp in ALL_EXPERIMENTS:
             f"results/{_exp}/{{scale}}/seed{{seed}}.parquet",
         log:
             f"logs/{_exp}/{{scale}}/seed{{seed}}.log",
+        # Wall time, CPU time and peak memory of every seed job (Snakemake's own measurement), so that
+        # the scale budgets in the README can be checked job by job: `python -m experiments timings`.
+        benchmark:
+            f"logs/{_exp}/{{scale}}/seed{{seed}}.benchmark.tsv"
         params:
             device=DEVICE,
             exp=_exp,
