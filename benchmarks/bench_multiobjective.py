@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from timing import best_time
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -43,12 +44,9 @@ def _front(n, m, rng):
 
 
 def _time(fn, reps):
-    best = np.inf
-    for _ in range(reps):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
+    """Best-of-``reps`` seconds (the shared helper) and the value of one warm-up call."""
+    out = fn()
+    return best_time(fn, reps), out
 
 
 def bench_hypervolume(sizes, dims, rng):
