@@ -233,16 +233,24 @@ def _archive_batch(m, pi, evaluate, archive, device):
     archive.prune(archive.cap)          # C-MORL's EP.update: append, then keep the pruned front
 
 
-def _barrier_stage(m, pis, objs, D, iters, eta, t, evaluate, archive, device):
-    """Stage two with ``solver="barrier"``: batched barrier NPG from ``pis`` ``[B, S, A]``."""
+def _extension_start(m, pis, device):
+    r"""The model as torch tensors (``P_flat [S A, S]``, ``R [S, A, k]``, ``mu [S]``) and the start logits
+    :math:`\theta_0 = \log(0.999\,\pi_r + 0.001/A)` of stage-two runs from the policies ``pis [B, S, A]``."""
     import torch
 
     P_flat = torch.as_tensor(m.dense_P().reshape(-1, m.S).copy(), dtype=torch.float64, device=device)
     R = torch.as_tensor(m.R.copy(), dtype=torch.float64, device=device)
     mu = torch.as_tensor(m.mu.copy(), dtype=torch.float64, device=device)
-    k = m.R.shape[2]
     pi0 = torch.as_tensor(pis, dtype=torch.float64, device=device)
-    theta = torch.log(0.999 * pi0 + 0.001 / m.A)
+    return P_flat, R, mu, torch.log(0.999 * pi0 + 0.001 / m.A)
+
+
+def _barrier_stage(m, pis, objs, D, iters, eta, t, evaluate, archive, device):
+    """Stage two with ``solver="barrier"``: batched barrier NPG from ``pis`` ``[B, S, A]``."""
+    import torch
+
+    P_flat, R, mu, theta = _extension_start(m, pis, device)
+    k = m.R.shape[2]
     d = torch.as_tensor(D, dtype=torch.float64, device=device)                 # [B, k], -inf at l
     onehot = torch.nn.functional.one_hot(torch.as_tensor(objs, device=device), k).to(torch.float64)
     J, Q = _evaluate(m, P_flat, R, mu, _softmax_policy(theta), m.gamma)
@@ -351,15 +359,11 @@ def code_quirk_extension(m: TabularMDP, policies, iterations: int, eta: float, t
     """
     import torch
 
-    P_flat = torch.as_tensor(m.dense_P().reshape(-1, m.S).copy(), dtype=torch.float64, device=device)
-    R = torch.as_tensor(m.R.copy(), dtype=torch.float64, device=device)
-    mu = torch.as_tensor(m.mu.copy(), dtype=torch.float64, device=device)
+    P_flat, R, mu, theta = _extension_start(m, policies, device)
     k = m.R.shape[2]
-    pi0 = torch.as_tensor(policies, dtype=torch.float64, device=device)
-    theta = torch.log(0.999 * pi0 + 0.001 / m.A)
     out = []
     for l in range(k):
-        onehot = torch.zeros((pi0.shape[0], k), dtype=torch.float64, device=device)
+        onehot = torch.zeros((theta.shape[0], k), dtype=torch.float64, device=device)
         onehot[:, l] = 1.0
         for _ in range(iterations):
             pi = _softmax_policy(theta)
