@@ -143,3 +143,46 @@ def test_sparse_linf_oracle_fills_the_lowest_off_support_states():
     want[[0, 1, 5, 6]] = [0.1, 0.1, 0.4, 0.4]
     np.testing.assert_allclose(T.toarray(), np.tile(want, (S, 1)), atol=1e-15)
     np.testing.assert_allclose(vals[:, 0], 4.5, atol=1e-14)
+
+
+def _model_sets(seed, K=4):
+    ms = [garnet(30, 3, 4, 0.9, seed=seed + k, sparse=True) for k in range(K)]
+    return ms, [mm.P for mm in ms], np.stack([mm.dense_P() for mm in ms])
+
+
+def test_sparse_finite_model_set_stays_sparse_and_matches_dense():
+    from mdp.robust import FiniteModelSet, ModelHull
+
+    for seed in range(5):
+        ms, sparse, dense = _model_sets(10 * seed)
+        U, D = FiniteModelSet(sparse), FiniteModelSet(dense)
+        assert U.sparse and isinstance(U.models, tuple) and all(sp.issparse(M) for M in U.models)
+        assert len(U) == len(D) == 4 and ModelHull(U.models).sparse
+        V = np.round(np.random.default_rng(seed).normal(size=30), 1)  # ties: the first minimising model wins
+        vals, T = U.worst_case(V)
+        # independent reference: per row (s, a), the first model k minimising P_k[s, a] @ V
+        q = np.einsum("ksat,t->ksa", dense, V)
+        k = q.argmin(0)
+        ref = dense[k, np.arange(30)[:, None], np.arange(3)[None, :]]
+        assert sp.issparse(T) and T.shape == (90, 30)
+        np.testing.assert_allclose(vals, q.min(0), atol=1e-14)
+        np.testing.assert_array_equal(T.toarray().reshape(30, 3, 30), ref)
+        a = robust_value_iteration(ms[0], ModelHull(sparse), tol=1e-9)
+        b = robust_value_iteration(TabularMDP(ms[0].dense_P(), ms[0].R, 0.9, ms[0].mu), ModelHull(dense), tol=1e-9)
+        np.testing.assert_allclose(a.V, b.V, atol=1e-12)
+
+
+def test_finite_model_set_mixed_or_mismatched_inputs():
+    from mdp.robust import FiniteModelSet
+
+    ms, sparse, dense = _model_sets(0, K=2)
+    mixed = FiniteModelSet([sparse[0], dense[1]])  # a mix is stored densely, as before
+    assert not mixed.sparse and mixed.models.shape == (2, 30, 3, 30)
+    np.testing.assert_array_equal(mixed.models[0], dense[0])
+    other = garnet(20, 3, 4, 0.9, seed=1, sparse=True).P
+    with pytest.raises(ShapeError, match="models\\[1\\]"):
+        FiniteModelSet([sparse[0], other])
+    bad = sparse[1].copy()
+    bad.data[0] = -0.5
+    with pytest.raises(NegativeProbabilityError):
+        FiniteModelSet([sparse[0], bad])

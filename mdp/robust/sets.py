@@ -269,6 +269,9 @@ class WassersteinBall(_Ball):
 class FiniteModelSet(UncertaintySet):
     """A finite set of whole kernels ``models[K, S, A, S]`` (static: one kernel for the whole episode).
 
+    Sparse kernels (SciPy ``(S*A, S)``, or sparse :class:`mdp.TabularMDP` models) are kept as a tuple of CSR
+    matrices, and the oracle returns CSR kernels; a mix of sparse and dense inputs is stored densely.
+
     Not rectangular (``rectangularity=None``): the dynamic solvers (robust VI, robust policy evaluation)
     solve its (s,a)-rectangular hull :meth:`hull`, which is more pessimistic unless the set is itself
     rectangular; :meth:`worst_case` is that hull's oracle (the per-row minimum over the models).
@@ -277,20 +280,39 @@ class FiniteModelSet(UncertaintySet):
     rectangularity = None
 
     def __init__(self, models):
-        models = [as_numpy(getattr(mm, "P", mm)) for mm in models] if not isinstance(models, np.ndarray) \
-            else list(as_numpy(models))
-        if len(models) == 0:
+        raw = [getattr(mm, "P", mm) for mm in models] if not isinstance(models, np.ndarray) else list(models)
+        if len(raw) == 0:
             raise ParameterError("the model set is empty")
-        shape = models[0].shape
-        for k, mm in enumerate(models):
-            if mm.shape != shape:
-                raise ShapeError(f"models[{k}] has shape {mm.shape}, models[0] has {shape}")
-        self.models = np.stack([check_kernel(mm, f"models[{k}]") for k, mm in enumerate(models)])
+        if all(sp.issparse(mm) for mm in raw):
+            # Sparse kernels stay sparse: a tuple of CSR (S*A, S) matrices, never an [K, S, A, S] array.
+            for k, mm in enumerate(raw):
+                if mm.shape != raw[0].shape:
+                    raise ShapeError(f"models[{k}] has shape {mm.shape}, models[0] has {raw[0].shape}")
+            self.models = tuple(check_sparse_kernel(mm, f"models[{k}]") for k, mm in enumerate(raw))
+        else:
+            models = [check_kernel(mm if sp.issparse(mm) else as_numpy(mm), f"models[{k}]")
+                      for k, mm in enumerate(raw)]  # dense [S, A, S] copies (a sparse one is densified here)
+            for k, mm in enumerate(models):
+                if mm.shape != models[0].shape:
+                    raise ShapeError(f"models[{k}] has shape {mm.shape}, models[0] has {models[0].shape}")
+            self.models = np.stack(models)
         self.P = self.models[0]
 
     def worst_case(self, V):
-        """The oracle of the rectangular hull: per row ``(s, a)`` the minimum of ``models[k, s, a] @ V``."""
-        vals = self.models @ np.asarray(V, dtype=np.float64)  # [K, S, A]
+        """The oracle of the rectangular hull: per row ``(s, a)`` the minimum of ``models[k, s, a] @ V``.
+
+        Returns ``(values [S, A], kernel)``: the kernel is ``[S, A, S]``, or CSR ``(S*A, S)`` when the models
+        are sparse (row ``(s, a)`` of the first model attaining the minimum, as in the dense case).
+        """
+        v = np.asarray(V, dtype=np.float64)
+        if self.sparse:
+            vals = np.stack([M @ v for M in self.models])  # [K, S*A]
+            k = vals.argmin(0)
+            p = sum(sp.diags_array((k == j).astype(np.float64)) @ M for j, M in enumerate(self.models))
+            p = sp.csr_array(p)
+            p.eliminate_zeros()
+            return vals.min(0).reshape(v.shape[0], -1), p
+        vals = self.models @ v  # [K, S, A]
         k = vals.argmin(0)
         p = np.take_along_axis(self.models, k[None, :, :, None], 0)[0]
         return vals.min(0), p
@@ -300,7 +322,7 @@ class FiniteModelSet(UncertaintySet):
         return self if isinstance(self, ModelHull) else ModelHull(self.models)
 
     def __len__(self):
-        return self.models.shape[0]
+        return len(self.models)
 
 
 class ModelHull(FiniteModelSet):
