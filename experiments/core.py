@@ -47,6 +47,15 @@ class TheoremViolation(RuntimeError):
     """A claim marked ``theorem=True`` (must hold at any scale) was contradicted by the data."""
 
 
+class UnexplainedVerdict(ValueError):
+    """A contradicted claim without a ``cause`` (a verdict against a paper must say why)."""
+
+
+#: The cause given to a claim that is not supported at the smoke scale and names none of its own: the
+#: smoke scale checks that the pipeline runs (one seed, a few iterations), it does not test a paper.
+SMOKE_CAUSE = "smoke scale: a pipeline check with too few seeds and iterations to test the paper"
+
+
 @dataclass(frozen=True)
 class Claim:
     r"""One checked statement of a paper: a measured value with its interval, judged against theory.
@@ -71,6 +80,11 @@ class Claim:
         theorem: an inequality that must hold at any scale: the pipeline fails when it is contradicted.
         reconstructed: the claim rests on a reconstruction of a detail the paper does not give.
         reference: where the theory value comes from (a section of ``docs/experiments.md``, a paper).
+        cause: one line saying why the verdict is not *supported*, found before the verdict was accepted:
+            parity with an independent implementation on the same instance and the reason the paper's
+            number differs, or the metric/regime difference, or the scale (too few seeds). Written when the
+            claim is built (it is read only when the verdict is contradicted or inconclusive);
+            :func:`aggregate` refuses a contradicted claim at the quick or full scale without one.
     """
 
     name: str
@@ -90,6 +104,7 @@ class Claim:
     reference: str = ""
     experiment: str = ""
     scale: str = ""
+    cause: str = ""
 
     @property
     def passed(self) -> bool:
@@ -153,6 +168,8 @@ class Claim:
         for k in ("measured", "ci_low", "ci_high", "limit_low", "limit_high", "slack"):
             d[k] = _finite_or_none(d[k])
         d["passed"] = self.passed
+        if self.verdict == "supported":  # a cause explains a verdict against the paper only
+            d["cause"] = ""
         if isinstance(d["theory"], (list, tuple)):  # open ends as null: JSON (and Typst) has no Infinity
             d["theory"] = [None if x is None else (_finite_or_none(x) if isinstance(x, (int, float)) else x)
                            for x in d["theory"]]
@@ -353,6 +370,16 @@ def aggregate(name: str, scale: str, inputs, out: str | Path | None = None,
                             "at_most/within/equals and descriptive numbers with Measurement")
     meas = [dataclasses.replace(m, experiment=name, scale=scale)
             for m in (mod.measurements(frame, config) if hasattr(mod, "measurements") else [])]
+    if scale == "smoke":
+        claims = [dataclasses.replace(c, cause=SMOKE_CAUSE) if c.verdict != "supported" and not c.cause else c
+                  for c in claims]
+    unexplained = [c for c in claims if c.verdict == "contradicted" and not c.cause.strip()]
+    if unexplained:
+        raise UnexplainedVerdict(
+            "; ".join(f"{name}:{c.name} is contradicted (measured {c.measured:.6g} against {c.theory}) and "
+                      "has no cause" for c in unexplained)
+            + ": find the cause (parity with an independent implementation, the metric or the regime) and "
+            "pass it as Claim(..., cause=...) before accepting a verdict against the paper")
     for c in claims:
         if c.verdict != "supported":
             warnings.warn(f"claim {name}:{c.name} is {c.verdict}: measured {c.measured:.4g} "
@@ -456,6 +483,7 @@ def summarize_claims(claims_files) -> str:
                 ci = f"[{_g(lo)}, {_g(hi)}]"
                 lines.append(f"  {verdict.upper():12s} {c['experiment']}:{c['name']} = {_g(c['measured'])} {ci} "
                              f"vs theory {c['theory']}{' (theorem)' if c.get('theorem') else ''}")
+                lines.append(f"      cause: {c.get('cause') or 'NOT GIVEN'}")
     return "\n".join(lines)
 
 
