@@ -1,6 +1,7 @@
 """PettingZoo AEC environments: api_test, seeding, and Monte Carlo returns against the exact evaluator."""
 import numpy as np
 import pytest
+from reference_libs import require
 from pettingzoo.test import api_test, render_test, seed_test
 
 from games import expected_return, kuhn_poker, uniform_policy
@@ -15,7 +16,7 @@ OPENSPIEL = ["kuhn_poker", "leduc_poker", "liars_dice_4", "goofspiel", "goofspie
 def _make(name):
     if name in ENVS:
         return ENVS[name]
-    pytest.importorskip("pyspiel")
+    require("pyspiel")
     return lambda **kw: openspiel_env(f"openspiel:{name}", **kw)
 
 

@@ -1,8 +1,9 @@
 """Cross-check against OpenSpiel where it is installed (optional extra ``theorysim[openspiel]``)."""
 import numpy as np
 import pytest
+from reference_libs import require
 
-pyspiel = pytest.importorskip("pyspiel")
+pyspiel = require("pyspiel")
 
 from games import TabularPolicy, cfr, exploitability, kuhn_poker, leduc_poker, mmd, uniform_policy  # noqa: E402
 from games.openspiel import openspiel_exploitability  # noqa: E402

@@ -5,8 +5,9 @@ Python ``expected_game_score`` tree walk, ``sequence_form_lp`` with ECOS), never
 """
 import numpy as np
 import pytest
+from reference_libs import require
 
-pyspiel = pytest.importorskip("pyspiel")
+pyspiel = require("pyspiel")
 
 from games import (TabularPolicy, exploitability, expected_return, nash_conv, solve_zero_sum,  # noqa: E402
                    uniform_policy)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
+from reference_libs import require
 
 import mdp.envs  # noqa: F401  (registers the environments)
 from mdp.envs import TabularEnv
@@ -35,7 +36,7 @@ def _rollouts(ours, theirs, episodes, seed):
 @pytest.mark.parametrize("kind,env_id", [("convex", "deep-sea-treasure-v0"),
                                          ("concave", "deep-sea-treasure-concave-v0")])
 def test_dst_matches_mo_gymnasium_step_by_step(kind, env_id):
-    mo_gym = pytest.importorskip("mo_gymnasium")
+    mo_gym = require("mo_gymnasium")
     theirs = mo_gym.make(env_id)
     ours = DeepSeaTreasureEnv(kind)
     _rollouts(ours, theirs, 30, seed=1)
@@ -47,7 +48,7 @@ def test_dst_matches_mo_gymnasium_step_by_step(kind, env_id):
 
 @pytest.mark.parametrize("depth", [5, 6, 7])
 def test_fruit_tree_matches_mo_gymnasium_step_by_step(depth):
-    mo_gym = pytest.importorskip("mo_gymnasium")
+    mo_gym = require("mo_gymnasium")
     theirs = mo_gym.make("fruit-tree-v0", depth=depth)
     ours = FruitTreeEnv(depth)
     _rollouts(ours, theirs, 20, seed=2)
@@ -55,7 +56,7 @@ def test_fruit_tree_matches_mo_gymnasium_step_by_step(depth):
 
 
 def test_linear_reward_wrapper():
-    mo_gym = pytest.importorskip("mo_gymnasium")
+    mo_gym = require("mo_gymnasium")
     env = mo_gym.wrappers.LinearReward(DeepSeaTreasureEnv("convex"), weight=np.array([0.5, 0.5]))
     env.reset(seed=0)
     _, r, _, _, info = env.step(1)                      # down from (0, 0): the 0.7 treasure

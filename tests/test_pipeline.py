@@ -4,6 +4,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from reference_libs import require
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,7 +57,7 @@ def test_bad_games_stop_before_any_job(games, needle):
 
 
 def test_games_key_reaches_only_the_game_list_experiments():
-    pytest.importorskip("pyspiel")
+    require("pyspiel")
     r = _snake("-n", "-p", "--forceall", "--config", "scale=smoke",
                'games=["kuhn_poker","leduc_poker","openspiel:liars_dice"]')
     assert r.returncode == 0, r.stdout + r.stderr
