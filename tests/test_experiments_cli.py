@@ -126,3 +126,5 @@ def test_every_experiment_at_quick_scale_keeps_its_theorems(name, tmp_path):
         warnings.simplefilter("ignore")
         _, claims = core.aggregate(name, "quick", paths)
     assert not [c.name for c in claims if c.theorem and c.verdict == "contradicted"]
+    # every verdict against a paper says why (aggregate itself refuses a contradicted claim without a cause)
+    assert not [c.name for c in claims if c.verdict != "supported" and not c.cause.strip()]
