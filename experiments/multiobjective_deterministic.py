@@ -127,7 +127,8 @@ def claims(frame: pd.DataFrame, config: Config) -> list[Claim]:
             c, last, ls = _final(frame, kind, beta)
             tag = f"{kind}_beta{beta:g}"
             out.append(Claim.equals(f"{tag}_cmorl_recovers_all_points", float(last.points), float(last.exact_points),
-                                    0.0, cause=RECOVER_CAUSE, description=f"card(F) of C-MORL (deterministic oracle, β = {beta:g}) after "
+                                    0.0, cause=RECOVER_CAUSE,
+                                    description=f"card(F) of C-MORL (deterministic oracle, β = {beta:g}) after "
                                                      f"{int(last['round'])} rounds against the "
                                                      f"{int(last.exact_points)} points of the exact front",
                                     reconstructed=True))
