@@ -12,6 +12,7 @@ Two checks that every other system relies on.
 """
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 
@@ -129,10 +130,17 @@ def claims(frame: pd.DataFrame, config: Config) -> list[Claim]:
     mc = frame[frame.panel == "mc"]
     z = (mc.mc_mean - mc.exact) / mc.mc_se
     covered = int((z.abs() <= 1.96).sum())
+    n_full = math.ceil(0.95 * 1.96 ** 2 / 0.05)  # smallest n with a Wilson lower limit of n/n above 0.95
     out.append(Claim.at_least("mc_ci_coverage", Interval.proportion(covered, len(z)), 0.95,
+                              cause=f"sample: {covered} of {len(z)} intervals cover the exact value; a Wilson "
+                              f"interval over {len(z)} cannot exclude coverage below 0.95 (even {n_full} of "
+                              f"{n_full} would be needed)" if len(z) < n_full else "",
                               description="fraction of 95% Monte-Carlo intervals that cover the exact value "
                               "(Wilson interval; valid intervals cover at least 95%)"))
-    out.append(Claim.within("mc_mean_z", mean_ci(z), 0.0, 0.0,
+    zi = mean_ci(z)
+    out.append(Claim.within("mc_mean_z", zi, 0.0, 0.0,
+                            cause=f"a point null can only be refuted, never supported: the interval "
+                            f"[{zi.low:.3g}, {zi.high:.3g}] contains 0" if zi.low <= 0 <= zi.high else "",
                             description="mean z-score of Monte-Carlo minus exact (unbiased: 0; a point null can "
                             "only be contradicted or inconclusive)"))
     return out

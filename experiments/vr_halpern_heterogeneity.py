@@ -69,6 +69,8 @@ def claims(frame: pd.DataFrame, config: Config) -> list[Claim]:
     out = [Claim.at_most("ratio falls as L/L_F grows", slope, 0.0,
                          description="log-log slope of the Halpern/VR-Halpern call ratio against L/L_F is negative"),
            Claim.within("ratio vs L/L_F slope", slope, -1.0, -1.0,
+                        cause=f"a point prediction with no slack can only be refuted: the slope's interval "
+                        f"[{slope.low:.3g}, {slope.high:.3g}] contains -1" if slope.low <= -1 <= slope.high else "",
                         description="log-log slope of the Halpern/VR-Halpern call ratio against L/L_F "
                                     "(theory: -1, the ratio ~ sqrt(n) L_F / L)")]
     return [dataclasses.replace(c, reference=REFERENCE) for c in out]
