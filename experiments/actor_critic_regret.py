@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim, Measurement
+from experiments.core import Claim, Measurement, sample_cause
 from experiments.frames import regret_rows
 from mdp.actor_critic import optimistic_actor_critic, ucbvi
 from mdp.generators import combination_lock
@@ -111,8 +111,7 @@ def claims(frame: pd.DataFrame, config: Config) -> list[Claim]:
     if E.shape[1] >= 2:
         rate = fit_loglog_slope(np.asarray(E.columns, float), E.to_numpy())
         out.append(Claim.at_least("OptAC-RS eps rate within the eps^-2 bound", rate, -2.0, reconstructed=True,
-                                  cause="sample: a slope over a few eps values and seeds; its interval reaches "
-                                  "past -2 at this scale",
+                                  cause=sample_cause(rate, -2.0, len(E), "runs"),
                                   description="slope of log t(eps) against log eps, t(eps) = episodes until the "
                                   "uniform mixture of the first t policies is eps-optimal; the sample-complexity "
                                   "bound O(eps^-2) allows slopes >= -2"))

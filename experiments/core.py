@@ -402,6 +402,19 @@ def aggregate(name: str, scale: str, inputs, out: str | Path | None = None,
     return frame, claims
 
 
+def sample_cause(interval, limit: float, n: int, what: str = "seeds") -> str:
+    """The cause of an *inconclusive* verdict that is a sample too small to decide, or ``""``.
+
+    Returns ``"sample: n <what>; the interval [a, b] contains the limit <limit>"`` when the interval straddles
+    ``limit`` and ``""`` otherwise, so that a claim whose whole interval lies on the wrong side (contradicted)
+    is not explained away as noise: :func:`aggregate` then asks for a cause of its own.
+    """
+    lo, hi = float(interval.low), float(interval.high)
+    if not lo <= float(limit) <= hi:
+        return ""
+    return f"sample: {n} {what}; the interval [{lo:.3g}, {hi:.3g}] contains the limit {float(limit):g}"
+
+
 def verdict_counts(claims) -> dict[str, int]:
     """``{"supported": k1, "contradicted": k2, "inconclusive": k3}`` over claim objects or dicts."""
     out = dict.fromkeys(VERDICTS, 0)

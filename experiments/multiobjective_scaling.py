@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim, Measurement
+from experiments.core import Claim, Measurement, sample_cause
 from mdp.multiobjective import (cmorl, energy_weights, expected_utility, linear_scalarisation, random_momdp,
                                 scalarised_optimum)
 from theory.rates import mean_ci
@@ -89,9 +89,11 @@ def claims(frame: pd.DataFrame, config: Config) -> list[Claim]:
         c = _sorted(f[f.method == "cmorl"]).eu_ratio.to_numpy()
         ls = _sorted(f[f.method == "ls"]).eu_ratio.to_numpy()
         out.append(Claim.at_least(f"m{k}_cmorl_minus_ls_eu_ratio", mean_ci(c - ls), 0.0, reconstructed=True,
-                                  cause="" if k < 4 else "method and a cap: C-MORL's archive keeps 200 points, "
-                                  "which discards much of a front that needs many more in >= 4 dimensions, while "
-                                  "LS's exact solves at the same budget land on optimal-utility vertices",
+                                  cause=sample_cause(mean_ci(c - ls), 0.0, len(c), "instances") if k < 4 else
+                                  "our expectation, not the paper's statement (reconstructed): at the same budget "
+                                  "LS's exact solves land on optimal-utility vertices, while C-MORL's constraint "
+                                  "steps fill the front between them and its 200-point archive cap discards part of "
+                                  "a front in >= 4 dimensions",
                                   description=f"{k} objectives: C-MORL minus LS expected-utility ratio at the same "
                                               "budget of policy updates"))
     return out
