@@ -141,3 +141,12 @@ def test_smoke_scale_names_itself_as_the_cause_and_supported_claims_carry_none(m
     a, b = json.loads((tmp_path / "c.json").read_text())["claims"]
     assert a["cause"] == SMOKE_CAUSE and a["verdict"] == "contradicted"
     assert b["verdict"] == "supported" and b["cause"] == ""
+
+
+def test_sample_cause_only_explains_an_interval_that_straddles_the_limit():
+    from experiments.core import sample_cause
+
+    assert sample_cause(Interval(0.1, -0.2, 0.4), 0.0, 3) == \
+        "sample: 3 seeds; the interval [-0.2, 0.4] contains the limit 0"
+    assert sample_cause(Interval(-0.5, -0.7, -0.3), 0.0, 3) == ""     # contradicted: needs a cause of its own
+    assert sample_cause(Interval(0.5, 0.3, 0.7), 0.0, 3) == ""        # supported: nothing to explain
