@@ -415,7 +415,7 @@ def soft_nash(mg, temperature, tol: float = 1e-10, max_iter: int = 20_000, dampi
     has the unique root :math:`\bar Q_i^{\pi_{-i}}`, and :math:`\pi_i` is its logit response). Newton
     (Jacobian by ``torch.autograd``, backtracking on :math:`\|H\|_\infty`) is first started at the
     iterate; if it does not converge, the equilibrium is followed in temperature (McKelvey and Palfrey's
-    logit tracing path) from :math:`T_0 = 10\max|r|/(1-\gamma)`, where the response map is a contraction,
+    logit tracing path) from :math:`T_0 = 10\max|r|/(1-\gamma)`, where every policy is nearly uniform,
     down to :math:`T`, each Newton solve warm-started at the previous temperature's root, the temperature
     ratio halved in log scale after a failed solve. ``method="iterate"`` runs the damped iteration only,
     ``"newton"`` the Newton path only. Newton is used for games with at most ``newton_max_unknowns``
