@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim, Measurement
+from experiments.core import Claim, Measurement, sample_cause
 from mdp import solve_occupancy_lp
 from mdp.constrained import (NoFeasibleLambdaWarning, constraint_ratios, is_feasible, lagrangian, signal_values,
                              thresholds_between, two_stage_actor_critic)
@@ -129,8 +129,13 @@ def claims(frame: pd.DataFrame, config: Config) -> list[Claim]:
            Claim.at_least("averaged Lagrangian worst constraint ratio", mean_ci(lag.min_ratio), 0.995,
                           description="the averaged iterate is feasible within 0.5%")]
     if len(ts_ok) >= 1:
-        out.append(Claim.at_least("TSCAC best feasible lambda: J / J_LP (feasible instances)",
-                                  mean_ci(ts_ok.ratio_lp), 0.98, reconstructed=True,
+        ci = mean_ci(ts_ok.ratio_lp)
+        cause = (f"the 98% limit is ours (the paper states no number); TSCAC's policies are the Lemma's family "
+                 f"around stage-one priors at {config.quality:g} of each maximum, whose best feasible lambda reaches "
+                 f"{ts_ok.ratio_lp.min():.3f} to {ts_ok.ratio_lp.max():.3f} of the exact LP here")
+        extra = sample_cause(ci, 0.98, len(ts_ok), "feasible instances")
+        out.append(Claim.at_least("TSCAC best feasible lambda: J / J_LP (feasible instances)", ci, 0.98,
+                                  reconstructed=True, cause=cause + (f"; {extra}" if extra else ""),
                                   description="near-LP for an intermediate lambda (98% as in TS-6's success test)"))
     return out
 

@@ -380,7 +380,9 @@ class SoftNashResult:
 
 
 def soft_nash(mg, temperature, tol: float = 1e-10, max_iter: int = 20_000, damping: float = 1.0,
-              homotopy: int = 0, inner_steps: int = 5, policies0=None, history: bool = False) -> SoftNashResult:
+              homotopy: int = 0, inner_steps: int = 5, policies0=None, history: bool = False,
+              method: str = "auto", min_damping: float = 1 / 64, patience: int = 500,
+              newton_max_unknowns: int = 2048) -> SoftNashResult:
     r"""Soft (logit / entropy-regularised) Nash equilibrium by damped logit-response iteration.
 
     Iteration :math:`k` takes, for every agent, ``inner_steps`` soft Bellman backups of its value in the
@@ -390,13 +392,36 @@ def soft_nash(mg, temperature, tol: float = 1e-10, max_iter: int = 20_000, dampi
     .. math:: \pi^{k+1}_i = (1-\beta_k)\,\pi^k_i + \beta_k\,\mathrm{softmax}\big(\tilde Q_i/T\big).
 
     The step :math:`\beta_k` starts at ``damping``, is halved per game whenever the (approximate)
-    residual grows (down to 1/64) and grows by a quarter after a decrease. When the approximate residual
+    residual grows (down to ``min(damping, min_damping)``: a caller's smaller ``damping`` is never raised) and
+    grows by a quarter after a decrease, never above ``damping``. When the approximate residual
     and the value step are small, the exact residual :math:`\max_i\|F(\pi)_i - \pi_i\|_\infty` is
     computed with the *certified* soft-optimal :math:`\bar Q_i^{\pi_{-i}}` (:func:`soft_q` to 1e-12), and
     the loop stops when it is at most ``tol``. A fixed point :math:`F(\pi) = \pi` is a soft Nash equilibrium:
     every agent's policy is the Boltzmann policy of its marginal soft-Q. With ``homotopy = h > 0`` the
     equilibrium is first followed at temperatures :math:`2^h T, 2^{h-1}T, \ldots` down to :math:`T`
     (useful at low temperature, where the undamped map can cycle).
+
+    **Low temperature: Newton and path following** (``method="auto"``, the default). At low :math:`T` the
+    damped map can cycle for every step size (its Jacobian has eigenvalues of size :math:`O(1/T)`). In
+    ``"auto"`` mode a game whose best approximate residual at the target temperature has not halved for
+    ``patience`` iterations (or that is still unsolved after ``4 * patience``) stalls; when every unsolved game
+    has stalled the iteration stops and each stalled game is handed to Newton's method on the logit fixed point
+    written in the soft action values :math:`\bar Q = (\bar Q_1, \ldots, \bar Q_n)`,
+
+    .. math:: H(\bar Q)_i = \bar Q_i - \bar r_i(\pi_{-i}) - \gamma \bar P_i(\pi_{-i})\,\bar V_i = 0,\quad
+              \pi_j = \mathrm{softmax}(\bar Q_j/T),\ \bar V_j = T\log\textstyle\sum_a e^{\bar Q_j(\cdot,a)/T},
+
+    whose roots are exactly the soft Nash equilibria (for fixed :math:`\pi_{-i}` the soft Bellman equation
+    has the unique root :math:`\bar Q_i^{\pi_{-i}}`, and :math:`\pi_i` is its logit response). Newton
+    (Jacobian by ``torch.autograd``, backtracking on :math:`\|H\|_\infty`) is first started at the
+    iterate; if it does not converge, the equilibrium is followed in temperature (McKelvey and Palfrey's
+    logit tracing path) from :math:`T_0 = 10\max|r|/(1-\gamma)`, where every policy is nearly uniform,
+    down to :math:`T`, each Newton solve warm-started at the previous temperature's root, the temperature
+    ratio halved in log scale after a failed solve. ``method="iterate"`` runs the damped iteration only,
+    ``"newton"`` the Newton path only. Newton is used for games with at most ``newton_max_unknowns``
+    unknowns :math:`S\sum_i A_i`; a larger game that the iteration does not solve is returned with
+    ``converged=False``. ``converged`` is always the exact test ``residual <= tol`` of the returned
+    policies.
 
     Args:
         mg: a :class:`MarkovGame`, a list of equal-shape games or :class:`GameTensors` (batched, torch).
@@ -408,6 +433,12 @@ def soft_nash(mg, temperature, tol: float = 1e-10, max_iter: int = 20_000, dampi
         inner_steps: soft Bellman backups per iteration (>= 1).
         policies0: starting policies (uniform when omitted).
         history: record the approximate residual per iteration at the target temperature.
+        method: ``"auto"`` (iteration, then Newton / path following for games it leaves above ``tol``),
+            ``"iterate"`` (damped iteration only) or ``"newton"`` (Newton / path following only).
+        min_damping: the smallest step the adaptive halving reaches (``min(damping, min_damping)``).
+        patience: ``"auto"`` only: iterations without halving the best residual after which a game counts
+            as stalled and the iteration stops (when every unsolved game has stalled).
+        newton_max_unknowns: the largest :math:`S\sum_i A_i` handed to Newton.
 
     Returns:
         :class:`SoftNashResult` (numpy for one game, torch ``[B, ...]`` for a batch); ``residual`` is the
@@ -426,7 +457,14 @@ def soft_nash(mg, temperature, tol: float = 1e-10, max_iter: int = 20_000, dampi
     damping = check_scalar("damping", damping, low=0.0, high=1.0, low_open=True)
     homotopy = check_scalar("homotopy", homotopy, low=0, integer=True)
     inner_steps = check_scalar("inner_steps", inner_steps, low=1, integer=True)
+    if method not in ("auto", "iterate", "newton"):
+        raise ParameterError(f"method must be 'auto', 'iterate' or 'newton', got {method!r}")
+    min_damping = check_scalar("min_damping", min_damping, low=0.0, high=1.0, low_open=True)
+    patience = check_scalar("patience", patience, low=1, integer=True)
+    newton_max_unknowns = check_scalar("newton_max_unknowns", newton_max_unknowns, low=0, integer=True)
+    floor = min(damping, min_damping)
     g = _tensors(mg)
+    newton_ok = method != "iterate" and S_sum_A(g) <= newton_max_unknowns
     torch_mode = g.batched
     n = g.n_agents
     B = g.mu.shape[0] if torch_mode else None
@@ -442,11 +480,14 @@ def soft_nash(mg, temperature, tol: float = 1e-10, max_iter: int = 20_000, dampi
     hist = []
     total = 0
     res = None
-    for T in [temperature * 2.0 ** k for k in range(homotopy, -1, -1)]:
+    stalled = np.zeros(B or 1, dtype=bool)     # per game: the iteration at the target temperature stalled
+    stages = [] if method == "newton" else [temperature * 2.0 ** k for k in range(homotopy, -1, -1)]
+    for T in stages:
         beta = (torch.full((B,), damping, dtype=g.P.dtype, device=g.P.device) if torch_mode
                 else np.asarray(damping))
         prev = None
-        for _ in range(max_iter):
+        best = since = None
+        for stage_iter in range(max_iter):
             total += 1
             resp, moved = [], 0.0
             for i in range(n):
@@ -467,17 +508,46 @@ def soft_nash(mg, temperature, tol: float = 1e-10, max_iter: int = 20_000, dampi
                 res = _residual(exact, pols)
                 if float(res.max()) <= tol:
                     break
+            if method == "auto":    # stall detection: the best residual has not halved for `patience` steps
+                a_np = np.atleast_1d(approx.detach().cpu().numpy() if torch_mode else approx).astype(float)
+                if best is None:
+                    best, since = a_np.copy(), np.zeros_like(a_np)
+                better = a_np < 0.5 * best
+                best = np.where(better, a_np, best)
+                since = np.where(better, 0, since + 1)
+                if newton_ok:                       # slow linear progress: Newton finishes faster
+                    since = np.where(stage_iter >= 4 * patience, np.maximum(since, patience), since)
+                if np.all((since >= patience) | (a_np <= tol / 2)) and np.any(since >= patience):
+                    break
             if prev is not None:
                 worse = approx > prev
                 if torch_mode:
-                    beta = torch.where(worse, (beta / 2).clamp(min=1 / 64), (beta * 1.25).clamp(max=damping))
+                    beta = torch.where(worse, (beta / 2).clamp(min=floor), (beta * 1.25).clamp(max=damping))
                 else:
-                    beta = np.asarray(max(beta / 2, 1 / 64) if worse else min(beta * 1.25, damping))
+                    beta = np.asarray(max(beta / 2, floor) if worse else min(beta * 1.25, damping))
             prev = approx
             b = beta[:, None, None] if torch_mode else beta
             pols = [(1 - b) * p + b * r for p, r in zip(pols, resp)]
+        stalled = np.zeros(B or 1, dtype=bool) if since is None else since >= patience
     exact, Q_ex, V_ex = logit_response(g, pols, temperature, V0=V)
     res = _residual(exact, pols)
+    if newton_ok:
+        todo = [b for b in range(B)] if torch_mode else [None]
+        todo = [b for b in todo if float(res[b] if torch_mode else res) > tol
+                and (method == "newton" or bool(stalled[0 if b is None else b]))]
+        for b in todo:
+            Q_start = [q[b] for q in Q_ex] if torch_mode else Q_ex
+            sol = _newton_path(_game_slice(g, b), temperature, Q_start, tol)
+            if sol is None:
+                continue
+            if torch_mode:
+                for p, q in zip(pols, sol):
+                    p[b] = _softmax(q.to(p) / temperature)
+            else:
+                pols = [_softmax(q.numpy() / temperature) for q in sol]
+        if todo:
+            exact, Q_ex, V_ex = logit_response(g, pols, temperature, V0=V)
+            res = _residual(exact, pols)
     converged = res <= tol
     if not bool(converged.all() if torch_mode else converged):
         warn_not_converged("soft_nash", residual=float(res.max()), tol=tol, iterations=total)
@@ -485,6 +555,96 @@ def soft_nash(mg, temperature, tol: float = 1e-10, max_iter: int = 20_000, dampi
         res, converged = float(res), bool(converged)
     return SoftNashResult(pols, Q_ex, V_ex, res, None, converged, total,
                           (np.asarray(hist) if history else None), temperature)
+
+
+def S_sum_A(g) -> int:
+    r"""Number of unknowns :math:`S\sum_i A_i` of the Newton system of :func:`soft_nash`."""
+    return int(g.S * sum(g.actions))
+
+
+def _game_slice(g: GameTensors, b):
+    """Game ``b`` of a batch (``None``: the one game) as unbatched float64 torch :class:`GameTensors`."""
+    def t(x):
+        x = x if b is None else x[b]
+        return x.to(dtype=torch.float64, device="cpu") if _is_torch(x) else torch.tensor(x, dtype=torch.float64)
+    gamma = float(g.gamma if b is None else g.gamma[b])
+    return GameTensors(t(g.P), t(g.R), gamma, t(g.mu), g.actions, False)
+
+
+def _soft_nash_equations(g: GameTensors, T: float):
+    r"""``H(x)`` of :func:`soft_nash`'s Newton system, ``x`` the concatenated ``[S, A_i]`` soft action values."""
+    sizes = [g.S * a for a in g.actions]
+
+    def H(x):
+        Qs = [q.reshape(g.S, a) for q, a in zip(torch.split(x, sizes), g.actions)]
+        pis = [torch.softmax(q / T, dim=-1) for q in Qs]
+        out = []
+        for i, q in enumerate(Qs):
+            P_bar, r_bar = marginal_tensors(g, i, pis)
+            V = T * torch.logsumexp(q / T, dim=-1)
+            out.append((q - r_bar - g.gamma * torch.einsum("sat,t->sa", P_bar, V)).reshape(-1))
+        return torch.cat(out)
+
+    return H
+
+
+def _newton(g: GameTensors, T: float, x0, scale: float, max_iter: int = 60):
+    """Newton with backtracking on ``||H||_inf`` from ``x0``; the root or ``None`` when it does not converge."""
+    H = _soft_nash_equations(g, T)
+    x = x0.clone()
+    h = H(x)
+    norm = float(h.abs().max())
+    target = 4 * np.finfo(float).eps * scale
+    for _ in range(max_iter):
+        if norm <= target:
+            return x
+        J = torch.autograd.functional.jacobian(H, x, vectorize=True)
+        try:
+            d = torch.linalg.solve(J, -h)
+        except RuntimeError:     # singular Jacobian (a bifurcation): let the caller shorten the step
+            return None
+        t = 1.0
+        while t >= 1e-6:
+            x_new = x + t * d
+            h_new = H(x_new)
+            n_new = float(h_new.abs().max())
+            if np.isfinite(n_new) and n_new < (1 - 1e-4 * t) * norm:
+                break
+            t /= 2
+        else:
+            return x if norm <= 1e-9 * scale else None    # no further decrease at round-off level
+        x, h, norm = x_new, h_new, n_new
+    return x if norm <= 1e-9 * scale else None
+
+
+def _newton_path(g: GameTensors, T: float, Q_start, tol: float):
+    r"""Newton at ``T`` from ``Q_start``; failing that, the logit tracing path from a high temperature.
+
+    Returns the list of ``[S, A_i]`` soft action values at ``T`` or ``None`` (the path could not be followed).
+    """
+    scale = max(float(g.R.abs().max()) / (1 - g.gamma), 1e-12)
+    x = torch.cat([torch.as_tensor(q, dtype=torch.float64).reshape(-1) for q in Q_start])
+    sol = _newton(g, T, x, scale)
+    if sol is None:
+        T_cur = max(10.0 * scale, T)
+        uniform = [torch.full((g.S, a), 1.0 / a, dtype=torch.float64) for a in g.actions]
+        x = torch.cat([marginal_tensors(g, i, uniform)[1].reshape(-1) for i in range(g.n_agents)])
+        x = _newton(g, T_cur, x, scale)
+        ratio = 0.5
+        while x is not None and T_cur > T:
+            T_next = max(T_cur * ratio, T)
+            nxt = _newton(g, T_next, x, scale)
+            if nxt is None:
+                ratio = ratio ** 0.5
+                if ratio > 0.999:
+                    x = None
+                continue
+            x, T_cur, ratio = nxt, T_next, max(ratio ** 2, 0.1)
+        sol = x
+    if sol is None:
+        return None
+    sizes = [g.S * a for a in g.actions]
+    return [q.reshape(g.S, a) for q, a in zip(torch.split(sol, sizes), g.actions)]
 
 
 def _residual(resp, pols):

@@ -270,3 +270,118 @@ def test_parallel_env_rewards_and_transitions_follow_the_model():
         assert mg.P[s, 1, 2, int(obs["agent_0"])] > 0
     with pytest.raises(ParameterError, match=r"actions\['agent_1'\] = 3"):
         env.step({"agent_0": 0, "agent_1": 3})
+
+
+# ---------------------------------------------------------------------------------------------- low temperature
+# Two-player games with a unique, interior logit QRE at every temperature, on which the damped iteration cycles.
+LOW_T_GAMES = {
+    "asymmetric_matching_pennies": (np.array([[9.0, 0.0], [0.0, 1.0]]), np.array([[0.0, 1.0], [1.0, 0.0]])),
+    "weighted_rps": (np.array([[0.0, -1.0, 2.0], [1.0, 0.0, -1.0], [-1.0, 1.0, 0.0]]),
+                     -np.array([[0.0, -1.0, 2.0], [1.0, 0.0, -1.0], [-1.0, 1.0, 0.0]])),
+    "random_3x3_seed17": tuple(np.random.default_rng(17).standard_normal((2, 3, 3))),
+}
+
+
+def _softmax(z):
+    e = np.exp(z - z.max())
+    return e / e.sum()
+
+
+def logit_qre_by_homotopy(A, B, T, T0=10.0, ratio=0.9):
+    """Reference logit QRE of the bimatrix game (A, B), written independently of games.markov_game.
+
+    Unknowns: the expected payoffs u = A y of the row actions and v = B^T x of the column actions, with
+    x = softmax(u / T), y = softmax(v / T); the equations u - A softmax(v/T) = 0, v - B^T softmax(u/T) = 0 are
+    solved by scipy.optimize.root (MINPACK hybrid, analytic Jacobian) along T0, T0 * ratio, ..., T
+    (McKelvey and Palfrey's logit tracing path), each solve warm-started at the previous one.
+    """
+    from scipy.optimize import root
+    m, k = A.shape
+
+    def F(z, t):
+        u, v = z[:m], z[m:]
+        return np.concatenate([u - A @ _softmax(v / t), v - B.T @ _softmax(u / t)])
+
+    def J(z, t):
+        u, v = z[:m], z[m:]
+        x, y = _softmax(u / t), _softmax(v / t)
+        dx, dy = (np.diag(x) - np.outer(x, x)) / t, (np.diag(y) - np.outer(y, y)) / t
+        return np.block([[np.eye(m), -A @ dy], [-B.T @ dx, np.eye(k)]])
+
+    z = np.concatenate([A.mean(1), B.mean(0)])
+    temps = list(T0 * ratio ** np.arange(int(np.ceil(np.log(T / T0) / np.log(ratio))))) + [T]
+    for t in temps:
+        z = root(F, z, args=(t,), jac=J, method="hybr", options={"xtol": 1e-13}).x
+        assert np.abs(F(z, t)).max() < 1e-9, t
+    for _ in range(3):                      # Newton polish at T to round-off
+        z = z - np.linalg.solve(J(z, T), F(z, T))
+    x, y = _softmax(z[:m] / T), _softmax(z[m:] / T)
+    return x, y
+
+
+@pytest.mark.parametrize("T", [0.03, 0.01])
+@pytest.mark.parametrize("name", list(LOW_T_GAMES))
+def test_low_temperature_soft_nash_is_the_logit_qre(name, T):
+    A, B = LOW_T_GAMES[name]
+    x, y = logit_qre_by_homotopy(A, B, T)
+    # the reference is a fixed point of the logit response to 1e-12
+    assert np.abs(_softmax(A @ y / T) - x).max() <= 1e-12
+    assert np.abs(_softmax(B.T @ x / T) - y).max() <= 1e-12
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NotConvergedWarning)
+        r = soft_nash(bimatrix_markov_game(A, B), T, tol=1e-11)
+    assert r.converged and r.residual <= 1e-11
+    np.testing.assert_allclose(r.policies[0][0], x, atol=1e-9)
+    np.testing.assert_allclose(r.policies[1][0], y, atol=1e-9)
+
+
+def test_low_temperature_markov_game_newton_path_is_a_fixed_point():
+    mg = random_markov_game(4, (3, 3), seed=3, kind="zero_sum")
+    r = soft_nash(mg, 0.03, tol=1e-10, method="newton")
+    assert r.converged
+    assert soft_fixed_point_gap(mg, r.policies, 0.03) < 1e-9
+
+
+def test_damped_iteration_alone_reports_not_converged_honestly():
+    A, B = LOW_T_GAMES["asymmetric_matching_pennies"]
+    with pytest.warns(NotConvergedWarning, match="soft_nash"):
+        r = soft_nash(bimatrix_markov_game(A, B), 0.03, method="iterate", max_iter=2000)
+    x, y = logit_qre_by_homotopy(A, B, 0.03)
+    gap = max(np.abs(_softmax(A @ r.policies[1][0] / 0.03) - r.policies[0][0]).max(),
+              np.abs(_softmax(B.T @ r.policies[0][0] / 0.03) - r.policies[1][0]).max())
+    assert r.converged is False and r.residual == pytest.approx(gap, abs=1e-12)
+    assert max(np.abs(r.policies[0][0] - x).max(), np.abs(r.policies[1][0] - y).max()) > 1e-3
+
+
+def test_small_damping_is_never_raised():
+    """A caller's step below 1/64 stays fixed: the iterates equal the hand-written damped recursion."""
+    A, B = LOW_T_GAMES["asymmetric_matching_pennies"]
+    T, beta, K = 0.03, 1 / 4096, 800
+    with pytest.warns(NotConvergedWarning):
+        r = soft_nash(bimatrix_markov_game(A, B), T, damping=beta, method="iterate", max_iter=K, tol=1e-300)
+    x, y = np.full(2, 0.5), np.full(2, 0.5)
+    residuals = []
+    for _ in range(K):                      # gamma = 0: the marginal soft-Q is the expected payoff
+        bx, by = _softmax(A @ y / T), _softmax(B.T @ x / T)
+        residuals.append(max(np.abs(bx - x).max(), np.abs(by - y).max()))
+        x, y = (1 - beta) * x + beta * bx, (1 - beta) * y + beta * by
+    assert any(b > a for a, b in zip(residuals, residuals[1:]))     # the residual grows at some step
+    np.testing.assert_allclose(r.policies[0][0], x, atol=1e-13)
+    np.testing.assert_allclose(r.policies[1][0], y, atol=1e-13)
+
+
+def test_newton_in_a_batch_fills_only_the_stalled_games():
+    A, B = LOW_T_GAMES["weighted_rps"]
+    games = [bimatrix_markov_game(A, B), bimatrix_markov_game(np.eye(3), np.eye(3))]
+    rb = soft_nash(stack_games(games), 0.03, tol=1e-11)
+    assert bool(rb.converged.all())
+    x, y = logit_qre_by_homotopy(A, B, 0.03)
+    np.testing.assert_allclose(rb.policies[0][0, 0].numpy(), x, atol=1e-9)
+    np.testing.assert_allclose(rb.policies[1][0, 0].numpy(), y, atol=1e-9)
+    r1 = soft_nash(games[1], 0.03, tol=1e-11, method="iterate")
+    np.testing.assert_allclose(rb.policies[0][1].numpy(), r1.policies[0], atol=1e-10)
+
+
+def test_soft_nash_rejects_unknown_method():
+    with pytest.raises(ParameterError, match="method"):
+        soft_nash(bimatrix_markov_game(np.eye(2), np.eye(2)), 0.1, method="bisect")

@@ -13,10 +13,12 @@ from mdp.constrained.core import (check_cmdp, constraint_ratios, is_feasible, ma
                                   require_achievable, signal_values, thresholds_between)
 from mdp.constrained.lagrangian import LagrangianResult, lagrangian
 from mdp.constrained.sampled import SampledResult, sampled_stage_one, sampled_stage_two
-from mdp.constrained.two_stage import (NoFeasibleLambdaWarning, StageTwoResult, TwoStageResult, closed_form_policy,
+from mdp.constrained.two_stage import (DEFAULT_PRIOR_SPREAD, DEFAULT_PRIOR_TEMPERATURE,
+                                       NoFeasibleLambdaWarning, StageTwoResult, TwoStageResult, closed_form_policy,
                                        soft_optimal_policy, stage_one_policies, stage_two, two_stage_actor_critic)
 
 __all__ = ["require_achievable", "check_cmdp", "constraint_ratios", "is_feasible", "max_signal_values", "signal_values",
            "thresholds_between", "LagrangianResult", "lagrangian", "NoFeasibleLambdaWarning", "StageTwoResult",
            "TwoStageResult", "closed_form_policy", "soft_optimal_policy", "stage_one_policies", "stage_two",
-           "two_stage_actor_critic", "SampledResult", "sampled_stage_one", "sampled_stage_two"]
+           "two_stage_actor_critic", "DEFAULT_PRIOR_TEMPERATURE", "DEFAULT_PRIOR_SPREAD",
+           "SampledResult", "sampled_stage_one", "sampled_stage_two"]

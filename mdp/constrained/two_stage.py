@@ -10,6 +10,15 @@ critic (the paper's Eq. 3, an actor-critic on :math:`A_i`). :func:`stage_one_pol
   with :math:`\tau_i` found by bisection so that :math:`J_i(\pi_i) = q\,J_i^{\max}` for a chosen quality
   :math:`q` (how good stage one is; an experimental control, not part of the paper).
 
+*Reconstruction — the tempered prior:* the paper does not say how stochastic the stage-one priors are (the
+authors' released code spreads a fixed mass around the stage-one action by hand). ``"npg"`` priors are
+:math:`(1-\epsilon)\,\mathrm{softmax}(\theta_i/\tau) + \epsilon/A` with the actor's logits :math:`\theta_i`
+(``prior_temperature`` :math:`\tau`, ``prior_spread`` :math:`\epsilon`, both reported in the result). The
+defaults :math:`\tau = 1, \epsilon = 0` come from ``benchmarks/bench_constrained.py --priors 20``: on 20
+short-video instances at :math:`\beta = 0.5` TSCAC is feasible on 95% with the actor itself, 90% with
+:math:`\tau \in \{2, 4\}`, 80% with :math:`\epsilon = 0.1`, 20% with :math:`\epsilon = 0.3` (the soft prior of
+quality 0.99: 95%), and the mean :math:`J_0/J_{\rm LP}` falls the same way.
+
 The sample-based stage one is :func:`mdp.constrained.sampled.sampled_stage_one`.
 
 **Stage two** (the paper's Eq. 5 and its Lemma): per state,
@@ -57,7 +66,14 @@ from theory.results import warn_not_converged
 from theory.validation import check_scalar, to_numpy
 
 __all__ = ["closed_form_policy", "stage_one_policies", "stage_two", "StageTwoResult", "TwoStageResult",
-           "two_stage_actor_critic", "NoFeasibleLambdaWarning", "soft_optimal_policy"]
+           "two_stage_actor_critic", "NoFeasibleLambdaWarning", "soft_optimal_policy", "DEFAULT_PRIOR_TEMPERATURE",
+           "DEFAULT_PRIOR_SPREAD"]
+
+
+DEFAULT_PRIOR_TEMPERATURE = 1.0
+r"""Default tempering :math:`\tau` of the ``"npg"`` stage-one priors (chosen from benchmarks/bench_constrained.py)."""
+DEFAULT_PRIOR_SPREAD = 0.0
+r"""Default uniform mass :math:`\epsilon` mixed into the ``"npg"`` stage-one priors (same evidence)."""
 
 
 class NoFeasibleLambdaWarning(RuntimeWarning):
@@ -124,7 +140,8 @@ def soft_optimal_policy(m: TabularMDP, reward, tau: float, tol: float = 1e-9) ->
 
 
 def stage_one_policies(m: TabularMDP, aux_rewards, method: str = "npg", quality: float = 0.95,
-                       iterations: int = 50, step_size: float = 10.0) -> np.ndarray:
+                       iterations: int = 50, step_size: float = 10.0, temperature: float = 1.0,
+                       spread: float = 0.0) -> np.ndarray:
     r"""Stage one: one policy per auxiliary signal (module docstring).
 
     Args:
@@ -133,11 +150,19 @@ def stage_one_policies(m: TabularMDP, aux_rewards, method: str = "npg", quality:
             of prescribed quality).
         quality: ``"soft"`` only: target :math:`J_i(\pi_i)/J_i^{\max}` in ``(J_i(\text{uniform})/J_i^{\max}, 1)``.
         iterations, step_size: ``"npg"`` only: number of updates and :math:`\eta`.
+        temperature: ``"npg"`` only: the tempered prior :math:`\pi_i^{(\tau)}(a|s) \propto
+            \exp(\theta_i(s,a)/\tau)`, :math:`\theta_i` the actor's logits after ``iterations`` updates
+            (:math:`\tau = 1`: the actor itself; :math:`\tau > 1` spreads its mass over the other actions).
+        spread: ``"npg"`` only: mix :math:`\epsilon` of the uniform policy into the tempered prior,
+            :math:`(1-\epsilon)\,\pi_i^{(\tau)} + \epsilon/A` (the authors' released code spreads a fixed mass
+            around the stage-one action by hand; this is our reconstruction of that choice).
 
     Returns:
         ``[k, S, A]`` stage-one policies.
     """
     C, _ = check_cmdp(m, aux_rewards, who="stage_one_policies")
+    temperature = check_scalar("temperature", temperature, low=0.0, low_open=True)
+    spread = check_scalar("spread", spread, low=0.0, high=1.0)
     out = []
     if method == "npg":
         iterations = check_scalar("iterations", iterations, low=1, integer=True)
@@ -151,7 +176,7 @@ def stage_one_policies(m: TabularMDP, aux_rewards, method: str = "npg", quality:
                 V = policy_evaluation(mc, pi)
                 Q = q_values(m.P_flat, c, m.gamma, V)
                 logits = logits + step_size * (Q - V[:, None]) / sigma
-            out.append(_softmax(logits))
+            out.append((1.0 - spread) * _softmax(logits / temperature) + spread / m.A)
         return np.stack(out)
     if method != "soft":
         raise ParameterError(f"method must be 'npg' or 'soft', got {method!r}")
@@ -270,6 +295,8 @@ class TwoStageResult:
         residual: the stage-two fixed-point residual of ``policy``; error_bound: ``None``;
         converged: that residual <= the stage-two ``tol``; iterations: closed-form updates in total;
         oracle_calls: stage-two solves (one per :math:`\lambda` tried); history: ``None``.
+        prior_temperature, prior_spread: the tempering :math:`\tau` and uniform mass :math:`\epsilon` of the
+            ``"npg"`` stage-one priors (``None`` when the priors are ``"soft"`` or given).
     """
 
     policy: np.ndarray
@@ -288,12 +315,15 @@ class TwoStageResult:
     iterations: int
     oracle_calls: int
     history: None = None
+    prior_temperature: float | None = None
+    prior_spread: float | None = None
 
 
 def two_stage_actor_critic(m: TabularMDP, aux_rewards, thresholds, seed=0, stage_one: str = "npg",
                            priors=None, quality: float = 0.95, stage_one_iterations: int = 50,
                            lambdas=None, grid: int = 13, refine: int = 6, tol: float = 1e-8,
-                           max_iter: int = 500) -> TwoStageResult:
+                           max_iter: int = 500, prior_temperature: float = DEFAULT_PRIOR_TEMPERATURE,
+                           prior_spread: float = DEFAULT_PRIOR_SPREAD) -> TwoStageResult:
     r"""TSCAC with exact critics and a one-dimensional search over :math:`\lambda` (module docstring).
 
     Args:
@@ -302,6 +332,13 @@ def two_stage_actor_critic(m: TabularMDP, aux_rewards, thresholds, seed=0, stage
         stage_one: ``"npg"`` or ``"soft"`` (see :func:`stage_one_policies`); ignored when ``priors`` is given.
         priors: ``[k, S, A]`` stage-one policies to use instead.
         quality, stage_one_iterations: passed to :func:`stage_one_policies`.
+        prior_temperature, prior_spread: ``"npg"`` only: the tempered prior
+            :math:`(1-\epsilon)\,\mathrm{softmax}(\theta_i/\tau) + \epsilon/A` (:func:`stage_one_policies`).
+            *Reconstruction:* the paper does not say how stochastic its stage-one priors are; the authors'
+            released code spreads a fixed mass around the stage-one action by hand. The defaults
+            (:data:`DEFAULT_PRIOR_TEMPERATURE`, :data:`DEFAULT_PRIOR_SPREAD`) were chosen from the table of
+            ``benchmarks/bench_constrained.py --priors`` (feasibility rate and value against the exact LP over
+            short-video instances): tempering or spreading the exact actor-critic's prior lowered both there.
         lambdas: the :math:`\lambda` values to try instead of the default grid
             ``max|r_0| * geomspace(1e-3, 1e3, grid)`` (each > 0).
         grid: size of the default grid; refine: bisection steps toward the feasibility boundary.
@@ -325,8 +362,14 @@ def two_stage_actor_critic(m: TabularMDP, aux_rewards, thresholds, seed=0, stage
     """
     C, t = check_cmdp(m, aux_rewards, thresholds, who="two_stage_actor_critic")
     require_achievable(m, C, t, who="two_stage_actor_critic")
+    tau = eps = None
     if priors is None:
-        pri = stage_one_policies(m, C, stage_one, quality, stage_one_iterations)
+        if stage_one == "npg":
+            tau = check_scalar("prior_temperature", prior_temperature, low=0.0, low_open=True)
+            eps = check_scalar("prior_spread", prior_spread, low=0.0, high=1.0)
+            pri = stage_one_policies(m, C, stage_one, quality, stage_one_iterations, temperature=tau, spread=eps)
+        else:
+            pri = stage_one_policies(m, C, stage_one, quality, stage_one_iterations)
     else:
         pri = np.stack([validate_policy(p, m.S, m.A, name=f"priors[{i}]")
                         for i, p in enumerate(to_numpy(priors, name="priors"))])
@@ -382,4 +425,5 @@ def two_stage_actor_critic(m: TabularMDP, aux_rewards, thresholds, seed=0, stage
     search = np.array(sorted((x, v[1], v[4], v[3], v[0].converged) for x, v in tried.items()), dtype=dt)
     its = sum(v[0].iterations for v in tried.values())
     return TwoStageResult(st.policy, float(lam), bool(ok), float(J0), J, constraint_ratios(J, t), pri, J_pri,
-                          search, msg, float(st.residual), None, bool(st.converged), int(its), len(tried))
+                          search, msg, float(st.residual), None, bool(st.converged), int(its), len(tried),
+                          prior_temperature=tau, prior_spread=eps)
