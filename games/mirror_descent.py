@@ -38,7 +38,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from games.evaluation import action_values, bottom_up, sequence_form, sequence_payoffs
+from games.evaluation import action_values, bottom_up, sequence_form, sequence_payoffs, uniform_rows
 from games.extensive_form import ExtensiveFormGame, TabularPolicy
 from theory.validation import check_scalar
 from games.learner import LearnerRecorder, LearnerResult, record_points
@@ -138,12 +138,12 @@ def mmd(g: ExtensiveFormGame, alpha, eta=None, magnet_lr=0.0, iterations: int = 
     T = g.tensors(device, dtype)
     masks = [P.mask for P in T.players]
     if init is None:
-        probs = [(m / m.sum(-1, keepdim=True)).to(dtype).expand(B, *m.shape).clone() for m in masks]
+        probs = [uniform_rows(m, dtype).expand(B, *m.shape).clone() for m in masks]
     else:
         probs = [torch.as_tensor(p if torch.is_tensor(p) else np.asarray(p), device=device, dtype=dtype)
                  .expand(B, *masks[i].shape).clone() for i, p in enumerate(init.probs)]
     use_magnet = bool((ml > 0).any())
-    magnets = [(m / m.sum(-1, keepdim=True)).to(dtype).expand(B, *m.shape).clone() for m in masks]
+    magnets = [uniform_rows(m, dtype).expand(B, *m.shape).clone() for m in masks]
     x = [sequence_form(T, i, probs[i]) for i in range(2)]
     avg_x = [xi.clone() for xi in x]
     rec = LearnerRecorder(g, T, record_points(iterations, record_at))
