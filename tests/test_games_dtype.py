@@ -72,3 +72,21 @@ def test_uniform_policy_is_exact():
     assert u.probs[0].dtype == np.float64
     for I in range(k.size):
         assert np.all(u.probs[0][I, :k[I]] == 1.0 / k[I])
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_behavioural_form_of_unreached_rows_is_an_exact_uniform_row(dtype):
+    """Where the parent sequence has no mass the behavioural form is uniform: 1/k in the requested dtype."""
+    from games.evaluation import behavioural_form
+
+    g = _indifferent_game()
+    T = g.tensors("cpu", dtype)
+    t0 = g.treeplex[0]
+    k = t0.mask.sum(1)
+    p = behavioural_form(T, 0, torch.zeros(2, t0.n_seq, dtype=dtype))
+    assert p.dtype == dtype
+    np_dt = np.float64 if dtype == torch.float64 else np.float32
+    ref = (np.ones(1, dtype=np_dt) / k.astype(np_dt)).astype(np.float64)
+    got = p.numpy().astype(np.float64)
+    for I in range(k.size):
+        np.testing.assert_allclose(got[:, I, :k[I]], ref[I], rtol=0, atol=1e-15 if dtype == torch.float64 else 0)
