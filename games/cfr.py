@@ -20,7 +20,8 @@ import sys
 import torch
 from tqdm import tqdm
 
-from games.evaluation import behavioural_form, bottom_up, exploitability_t, sequence_form, sequence_payoffs
+from games.evaluation import (behavioural_form, bottom_up, exploitability_t, sequence_form, sequence_payoffs,
+                              uniform_rows)
 from games.extensive_form import ExtensiveFormGame
 from theory.validation import check_scalar
 from games.learner import LearnerRecorder, LearnerResult, record_points
@@ -29,8 +30,7 @@ from games.learner import LearnerRecorder, LearnerResult, record_points
 def _regret_matching(R: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     pos = R.clamp_min(0.0) * mask
     tot = pos.sum(-1, keepdim=True)
-    uni = (mask / mask.sum(-1, keepdim=True)).to(R.dtype)
-    return torch.where(tot > 0, pos / torch.where(tot > 0, tot, torch.ones_like(tot)), uni)
+    return torch.where(tot > 0, pos / torch.where(tot > 0, tot, torch.ones_like(tot)), uniform_rows(mask, R.dtype))
 
 
 def cfr(g: ExtensiveFormGame, iterations: int = 1000, plus: bool = False, alternating: bool = True,
@@ -60,7 +60,7 @@ def cfr(g: ExtensiveFormGame, iterations: int = 1000, plus: bool = False, altern
     iterations = check_scalar("iterations", iterations, low=1, integer=True)
     T = g.tensors(device, dtype)
     masks = [P.mask for P in T.players]
-    probs = [(m / m.sum(-1, keepdim=True)).to(dtype).unsqueeze(0) for m in masks]
+    probs = [uniform_rows(m, dtype).unsqueeze(0) for m in masks]
     R = [torch.zeros_like(p) for p in probs]
     avg_x = [torch.zeros(1, P.n_seq, dtype=dtype, device=device) for P in T.players]
     rec = LearnerRecorder(g, T, record_points(iterations, record_at))

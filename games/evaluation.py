@@ -37,14 +37,24 @@ def sequence_form(T: GameTensors, player: int, probs: torch.Tensor) -> torch.Ten
     return x
 
 
+def uniform_rows(mask: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """Uniform distribution over the legal actions of every row of ``mask[..., A]`` (bool), in ``dtype``.
+
+    The mask is cast before any arithmetic, so a row with :math:`k` legal actions is :math:`1/k` rounded once
+    in ``dtype`` (dividing the boolean mask would compute in torch's default float32 and cast afterwards).
+    ``dtype`` defaults to torch's default floating dtype.
+    """
+    m = mask.to(torch.get_default_dtype() if dtype is None else dtype)
+    return m / m.sum(-1, keepdim=True)
+
+
 def behavioural_form(T: GameTensors, player: int, x: torch.Tensor, floor: float = 0.0) -> torch.Tensor:
     """Sequence form -> behavioural (uniform over legal actions where the parent sequence has mass 0)."""
     P = T.players[player]
     xm = x[..., 1:].unflatten(-1, (P.num_infosets, T.A)).clamp_min(0.0)
     xm = torch.where(P.mask, xm + floor, torch.zeros_like(xm))
     tot = xm.sum(-1, keepdim=True)
-    uni = P.mask / P.mask.sum(-1, keepdim=True)
-    return torch.where(tot > 0, xm / torch.where(tot > 0, tot, torch.ones_like(tot)), uni.to(xm.dtype))
+    return torch.where(tot > 0, xm / torch.where(tot > 0, tot, torch.ones_like(tot)), uniform_rows(P.mask, xm.dtype))
 
 
 def sequence_payoffs(T: GameTensors, player: int, y: torch.Tensor, weight: torch.Tensor | None = None):

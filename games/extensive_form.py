@@ -516,7 +516,7 @@ class TabularPolicy:
 
 def uniform_policy(g: ExtensiveFormGame) -> TabularPolicy:
     """Uniform over the legal actions at every information set (float64 numpy)."""
-    return TabularPolicy(g, tuple(t.mask / t.mask.sum(1, keepdims=True) for t in g.treeplex))
+    return TabularPolicy(g, tuple((m := t.mask.astype(np.float64)) / m.sum(1, keepdims=True) for t in g.treeplex))
 
 
 def validate_policy(g: ExtensiveFormGame, policy: TabularPolicy, atol: float = 1e-6) -> None:

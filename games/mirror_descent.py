@@ -15,6 +15,17 @@ players applies the local update simultaneously with the reach-weighted action v
 ``anneal=True`` the schedule is :math:`\alpha_t = \alpha/\sqrt t`, :math:`\eta_t = \eta/\sqrt t`. With a fixed
 uniform magnet the last iterate converges to the agent QRE.
 
+**Probability floor** (``floor > 0``, behavioural form only): the authors' code (``ssokota/mmd``,
+``mmd/utils.py: project``) floors the unnormalised update :math:`w = e^{\ell-\max\ell}` (:math:`\ell` the
+logits of the local update) at ``floor`` (1e-10 there) and renormalises,
+:math:`\pi_{t+1} = \max(w, f)/\sum_a\max(w, f)`. (It also floors the entries of illegal actions in OpenSpiel's
+padded rows and the magnet; with reach-normalised action values the first only rescales the opponent's reach,
+which cancels, and the second is never active, since :math:`\rho^{1-\gamma_m}\pi^{\gamma_m}` stays above
+:math:`f` when :math:`\pi` does.) The floor keeps vanishing probabilities at about 1e-10, so they recover
+faster when they become useful: with the moving magnet it changes Leduc's last-iterate exploitability at
+t = 1000 from 0.0910 (exact update) to 0.0847, and Kuhn's at t = 10,000 from 3.4e-15 to 3.8e-11 — the values
+reported for the authors' setting.
+
 **Sequence-form (dilated-entropy) MMD** (``form="sequence"``; OpenSpiel ``mmd_dilated``): with the dilated
 entropy :math:`\psi(x)=\sum_I x_{p(I)}\sum_a \pi(a|I)\log\pi(a|I)` and
 :math:`\nabla\psi(x)_{Ia} = \log\pi(a|I) + 1 - \#\mathrm{children}(Ia)`,
@@ -38,7 +49,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from games.evaluation import action_values, bottom_up, sequence_form, sequence_payoffs
+from games.evaluation import action_values, bottom_up, sequence_form, sequence_payoffs, uniform_rows
 from games.extensive_form import ExtensiveFormGame, TabularPolicy
 from theory.validation import check_scalar
 from games.learner import LearnerRecorder, LearnerResult, record_points
@@ -71,6 +82,13 @@ def move_magnet(magnet: torch.Tensor, pi: torch.Tensor, lr, mask: torch.Tensor) 
     return torch.softmax(logits.masked_fill(~mask, -torch.inf), -1)
 
 
+def _project_floor(p: torch.Tensor, floor: float, mask: torch.Tensor) -> torch.Tensor:
+    r"""The authors' ``project`` of an MMD step's rows ``p``: :math:`w = p/\max p` (their unnormalised
+    :math:`e^{\ell-\max\ell}`), floored at ``floor`` over the legal actions, renormalised."""
+    w = torch.where(mask, (p / p.amax(-1, keepdim=True)).clamp_min(floor), torch.zeros_like(p))
+    return w / w.sum(-1, keepdim=True)
+
+
 def _batch_param(v, name, B=None):
     t = torch.as_tensor(v, dtype=torch.float64).reshape(-1)
     if not torch.isfinite(t).all() or (t < 0).any():
@@ -80,7 +98,7 @@ def _batch_param(v, name, B=None):
 
 def mmd(g: ExtensiveFormGame, alpha, eta=None, magnet_lr=0.0, iterations: int = 1000, form: str = "sequence",
         anneal: bool = False, record_at=None, tol: float | None = None, device: str = "cpu",
-        dtype=torch.float64, init: TabularPolicy | None = None, callback=None) -> LearnerResult:
+        dtype=torch.float64, init: TabularPolicy | None = None, callback=None, floor: float = 0.0) -> LearnerResult:
     r"""Run MMD (see the module docstring) for ``iterations`` simultaneous steps from ``init`` (uniform).
 
     ``alpha``, ``eta``, ``magnet_lr`` may be scalars or 1-D sequences of equal length ``B`` (a batch of
@@ -99,6 +117,8 @@ def mmd(g: ExtensiveFormGame, alpha, eta=None, magnet_lr=0.0, iterations: int = 
         iterations: number of simultaneous updates (>= 1); form: ``"sequence"`` or ``"behavioural"``.
         anneal: :math:`\alpha_t = \alpha/\sqrt t`, :math:`\eta_t = \eta/\sqrt t`.
         record_at, tol, device, dtype, init, callback: see above.
+        floor: probability floor of the authors' code (behavioural form only; see the module docstring);
+            0 (default) is the exact update.
 
     Returns:
         :class:`games.learner.LearnerResult`: last iterate ``policy``, ``average_policy``, their
@@ -113,6 +133,11 @@ def mmd(g: ExtensiveFormGame, alpha, eta=None, magnet_lr=0.0, iterations: int = 
     """
     if form not in ("sequence", "behavioural"):
         raise ValueError(f"form must be 'sequence' or 'behavioural', got {form!r}")
+    floor = float(floor)
+    if not (0.0 <= floor < 1.0 / g.num_actions):
+        raise ValueError(f"floor must lie in [0, 1/{g.num_actions}), got {floor!r}")
+    if floor > 0 and form != "behavioural":
+        raise ValueError(f"floor is defined for form='behavioural' only, got form={form!r}")
     iterations = check_scalar("iterations", iterations, low=1, integer=True)
     if not g.zero_sum and form == "sequence":
         warnings.warn(f"{g.name} is not zero-sum; sequence-form MMD ascends each player's own payoff")
@@ -138,12 +163,12 @@ def mmd(g: ExtensiveFormGame, alpha, eta=None, magnet_lr=0.0, iterations: int = 
     T = g.tensors(device, dtype)
     masks = [P.mask for P in T.players]
     if init is None:
-        probs = [(m / m.sum(-1, keepdim=True)).to(dtype).expand(B, *m.shape).clone() for m in masks]
+        probs = [uniform_rows(m, dtype).expand(B, *m.shape).clone() for m in masks]
     else:
         probs = [torch.as_tensor(p if torch.is_tensor(p) else np.asarray(p), device=device, dtype=dtype)
                  .expand(B, *masks[i].shape).clone() for i, p in enumerate(init.probs)]
     use_magnet = bool((ml > 0).any())
-    magnets = [(m / m.sum(-1, keepdim=True)).to(dtype).expand(B, *m.shape).clone() for m in masks]
+    magnets = [uniform_rows(m, dtype).expand(B, *m.shape).clone() for m in masks]
     x = [sequence_form(T, i, probs[i]) for i in range(2)]
     avg_x = [xi.clone() for xi in x]
     rec = LearnerRecorder(g, T, record_points(iterations, record_at))
@@ -156,8 +181,8 @@ def mmd(g: ExtensiveFormGame, alpha, eta=None, magnet_lr=0.0, iterations: int = 
         if form == "behavioural":
             for i in range(2):
                 q, _, _ = action_values(T, i, x[1 - i], probs[i])
-                new.append(mmd_local_update(probs[i], q, e3 * s, a3 * s, magnets[i] if use_magnet else None,
-                                            masks[i]))
+                p = mmd_local_update(probs[i], q, e3 * s, a3 * s, magnets[i] if use_magnet else None, masks[i])
+                new.append(_project_floor(p, floor, masks[i]) if floor > 0 else p)
             return new
         for i in range(2):
             P = T.players[i]

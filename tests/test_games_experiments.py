@@ -10,31 +10,58 @@ def test_same_seed_same_numbers():
     assert a.J.tolist() == b.J.tolist()
 
 
-def _nash_frame(values):
+def _nash_frame(values, twins=()):
     import pandas as pd
 
-    return pd.DataFrame([dict(game=g, method=m, iteration=1000, exploitability=v) for (g, m), v in values.items()])
+    rows = [dict(game=g, method=m, iteration=1000, exploitability=v, payoff_scale=1.0) for (g, m), v in values.items()]
+    rows += [dict(game=g, method=m, iteration=1000, exploitability=v, payoff_scale=c) for g, m, c, v in twins]
+    return pd.DataFrame(rows)
 
 
-def test_nash_reference_claims_are_points_within_rounding_and_disputed_ones_are_reported():
+def test_nash_reference_claims_are_points_within_rounding_and_verdicts_against_them_carry_a_cause():
     from experiments import update_equivalence_nash as nash
 
     cfg = nash.CONFIGS["quick"]
-    # at the references' own values every claim is supported, the disputed ones included
+    # at the references' own values every claim is supported, the exact moving magnet included
     refs = {**nash.REFERENCE_AT_1000, **nash.DISPUTED_AT_1000}
     assert {c.verdict for c in nash.claims(_nash_frame(refs), cfg)} == {"supported"}
-    # our measurements (0.0910, 0.0431, 0.00656) contradict the three disputed references, which stay claims
+    # the exact moving-magnet update (0.0910) contradicts 0.0847, with the floor as its cause
     ours = dict(refs)
-    ours.update({("leduc_poker", "MMD moving magnet"): 0.0910, ("leduc_poker", "CFR (simultaneous)"): 0.0431,
-                 ("leduc_poker", "CFR+ (simultaneous)"): 0.00656})
+    ours[("leduc_poker", "MMD moving magnet")] = 0.0910
     cl = {c.name: c for c in nash.claims(_nash_frame(ours), cfg)}
-    disputed = [c for c in cl.values() if "reference disputed" in c.description]
-    assert len(disputed) == 3 and all(c.verdict == "contradicted" and not c.theorem for c in disputed)
+    c = cl["leduc_poker: MMD moving magnet exploitability at t = 1000"]
+    assert c.verdict == "contradicted" and "floor" in c.cause and not c.theorem
+    assert cl["leduc_poker: MMD moving magnet (floor 1e-10) exploitability at t = 1000"].verdict == "supported"
+    # round-off twins that leave the rounding band make the claim inconclusive, with the spread as its cause
+    tw = [("leduc_poker", "CFR+ (simultaneous)", 3.0, 0.006877), ("leduc_poker", "CFR+ (simultaneous)", 0.7, 0.006893)]
+    c = {c.name: c for c in nash.claims(_nash_frame(refs, tw), cfg)}[
+        "leduc_poker: CFR+ (simultaneous) exploitability at t = 1000"]
+    assert c.verdict == "inconclusive" and (c.ci_low, c.ci_high) == (0.00686, 0.006893)
+    assert "0.006860 to 0.006893" in c.cause
     # the tolerance is the rounding of 3 significant digits: 0.00506 +- 5e-6
     off = dict(refs)
     off[("kuhn_poker", "MMD annealing")] = 0.00506 + 6e-6
     c = {c.name: c for c in nash.claims(_nash_frame(off), cfg)}["kuhn_poker: MMD annealing exploitability at t = 1000"]
     assert c.verdict == "contradicted" and c.slack == pytest.approx(5e-6)
+
+
+def test_nash_round_off_twins_are_the_same_algorithm():
+    """Scaling every payoff by c leaves CFR's iterates unchanged in exact arithmetic: on Kuhn (no amplification
+    at t = 100) the twins' exploitability / c equals the run's to 1e-12, and the rebuilt game has c times the
+    payoffs."""
+    import numpy as np
+
+    from experiments import update_equivalence_nash as nash
+    from games import cfr, kuhn_poker
+
+    g = kuhn_poker()
+    for c in nash.TWIN_SCALES:
+        gc = nash._scaled(g, c)
+        np.testing.assert_allclose(gc.terminal_payoffs, c * g.terminal_payoffs, rtol=1e-15)
+        for kw in nash.TWIN_METHODS.values():
+            a = cfr(g, 100, record_at=[100], **kw).average_exploitability
+            b = cfr(gc, 100, record_at=[100], **kw).average_exploitability / c
+            assert b == pytest.approx(a, rel=1e-12)
 
 
 def test_mmds_ratio_limit_is_the_theory_value():
