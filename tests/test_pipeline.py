@@ -77,7 +77,7 @@ def test_lint():
 def test_smoke_pipeline_builds_paper(tmp_path):
     work = tmp_path / "repo"
     shutil.copytree(ROOT, work, ignore=shutil.ignore_patterns(
-        ".git", "results", "logs", ".snakemake", "__pycache__", "paper.pdf", "generated", "*.egg-info"))
+        ".git", "results", "logs", ".snakemake", "__pycache__", "paper.pdf", "paper-*.pdf", "generated", "*.egg-info"))
     r = _snake("--config", "scale=smoke", "experiments=[planning]", "--cores", "2", cwd=work)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "claims:" in r.stdout + r.stderr, "verdict totals are printed at the end of every run"
