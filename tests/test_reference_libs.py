@@ -7,7 +7,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 # import name -> distribution name on PyPI
-DIST = {"pyspiel": "open_spiel", "mo_gymnasium": "mo-gymnasium"}
+DIST = {"pyspiel": "open_spiel", "mo_gymnasium": "mo-gymnasium",
+        "snakemake_executor_plugin_slurm": "snakemake-executor-plugin-slurm"}
 MISSING = "no_such_reference_library_xyz"
 
 

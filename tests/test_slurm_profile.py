@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from reference_libs import require
 
 ROOT = Path(__file__).resolve().parents[1]
 FAKE = Path(__file__).with_name("fake_slurm.py")
@@ -30,10 +31,7 @@ EXPERIMENTS = ("planning", "robust_iwocs")  # one seed each at smoke scale, a fe
 ACCOUNT, PARTITION = "theory_lab", "long"  # what the test's "user" writes into the profile (not the default)
 OOM_JOB = "rule_planning_wildcards_smoke_0"  # the sbatch --comment of planning's seed-0 job
 
-if os.environ.get("CI"):  # CI installs .[test], which carries the plugin: never skip there
-    import snakemake_executor_plugin_slurm  # noqa: F401
-else:
-    pytest.importorskip("snakemake_executor_plugin_slurm")
+require("snakemake_executor_plugin_slurm")  # in the test extra: a failure in CI, a skip elsewhere
 
 # `snakemake` with the plugin's status-check back-off capped at 2 s (see the module docstring).
 LAUNCH = """
