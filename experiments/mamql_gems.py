@@ -97,14 +97,21 @@ def claims(frame: pd.DataFrame, config: Config) -> list[Claim]:
     return [
         Claim.at_least("Pearson modulo shaping: MAMQL minus MA-AIRL",
                        _diff(frame, "shaped_pearson", "mamql", "ma_airl"), 0.0, reconstructed=True,
-                       description="paper: better reward recovery than MA-AIRL"),
+                       description="paper: better reward recovery than MA-AIRL",
+                       cause="3 data sets at quick scale (interval +-0.18), and online MAMQL stops at its 3-round "
+                             "budget (counted as not converged); mamql_demos makes the comparison with 10"),
         Claim.at_least("Pearson modulo shaping: MAMQL minus independent IQ-Learn",
                        _diff(frame, "shaped_pearson", "mamql", "independent_iq"), 0.0, reconstructed=True,
-                       description="marginalisation helps reward recovery"),
+                       description="marginalisation helps reward recovery",
+                       cause="3 data sets at quick scale; fits stop at their 150-iteration budget (counted)"),
         Claim.at_most("policy TV: MAMQL minus BC", _diff(frame, "tv", "mamql", "bc"), 0.0, reconstructed=True,
-                      description="paper: better imitation than behaviour cloning"),
+                      description="paper: better imitation than behaviour cloning",
+                      cause="3 data sets at quick scale: the difference (-0.002) is 3% of either TV; the paper "
+                            "claims return, not imitation error, over BC"),
         Claim.at_least("normalised return: MAMQL minus BC", _diff(frame, "normalised_return", "mamql", "bc"), 0.0,
-                       reconstructed=True, description="paper: higher average reward than imitation baselines"),
+                       reconstructed=True, description="paper: higher average reward than imitation baselines",
+                       cause="regime: at 100 trajectories every learner is within 2% of the experts' return; "
+                             "mamql_demos measures the data sizes where they differ"),
     ]
 
 
