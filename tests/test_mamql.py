@@ -285,7 +285,7 @@ def test_policy_tv_by_hand():
     assert policy_tv(pe, pl, [0.25, 0.75]) == pytest.approx(0.25 * 0.5 + 0.75 * 0.1, abs=1e-15)
 
 
-def test_transfer_of_the_true_reward_is_one_and_of_a_shaped_reward_is_not(game):
+def test_transfer_returns_by_hand_and_a_shaped_reward_transfers_differently(game):
     # Re-optimising the true marginal reward (against the expert opponents) under changed dynamics is compared
     # with the true reward's own soft Nash there; a one-state game pins the normalisation exactly.
     from games.markov_game import MarkovGame
