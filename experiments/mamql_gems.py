@@ -5,7 +5,7 @@ The Gems-like two-agent grid game (:func:`games.markov_games.gems_game`, a recon
 Gems domain: agent-specific gem values, a collision penalty, slippery moves), soft-Nash experts at
 temperature :math:`T`, :math:`N` demonstrated trajectories per data set (data sets batched). Learners:
 MAMQL online (learned opponents) and offline (cloned opponents), independent IQ-Learn (no marginalisation,
-no model), tabular MA-AIRL and BC. Metrics: occupancy-weighted policy KL, Pearson correlation of the
+no model), tabular MA-AIRL and BC. Metrics: occupancy-weighted policy TV, Pearson correlation of the
 recovered marginal reward modulo shaping, and the true return of the learned joint policy normalised
 between the uniform policy (0) and the experts (1).
 
@@ -14,7 +14,6 @@ test the direction of that statement on this reconstruction.
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,13 +25,12 @@ from games.mamql import behaviour_cloning, independent_iq_learn, ma_airl, mamql,
 from games.markov_game import sample_demonstrations, soft_nash
 from games.markov_games import gems_game
 from theory.rates import mean_ci
-from theory.results import NotConvergedWarning
 
 TITLE = "B3: MAMQL and baselines on the Gems-like grid game"
-CAPTION = ("Gems-like two-agent grid game, soft-Nash experts. Policy KL(pi_E || pi) (lower is better), Pearson "
-           "correlation of the recovered marginal reward modulo shaping, and the learned joint policy's true "
-           "return normalised between uniform play (0) and the experts (1). Bars: mean over data sets; error "
-           "bars: 95% t-intervals.")
+CAPTION = ("Gems-like two-agent grid game, soft-Nash experts. Policy total variation to the expert (lower is "
+           "better), Pearson correlation of the recovered marginal reward modulo shaping, and the learned joint "
+           "policy's true return normalised between uniform play (0) and the experts (1). Bars: mean over data "
+           "sets; error bars: 95% t-intervals.")
 
 METHODS = ("mamql", "mamql_offline", "independent_iq", "ma_airl", "bc")
 
@@ -84,9 +82,7 @@ def run(config: Config, seed: int, device: str) -> pd.DataFrame:
     }
     rows = []
     for name in METHODS:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotConvergedWarning)
-            res = learners[name]()
+        res = learners[name]()
         for k, m in enumerate(recovery_metrics(mg, expert, res)):
             rows.append(dict(method=name, dataset=k, residual=res.residual, converged=res.converged, **m))
     return pd.DataFrame(rows)
@@ -101,14 +97,21 @@ def claims(frame: pd.DataFrame, config: Config) -> list[Claim]:
     return [
         Claim.at_least("Pearson modulo shaping: MAMQL minus MA-AIRL",
                        _diff(frame, "shaped_pearson", "mamql", "ma_airl"), 0.0, reconstructed=True,
-                       description="paper: better reward recovery than MA-AIRL"),
+                       description="paper: better reward recovery than MA-AIRL",
+                       cause="3 data sets at quick scale (interval +-0.18), and online MAMQL stops at its 3-round "
+                             "budget (counted as not converged); mamql_demos makes the comparison with 10"),
         Claim.at_least("Pearson modulo shaping: MAMQL minus independent IQ-Learn",
                        _diff(frame, "shaped_pearson", "mamql", "independent_iq"), 0.0, reconstructed=True,
-                       description="marginalisation helps reward recovery"),
-        Claim.at_most("policy KL: MAMQL minus BC", _diff(frame, "kl", "mamql", "bc"), 0.0, reconstructed=True,
-                      description="paper: better imitation than behaviour cloning"),
+                       description="marginalisation helps reward recovery",
+                       cause="3 data sets at quick scale; fits stop at their 150-iteration budget (counted)"),
+        Claim.at_most("policy TV: MAMQL minus BC", _diff(frame, "tv", "mamql", "bc"), 0.0, reconstructed=True,
+                      description="paper: better imitation than behaviour cloning",
+                      cause="3 data sets at quick scale: the difference (-0.002) is 3% of either TV; the paper "
+                            "claims return, not imitation error, over BC"),
         Claim.at_least("normalised return: MAMQL minus BC", _diff(frame, "normalised_return", "mamql", "bc"), 0.0,
-                       reconstructed=True, description="paper: higher average reward than imitation baselines"),
+                       reconstructed=True, description="paper: higher average reward than imitation baselines",
+                       cause="regime: at 100 trajectories every learner is within 2% of the experts' return; "
+                             "mamql_demos measures the data sizes where they differ"),
     ]
 
 
@@ -116,7 +119,7 @@ def measurements(frame: pd.DataFrame, config: Config) -> list[Measurement]:
     out = []
     for name in METHODS:
         sub = frame[frame.method == name]
-        out.append(Measurement.of(f"{name}: policy KL", mean_ci(sub.kl)))
+        out.append(Measurement.of(f"{name}: policy TV", mean_ci(sub.tv)))
         if sub.shaped_pearson.notna().all():
             out.append(Measurement.of(f"{name}: Pearson modulo shaping", mean_ci(sub.shaped_pearson)))
         out.append(Measurement.of(f"{name}: normalised return", mean_ci(sub.normalised_return)))
@@ -128,7 +131,7 @@ def plot(frame: pd.DataFrame, config: Config):
 
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.3))
     x = np.arange(len(METHODS))
-    for ax, col, lab in ((axes[0], "kl", "policy KL"), (axes[1], "shaped_pearson", "Pearson modulo shaping"),
+    for ax, col, lab in ((axes[0], "tv", "policy TV"), (axes[1], "shaped_pearson", "Pearson modulo shaping"),
                          (axes[2], "normalised_return", "normalised return")):
         m, err = [], []
         for name in METHODS:

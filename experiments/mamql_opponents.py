@@ -12,7 +12,6 @@ recover the reward better than a wrong (uniform) opponent model; the oracle boun
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,15 +23,18 @@ from games.mamql import mamql, recovery_metrics
 from games.markov_game import sample_demonstrations, soft_nash
 from games.markov_games import random_markov_game
 from theory.rates import mean_ci
-from theory.results import NotConvergedWarning
 
 TITLE = "B4: the opponent model in MAMQL's marginalisation"
 CAPTION = ("Random general-sum game (S = 8, A = 3, Dirichlet(0.1) transitions), 100 trajectories per data set. "
-           "Policy KL and Pearson "
+           "Policy TV and Pearson "
            "correlation modulo shaping of MAMQL whose marginal MDPs use the learned, behaviour-cloned, uniform "
            "or true (oracle) opponent policies. Bars: mean over data sets; error bars: 95% t-intervals.")
 
 MODELS = ("learned", "bc", "uniform", "expert")
+
+_TABULAR = ("tabular regime: the likelihood fixes the policy, and any critic with that policy implies T log pi_hat "
+            "up to shaping in its own model, so modulo the true shaping the opponent model moves the reward by "
+            "~1e-4 and the policy by ~1e-5")
 
 
 @dataclass(frozen=True)
@@ -62,10 +64,8 @@ def run(config: Config, seed: int, device: str) -> pd.DataFrame:
              for k in range(config.datasets)]
     rows = []
     for model in MODELS:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotConvergedWarning)
-            res = mamql(mg, demos, 1.0, alpha=config.alpha, online=False, opponents=model, rounds=20,
-                        expert_policies=expert, device=device)
+        res = mamql(mg, demos, 1.0, alpha=config.alpha, online=False, opponents=model, rounds=20,
+                    expert_policies=expert, device=device)
         for k, m in enumerate(recovery_metrics(mg, expert, res)):
             rows.append(dict(opponents=model, dataset=k, residual=res.residual, converged=res.converged, **m))
     return pd.DataFrame(rows)
@@ -80,19 +80,22 @@ def claims(frame: pd.DataFrame, config: Config) -> list[Claim]:
     return [
         Claim.at_least("Pearson modulo shaping: learned minus uniform opponents",
                        _diff(frame, "shaped_pearson", "learned", "uniform"), 0.0, reconstructed=True,
-                       description="a consistent opponent model recovers the reward better than a wrong one"),
+                       description="a consistent opponent model recovers the reward better than a wrong one",
+                       cause=_TABULAR),
         Claim.at_least("Pearson modulo shaping: behaviour-cloned minus uniform opponents",
                        _diff(frame, "shaped_pearson", "bc", "uniform"), 0.0, reconstructed=True,
-                       description="offline marginalisation with cloned opponents beats a wrong opponent model"),
-        Claim.at_most("policy KL: learned minus uniform opponents", _diff(frame, "kl", "learned", "uniform"), 0.0,
-                      reconstructed=True, description="the opponent model also shapes the learned policy"),
+                       description="offline marginalisation with cloned opponents beats a wrong opponent model",
+                       cause=_TABULAR),
+        Claim.at_most("policy TV: learned minus uniform opponents", _diff(frame, "tv", "learned", "uniform"), 0.0,
+                      reconstructed=True, description="the opponent model also shapes the learned policy",
+                      cause=_TABULAR),
     ]
 
 
 def measurements(frame: pd.DataFrame, config: Config) -> list[Measurement]:
     out = [Measurement.of(f"Pearson modulo shaping, {m} opponents",
                           mean_ci(frame[frame.opponents == m].shaped_pearson)) for m in MODELS]
-    return out + [Measurement.of(f"policy KL, {m} opponents", mean_ci(frame[frame.opponents == m].kl))
+    return out + [Measurement.of(f"policy TV, {m} opponents", mean_ci(frame[frame.opponents == m].tv))
                   for m in MODELS] + [converged_measurement(frame, "MAMQL fits that met their stopping test")]
 
 
@@ -101,7 +104,7 @@ def plot(frame: pd.DataFrame, config: Config):
 
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
     x = np.arange(len(MODELS))
-    for ax, col, lab in ((axes[0], "kl", "policy KL"), (axes[1], "shaped_pearson", "Pearson modulo shaping")):
+    for ax, col, lab in ((axes[0], "tv", "policy TV"), (axes[1], "shaped_pearson", "Pearson modulo shaping")):
         cis = [mean_ci(frame[frame.opponents == m][col]) for m in MODELS]
         m = np.array([c.estimate for c in cis])
         err = np.array([[c.estimate - c.low, c.high - c.estimate] for c in cis]).T

@@ -19,9 +19,28 @@ agent :math:`i` maximises IQ-Learn's objective with the :math:`\chi^2` regularis
           \gamma(\bar P_i\bar V_i)(s,a_i)\big] - \tfrac{1}{4\alpha}\big(\mathbb E_{\rho_R}-\mathbb E_{\rho_E}\big)
           [\hat r_i^2]
 
-where :math:`\rho_R = \rho_E` offline and :math:`\rho_R = (\rho_E + \rho_\pi)/2` online (IQ-Learn's
-``regularize`` option: the :math:`\chi^2` term on expert and policy samples; :math:`\rho_\pi` is the exact
-discounted occupancy of the current learned joint policy, computed from the model). Since
+where :math:`\rho_R = (\rho_E + \rho_{\mathrm{ref}})/2` mixes the expert occupancy with a *reference*
+distribution (``reference=``):
+
+* ``"policy"`` (the online default; IQ-Learn's ``regularize`` option, the :math:`\chi^2` term on expert and
+  policy samples): :math:`\rho_{\mathrm{ref}} = \rho_\pi`, the exact discounted occupancy of the current
+  learned joint policy (computed from the model; offline, the demonstrated states with the learner's
+  actions, :math:`d_E(s)\pi_i(a_i|s)`), held fixed within a round (policy samples are data, as in IQ-Learn)
+  and refreshed between rounds;
+* ``"uniform"`` (the offline default; **our documented choice**): :math:`\rho_{\mathrm{ref}}(s,a_i) =
+  1/(S A_i)`, every state-action pair;
+* ``"expert"``: :math:`\rho_R = \rho_E` (IQ-Learn's offline ``chi`` option; kept as an ablation).
+
+With ``"expert"`` the objective does not penalise :math:`\hat r_i` on pairs the demonstrations never
+show, and the likelihood rises without bound in the direction :math:`\bar Q_i(s,a)\to-\infty` of every
+undemonstrated action: the supremum is not attained, the fitted probabilities of those actions fall towards
+zero (1e-14 after 1,000 L-BFGS iterations on the Gems game) and the fit's result depends on its budget.
+``"policy"`` bounds each round, but its fixed point puts an implied reward of about :math:`-4\alpha` on
+undemonstrated actions and is reached only after about a hundred rounds on the Gems game. ``"uniform"``
+makes the penalty coercive (the map :math:`\bar Q_i\mapsto\hat r_i` is the soft Bellman bijection, so
+:math:`\sum_{s,a}\hat r_i^2\to\infty` as :math:`\|\bar Q_i\|\to\infty`): the maximum is attained and
+finite, undemonstrated pairs get an implied reward shrunk towards zero (a zero-reward prior), and the
+policy at undemonstrated states is the soft-optimal response to the recovered rewards in the model. Since
 :math:`\mathbb E_{\rho_E}[\hat r - (\bar V - \gamma\bar P\bar V)] = T\,\mathbb E_{\rho_E}[\log\pi_i(a_i|s)]`, the
 objective is the Boltzmann log-likelihood of the demonstrations plus a :math:`\chi^2` penalty on the
 implied reward; as :math:`\alpha\to\infty` with the exact occupancy, :math:`\pi_i\to\pi_i^E` and
@@ -60,7 +79,8 @@ from theory.results import warn_not_converged
 from theory.validation import ParameterError, ShapeError, check_scalar
 
 __all__ = ["ExpertData", "IRLResult", "RewardRecovery", "expert_data", "demonstration_data", "mamql",
-           "behaviour_cloning", "independent_iq_learn", "ma_airl", "reward_recovery", "policy_kl",
+           "behaviour_cloning", "independent_iq_learn", "ma_airl", "reward_recovery", "policy_kl", "policy_tv",
+           "transfer_returns",
            "implied_reward", "state_occupancy", "reoptimised_values", "recovery_metrics",
            "marginal_mdp_numpy"]
 
@@ -303,21 +323,45 @@ def _opponent_policies(kind, i, Qs, bc, expert, T, actions, like=None):
     return out
 
 
+_REFERENCES = ("uniform", "policy", "expert")
+
+
+def _check_reference(reference, default):
+    ref = default if reference is None else reference
+    if ref not in _REFERENCES:
+        raise ParameterError(f"reference must be 'uniform', 'policy' or 'expert', got {reference!r}")
+    return ref
+
+
+def _regulariser_weights(ref, w_E, cur=None, d_pi=None):
+    r"""Per agent :math:`\rho_R = (\rho_E + \rho_{\mathrm{ref}})/2` ``[B, S, A_i]`` (module docstring)."""
+    if ref == "expert":
+        return list(w_E)
+    if ref == "uniform":
+        return [0.5 * (w + 1.0 / (w.shape[-2] * w.shape[-1])) for w in w_E]
+    return [0.5 * (w + d_pi[..., None] * p) for w, p in zip(w_E, cur)]
+
+
 def mamql(mg: MarkovGame, demos, temperature: float = 1.0, alpha: float = 10.0, online: bool = True,
           opponents: str | None = None, rounds: int = 50, max_iter: int = 1000, tol: float = 1e-7,
-          expert_policies=None, seed: int = 0, device="cpu", history: bool = False) -> IRLResult:
+          expert_policies=None, seed: int = 0, device="cpu", history: bool = False,
+          reference: str | None = None) -> IRLResult:
     r"""MAMQL, tabular reconstruction: jointly trained marginalised soft critics with the IQ-Learn objective.
 
     Maximises :math:`\sum_i J_i(\bar Q_i)` (module docstring) over tables ``Q_i[B, S, A_i]`` by L-BFGS. With
-    ``opponents="learned"`` the marginalisation uses the others' current Boltzmann policies, held fixed
-    within a round; rounds repeat until the joint policy moves by less than ``tol`` (at most ``rounds``).
+    ``opponents="learned"`` the marginalisation uses the others' current Boltzmann policies, and with
+    ``reference="policy"`` the regulariser uses the learner's own occupancy; both are held fixed within a
+    round, and rounds repeat until the joint policy moves by less than ``tol`` (at most ``rounds``).
 
     Args:
         mg: the game (its dynamics are known to the learner, as in the paper's model-based marginalisation).
         demos: :class:`Demonstrations`, a list of them (one per seed: batched) or :class:`ExpertData`.
         temperature: the learner's :math:`T = 1/\lambda > 0`.
         alpha: the :math:`\chi^2` regulariser's :math:`\alpha > 0` (larger = weaker).
-        online: mix the learned policy's exact occupancy into the regulariser (IQ-Learn online).
+        online: IQ-Learn online: the policy occupancy in the regulariser (``reference="policy"``) is the
+            learned joint policy's exact occupancy (offline: the demonstrated states' occupancy).
+        reference: the :math:`\chi^2` term's reference distribution ``"uniform" | "policy" | "expert"``
+            (module docstring; default ``"policy"`` online, ``"uniform"`` offline).
         opponents: ``"learned" | "bc" | "uniform" | "expert"`` (default ``"learned"`` online, ``"bc"``
             offline).
         rounds: maximum rounds of opponent updates; max_iter: L-BFGS iterations per round.
@@ -348,6 +392,7 @@ def mamql(mg: MarkovGame, demos, temperature: float = 1.0, alpha: float = 10.0, 
     kind = opponents if opponents is not None else ("learned" if online else "bc")
     if kind not in ("learned", "bc", "uniform", "expert"):
         raise ParameterError(f"opponents must be 'learned', 'bc', 'uniform' or 'expert', got {opponents!r}")
+    ref = _check_reference(reference, "policy" if online else "uniform")
     data, sq = _as_data(mg, demos)
     B, n, S = data.batch, mg.n_agents, mg.S
     dev = torch.device(device)
@@ -368,20 +413,21 @@ def mamql(mg: MarkovGame, demos, temperature: float = 1.0, alpha: float = 10.0, 
     def setup(Qs):
         """Kernels and regulariser weights with the opponents implied by the critics ``Qs``."""
         cur = [torch.softmax(q / T, -1) for q in Qs]
-        d_pi = state_occupancy(_joint_state_kernel(gt, cur), gt.mu, gamma) if online else None
-        kernels, w_R = [], []
+        d_pi = None
+        if ref == "policy":
+            d_pi = state_occupancy(_joint_state_kernel(gt, cur), gt.mu, gamma) if online else w_E[0].sum(-1)
+        kernels = []
         for i in range(n):
             opp = _opponent_policies(kind, i, Qs, bc, expert, T, mg.actions, None)
             P_bar, _ = marginal_tensors(gt, i, opp)
             kernels.append(P_bar.reshape(B, S * mg.actions[i], S))
-            w_R.append(0.5 * (w_E[i] + d_pi[..., None] * cur[i]) if online else w_E[i])
-        return kernels, w_R
+        return kernels, _regulariser_weights(ref, w_E, cur, d_pi)
 
     hist = []
     prev = None
     move = 0.0
     it = 0
-    adaptive = kind == "learned" or online
+    adaptive = kind == "learned" or ref == "policy"
     for it in range(1, rounds + 1):
         kernels, w_R = setup(critics.tables())
 
@@ -409,7 +455,8 @@ def mamql(mg: MarkovGame, demos, temperature: float = 1.0, alpha: float = 10.0, 
         warn_not_converged("mamql", residual=residual, tol=tol, iterations=it)
     pols = [torch.softmax(q / T, -1) for q in Qs]
     return IRLResult(_squeeze(pols, sq), _squeeze(Qs, sq), _squeeze(rewards, sq), residual, None, converged, it,
-                     np.asarray(hist) if history else None, f"mamql[{kind}{', online' if online else ''}]")
+                     np.asarray(hist) if history else None,
+                     f"mamql[{kind}{', online' if online else ''}, {ref} reference]")
 
 
 def _empirical_kernel(data: ExpertData, i: int):
@@ -426,7 +473,8 @@ def _empirical_kernel(data: ExpertData, i: int):
 
 
 def independent_iq_learn(mg: MarkovGame, demos, temperature: float = 1.0, alpha: float = 10.0,
-                         max_iter: int = 1000, tol: float = 1e-7, device="cpu") -> IRLResult:
+                         max_iter: int = 1000, tol: float = 1e-7, device="cpu",
+                         reference: str = "uniform") -> IRLResult:
     r"""IQ-Learn per agent without marginalisation or a model (baseline).
 
     Agent :math:`i` maximises the same objective as :func:`mamql` offline, but its next-state values come
@@ -434,21 +482,26 @@ def independent_iq_learn(mg: MarkovGame, demos, temperature: float = 1.0, alpha:
     :math:`\hat P(t|s,a_i)`; unseen pairs use the state's pooled transitions, else uniform), treating the
     other agents as an unmodelled part of the environment. With the exact expert occupancy
     :math:`\hat P = \bar P_i^{\pi^E_{-i}}` and it coincides with MAMQL using the expert opponents.
+    ``reference`` is the :math:`\chi^2` term's reference distribution, ``"uniform"`` (default) or
+    ``"expert"``, as in :func:`mamql` offline.
     """
     T = check_scalar("temperature", temperature, low=0.0, low_open=True)
     alpha = check_scalar("alpha", alpha, low=0.0, low_open=True)
     max_iter = check_scalar("max_iter", max_iter, low=1, integer=True)
     tol = check_scalar("tol", tol, low=0.0, low_open=True)
+    if reference not in ("uniform", "expert"):
+        raise ParameterError(f"reference must be 'uniform' or 'expert', got {reference!r}")
     data, sq = _as_data(mg, demos)
     B, S = data.batch, mg.S
     dev = torch.device(device)
     gamma = torch.full((B,), mg.gamma, dtype=_DT, device=dev)
     kernels = [_empirical_kernel(data, i).to(dev) for i in range(mg.n_agents)]
     w_E = [w.to(dev) for w in data.weights]
+    w_R = _regulariser_weights(reference, w_E)
     critics = _Critics(B, S, mg.actions, alpha, dev)
 
     def objective(Qs):
-        return sum(_iq_objective(Qs[i], kernels[i], gamma, T, w_E[i], w_E[i], alpha).sum()
+        return sum(_iq_objective(Qs[i], kernels[i], gamma, T, w_E[i], w_R[i], alpha).sum()
                    for i in range(mg.n_agents))
 
     critics.fit(objective, max_iter, tol)
@@ -538,6 +591,18 @@ def policy_kl(expert, learned, state_weights) -> float:
     return float(d @ terms.sum(-1))
 
 
+def policy_tv(expert, learned, state_weights) -> float:
+    r""":math:`\sum_s d(s)\,\tfrac12\sum_a|\pi_E(a|s) - \pi(a|s)|` (occupancy-weighted total variation) for one
+    agent. Unlike the KL it is bounded by 1 and does not depend on how a learner smooths actions it never
+    saw demonstrated (the comparison metric of the MAMQL experiments).
+
+    Args:
+        expert, learned: ``[S, A]`` policies; state_weights: ``d[S]``.
+    """
+    pe, pl, d = (np.asarray(x, dtype=np.float64) for x in (expert, learned, state_weights))
+    return float(d @ (0.5 * np.abs(pe - pl).sum(-1)))
+
+
 @dataclass(frozen=True)
 class RewardRecovery:
     """Reward-recovery metrics of one agent (see :func:`reward_recovery`)."""
@@ -586,24 +651,74 @@ def reward_recovery(r_true, r_hat, P_bar, gamma: float) -> RewardRecovery:
     return RewardRecovery(pr, res, sp)
 
 
-def reoptimised_values(mg: MarkovGame, marginal_rewards, temperature: float) -> tuple[np.ndarray, Any]:
-    r"""True returns ``[n]`` of the soft Nash equilibrium of the game whose rewards are the recovered marginal
-    rewards (:math:`R'_i(s,a) = \hat r_i(s,a_i)`), and that equilibrium's policies."""
-    from games.markov_game import agent_values
-
+def _marginal_reward_game(mg: MarkovGame, marginal_rewards) -> MarkovGame:
+    r"""``mg`` with rewards :math:`R'_i(s, a) = \hat r_i(s, a_i)` (each agent's own action only)."""
     n = mg.n_agents
     R = np.zeros_like(mg.R)
     for i in range(n):
         shape = [1] * (n + 1)
         shape[0], shape[1 + i] = mg.S, mg.actions[i]
-        R[i] = np.broadcast_to(np.asarray(marginal_rewards[i]).reshape(shape), R.shape[1:])
-    eq = soft_nash(mg.with_rewards(R), temperature, tol=1e-8)
+        R[i] = np.broadcast_to(np.asarray(marginal_rewards[i], dtype=np.float64).reshape(shape), R.shape[1:])
+    return mg.with_rewards(R)
+
+
+def reoptimised_values(mg: MarkovGame, marginal_rewards, temperature: float) -> tuple[np.ndarray, Any]:
+    r"""True returns ``[n]`` of the soft Nash equilibrium of the game whose rewards are the recovered marginal
+    rewards (:math:`R'_i(s,a) = \hat r_i(s,a_i)`), and that equilibrium's policies."""
+    from games.markov_game import agent_values
+
+    eq = soft_nash(_marginal_reward_game(mg, marginal_rewards), temperature, tol=1e-8)
     return agent_values(mg, eq.policies), eq.policies
+
+
+def transfer_returns(mg_new: MarkovGame, marginal_rewards, temperature: float, homotopy: int = 0,
+                     tol: float = 1e-8) -> tuple[np.ndarray, np.ndarray]:
+    r"""Reward recovery tested by transfer: re-optimise recovered rewards under *changed dynamics*.
+
+    For every data set ``b`` the game ``mg_new`` (the changed dynamics, with the *true* rewards) gets the
+    recovered marginal rewards :math:`R'_i(s,a) = \hat r_{i,b}(s,a_i)` in place of its own; its soft Nash
+    equilibrium :math:`\hat\pi_b` at ``temperature`` (:func:`games.markov_game.soft_nash`, all data sets in
+    one batched solve) is scored with the true rewards of ``mg_new``, normalised as
+
+    .. math:: \frac{V(\hat\pi_b) - V(\mathrm{unif})}{V(\pi^\star) - V(\mathrm{unif})},
+
+    :math:`V` the agents' summed true return in ``mg_new`` and :math:`\pi^\star` the soft Nash equilibrium of
+    the true rewards under the same changed dynamics and temperature (1 = the true reward's optimum).
+    A reward equal to the true one up to potential-based shaping *in the demonstrations' dynamics* need not
+    transfer: the shaping term :math:`\gamma\bar P\Phi - \Phi` is not a shaping term under other dynamics.
+
+    Args:
+        mg_new: the game with changed dynamics and the true rewards.
+        marginal_rewards: per agent ``[B, S, A_i]`` (an :attr:`IRLResult.marginal_reward` with a batch axis).
+        temperature: the soft Nash temperature; homotopy, tol: passed to :func:`soft_nash`.
+
+    Returns:
+        ``(normalised [B], converged [B])``: the normalised true returns and whether each equilibrium met
+        ``tol``.
+    """
+    from games.markov_game import agent_values
+
+    T = check_scalar("temperature", temperature, low=0.0, low_open=True)
+    rs = [np.asarray(r, dtype=np.float64) for r in marginal_rewards]
+    if len(rs) != mg_new.n_agents or any(r.ndim != 3 or r.shape[1:] != (mg_new.S, a)
+                                         for r, a in zip(rs, mg_new.actions)):
+        raise ShapeError(f"marginal_rewards must hold {mg_new.n_agents} arrays [B, S, A_i] for S = {mg_new.S}, "
+                         f"actions {mg_new.actions}; got shapes {[r.shape for r in rs]}")
+    B = rs[0].shape[0]
+    star = soft_nash(mg_new, T, tol=tol, homotopy=homotopy)
+    v_star = agent_values(mg_new, star.policies).sum()
+    v_u = agent_values(mg_new, mg_new.uniform_policies()).sum()
+    games = [_marginal_reward_game(mg_new, [r[b] for r in rs]) for b in range(B)]
+    eq = soft_nash(games, T, tol=tol, homotopy=homotopy)
+    pols = [p.detach().cpu().numpy() for p in eq.policies]
+    out = np.array([(agent_values(mg_new, [p[b] for p in pols]).sum() - v_u) / (v_star - v_u) for b in range(B)])
+    return out, np.asarray(eq.converged.detach().cpu().numpy(), dtype=bool).reshape(B)
 
 
 
 def recovery_metrics(mg: MarkovGame, expert, result: IRLResult) -> list[dict]:
-    r"""Per data set ``b``: agent-averaged policy KL (expert-occupancy weighted), raw and shaping-invariant
+    r"""Per data set ``b``: agent-averaged policy total variation to the expert (expert-occupancy weighted,
+    :func:`policy_tv`), raw and shaping-invariant
     Pearson, shaping residual (``nan`` without rewards) and the learned joint policy's true return
     normalised as :math:`(V(\pi) - V(\mathrm{unif}))/(V(\pi_E) - V(\mathrm{unif}))` summed over agents.
 
@@ -620,7 +735,7 @@ def recovery_metrics(mg: MarkovGame, expert, result: IRLResult) -> list[dict]:
     out = []
     for b in range(np.asarray(result.policies[0]).shape[0]):
         pols = [np.asarray(p[b]) for p in result.policies]
-        row = {"kl": float(np.mean([policy_kl(expert[i], pols[i], d) for i in range(mg.n_agents)]))}
+        row = {"tv": float(np.mean([policy_tv(expert[i], pols[i], d) for i in range(mg.n_agents)]))}
         if result.marginal_reward is not None:
             rr = [reward_recovery(ms[i][1], result.marginal_reward[i][b], ms[i][0], mg.gamma)
                   for i in range(mg.n_agents)]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from games.mamql import (behaviour_cloning, demonstration_data, expert_data, independent_iq_learn, ma_airl,
-                         mamql, policy_kl, reward_recovery)
+                         mamql, policy_kl, policy_tv, reward_recovery, transfer_returns)
 from games.markov_game import Demonstrations, marginal_mdp, sample_demonstrations, soft_nash
 from games.markov_games import random_markov_game
 from theory.results import NotConvergedWarning, convention_violations
@@ -64,10 +64,13 @@ def test_mamql_optimum_satisfies_hand_written_stationarity(game):
     for i in range(2):
         m = marginal_mdp(mg, i, expert)
         w = data.weights[i][0].numpy()
-        g = hand_gradient(res.q[i][0], m.P, mg.gamma, w, w, alpha, T)
+        w_R = 0.5 * (w + 1.0 / w.size)  # the offline default: expert occupancy mixed with uniform pairs
+        g = hand_gradient(res.q[i][0], m.P, mg.gamma, w, w_R, alpha, T)
         assert np.abs(g).max() < 1e-8
         # a wrong regulariser constant (1/(2 alpha) instead of 1/(4 alpha)) is not stationary
-        assert np.abs(hand_gradient(res.q[i][0], m.P, mg.gamma, w, w, alpha / 2, T)).max() > 1e-4
+        assert np.abs(hand_gradient(res.q[i][0], m.P, mg.gamma, w, w_R, alpha / 2, T)).max() > 1e-4
+        # nor is the expert-only regulariser of the unbounded objective
+        assert np.abs(hand_gradient(res.q[i][0], m.P, mg.gamma, w, w, alpha, T)).max() > 1e-4
         # the recovered reward is Q - gamma P V
         V = T * np.log(np.exp(res.q[i][0] / T).sum(1))
         np.testing.assert_allclose(res.marginal_reward[i][0], res.q[i][0] - mg.gamma * m.P @ V, atol=1e-12)
@@ -120,12 +123,11 @@ def test_behaviour_cloning_exact_and_sampled(game):
 def test_batched_seeds_equal_single_runs(game):
     mg, expert = game
     demos = [sample_demonstrations(mg, expert, 30, 15, seed=s) for s in range(2)]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NotConvergedWarning)
-        rb = mamql(mg, demos, T, alpha=5.0, online=False, tol=1e-9)
-        for b in range(2):
-            r1 = mamql(mg, demos[b], T, alpha=5.0, online=False, tol=1e-9)
-            np.testing.assert_allclose(rb.policies[0][b], r1.policies[0], atol=1e-6)
+    rb = mamql(mg, demos, T, alpha=5.0, online=False, tol=1e-8)
+    assert rb.converged
+    for b in range(2):
+        r1 = mamql(mg, demos[b], T, alpha=5.0, online=False, tol=1e-8)
+        np.testing.assert_allclose(rb.policies[0][b], r1.policies[0], atol=1e-6)
 
 
 def test_demonstration_data_weights_are_discounted_counts(game):
@@ -138,15 +140,17 @@ def test_demonstration_data_weights_are_discounted_counts(game):
 
 
 def test_more_demonstrations_recover_better(game):
+    # The distance to the population fit (the same alpha on the exact occupancy) is the estimation error alone;
+    # its KL falls like 1/N (100x data: about 1/100), while the distance to the expert keeps the alpha bias.
     mg, expert = game
     d = state_weights(mg, expert)
+    pop = mamql(mg, expert_data(mg, expert), T, alpha=5.0, online=False).policies[0][0]
     kls = []
     for E in (20, 2000):
         demos = [sample_demonstrations(mg, expert, E, 30, seed=s) for s in range(3)]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotConvergedWarning)
-            r = mamql(mg, demos, T, alpha=5.0, online=False)
-        kls.append(np.mean([policy_kl(expert[0], r.policies[0][b], d) for b in range(3)]))
+        r = mamql(mg, demos, T, alpha=5.0, online=False)
+        assert r.converged
+        kls.append(np.mean([policy_kl(pop, r.policies[0][b], d) for b in range(3)]))
     assert kls[1] < kls[0] / 10
 
 
@@ -173,3 +177,141 @@ def test_bad_inputs(game):
             mamql(mg, good, **args)
     with pytest.raises(TypeError, match="demos"):
         mamql(mg, np.zeros((3, 3)), T)
+
+
+def sparse_demos(mg, expert):
+    """Few short trajectories: many (state, action) pairs are never demonstrated."""
+    return sample_demonstrations(mg, expert, 3, 6, seed=3)
+
+
+def test_offline_objective_is_bounded_on_undemonstrated_actions(game):
+    # Offline with the expert opponents (fixed kernels): the fit converges to a finite maximiser that does not
+    # move when the optimiser runs longer, and undemonstrated actions keep a probability well above 0.
+    mg, expert = game
+    demos = sparse_demos(mg, expert)
+    data = demonstration_data(mg, demos)
+    seen = [data.weights[i][0].numpy() > 0 for i in range(2)]
+    visited = seen[0].any(1)
+    unseen = [visited[:, None] & ~s for s in seen]
+    assert all(u.any() for u in unseen)
+    kw = dict(online=False, opponents="expert", expert_policies=expert, alpha=5.0, tol=1e-8)
+    short = mamql(mg, demos, T, max_iter=300, **kw)
+    long = mamql(mg, demos, T, max_iter=3000, **kw)
+    assert short.converged and long.converged
+    d = state_weights(mg, expert)
+    for i in range(2):
+        np.testing.assert_allclose(short.policies[i], long.policies[i], atol=1e-7)
+        assert long.policies[i][unseen[i]].min() > 1e-3
+    assert policy_kl(expert[0], short.policies[0], d) == pytest.approx(policy_kl(expert[0], long.policies[0], d),
+                                                                       abs=1e-7)
+    # the expert-only regulariser (the former offline objective) is unbounded there: the probability of an
+    # undemonstrated action keeps falling as the optimiser runs longer
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotConvergedWarning)
+        p = [mamql(mg, demos, T, max_iter=k, reference="expert", **{**kw, "tol": 1e-10}).policies[0][unseen[0]].min()
+             for k in (50, 1000)]
+    assert p[1] < p[0] / 10
+
+
+def test_offline_optimum_equals_a_reference_maximiser(game):
+    # The offline objective maximised independently (scipy L-BFGS-B on the hand-written objective and gradient).
+    from scipy.optimize import minimize
+
+    mg, expert = game
+    alpha = 5.0
+    demos = sparse_demos(mg, expert)
+    data = demonstration_data(mg, demos)
+    res = mamql(mg, demos, T, alpha=alpha, online=False, opponents="expert", expert_policies=expert, tol=1e-8)
+    for i in range(2):
+        m = marginal_mdp(mg, i, expert)
+        w = data.weights[i][0].numpy()
+        w_R = 0.5 * (w + 1.0 / w.size)
+        S, A = w.shape
+
+        def f(x):
+            Q = x.reshape(S, A)
+            V = T * np.log(np.exp(Q / T).sum(1))
+            r = Q - mg.gamma * m.P @ V
+            J = (w * (Q - V[:, None])).sum() - (w_R * r ** 2).sum() / (4 * alpha)
+            return -J, -hand_gradient(Q, m.P, mg.gamma, w, w_R, alpha, T).ravel()
+
+        opt = minimize(f, np.zeros(S * A), jac=True, method="L-BFGS-B",
+                       options=dict(maxiter=20000, gtol=1e-13, ftol=1e-16))
+        Q = opt.x.reshape(S, A)
+        pi = np.exp(Q / T) / np.exp(Q / T).sum(1, keepdims=True)
+        np.testing.assert_allclose(res.policies[i], pi, atol=1e-6)
+
+
+def _lbfgs_first_iterate(grad_q, alpha, S, actions):
+    """torch's L-BFGS first iteration (lr = 1, strong Wolfe accepting its first trial step) written out in the
+    critic parametrisation Q = Z - mean_a Z + kappa c of the fit (kappa = sqrt(max(alpha, 1))):
+    x1 = x0 - t0 g0 with x0 = 0, g0 the gradient of the loss -J in (Z, c) and t0 = min(1, 1/|g0|_1)."""
+    kappa = np.sqrt(max(alpha, 1.0))
+    g = []
+    for i, A in enumerate(actions):
+        gQ = -grad_q(i, np.zeros((S, A)))
+        g.append(((gQ - gQ.mean(1, keepdims=True)), kappa * gQ.sum(1)))
+    t0 = min(1.0, 1.0 / sum(np.abs(gZ).sum() + np.abs(gc).sum() for gZ, gc in g))
+    out = []
+    for gZ, gc in g:
+        Z, c = -t0 * gZ, -t0 * gc
+        out.append(Z - Z.mean(1, keepdims=True) + kappa * c[:, None])
+    return out
+
+
+def test_fit_first_iterate_matches_hand_written_lbfgs(game):
+    mg, expert = game
+    alpha = 5.0
+    demos = sparse_demos(mg, expert)
+    data = demonstration_data(mg, demos)
+    ms = [marginal_mdp(mg, i, expert) for i in range(2)]
+    ws = [data.weights[i][0].numpy() for i in range(2)]
+
+    def grad_q(i, Q):
+        return hand_gradient(Q, ms[i].P, mg.gamma, ws[i], 0.5 * (ws[i] + 1.0 / ws[i].size), alpha, T)
+
+    it1 = _lbfgs_first_iterate(grad_q, alpha, mg.S, mg.actions)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotConvergedWarning)
+        r1 = mamql(mg, demos, T, max_iter=1, online=False, opponents="expert", expert_policies=expert, alpha=alpha)
+    for i in range(2):
+        np.testing.assert_allclose(r1.q[i], it1[i], atol=1e-12)
+
+
+def test_policy_tv_by_hand():
+    pe = np.array([[0.5, 0.5, 0.0], [1.0, 0.0, 0.0]])
+    pl = np.array([[0.2, 0.3, 0.5], [0.9, 0.1, 0.0]])
+    # state 0: (0.3 + 0.2 + 0.5)/2 = 0.5; state 1: (0.1 + 0.1)/2 = 0.1
+    assert policy_tv(pe, pl, [0.25, 0.75]) == pytest.approx(0.25 * 0.5 + 0.75 * 0.1, abs=1e-15)
+
+
+def test_transfer_returns_by_hand_and_a_shaped_reward_transfers_differently(game):
+    # Re-optimising the true marginal reward (against the expert opponents) under changed dynamics is compared
+    # with the true reward's own soft Nash there; a one-state game pins the normalisation exactly.
+    from games.markov_game import MarkovGame
+    from games.markov_games import bimatrix_markov_game
+
+    A = np.array([[3.0, 0.0], [5.0, 1.0]])
+    mg = bimatrix_markov_game(A, A.T)
+    # rewards of each agent's own action only: in a one-state game their soft Nash is softmax(r_i / T)
+    r = [np.array([[[0.3, -0.2]]]), np.array([[[1.0, 0.0]]])]
+    out, conv = transfer_returns(mg, r, 1.0)
+    star = soft_nash(mg, 1.0).policies
+    v = lambda pols: sum(float(pols[0][0] @ M @ pols[1][0]) for M in (A, A.T))  # noqa: E731
+    pi = [np.exp(x[0]) / np.exp(x[0]).sum(-1, keepdims=True) for x in r]
+    u = [np.full((1, 2), 0.5)] * 2
+    assert conv.all()
+    assert out[0] == pytest.approx((v(pi) - v(u)) / (v(star) - v(u)), abs=1e-7)
+    # in a Markov game, a reward shaped with the old dynamics' potential re-optimised under new dynamics
+    g = random_markov_game(5, (2, 2), seed=4)
+    new = MarkovGame(random_markov_game(5, (2, 2), seed=5).P, g.R, g.gamma)
+    rs = [marginal_mdp(g, i, g.uniform_policies()).R[None] for i in range(2)]
+    phi = np.linspace(-3, 3, 5)
+    shaped = [r + 0.0 for r in rs]
+    for i in range(2):
+        m = marginal_mdp(g, i, g.uniform_policies())
+        shaped[i] = rs[i] + (g.gamma * m.P @ phi - phi[:, None])[None]
+    both, _ = transfer_returns(new, [np.concatenate([r, s]) for r, s in zip(rs, shaped)], 1.0)
+    assert both[0] != pytest.approx(both[1], abs=1e-3)
+    with pytest.raises(ShapeError, match="marginal_rewards"):
+        transfer_returns(new, [rs[0][0], rs[1][0]], 1.0)
