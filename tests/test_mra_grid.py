@@ -390,6 +390,20 @@ def test_adaptation_steps_budget_and_snapshots():
         assert torch.equal(p, q)
     step = (lat.encoder.logits - m.latent_logits(5)).abs()
     assert (step <= 0.2 * (1 + 1e-5)).all() and (step > 0.1).any()
+    # first iterate pinned: replay the step's episodes (same generator), each agent's own score-function gradient
+    # written out, then Adam's first step l + lr * g / (|g| + 1e-8) (ascent)
+    l0 = m.latent_logits(5)
+    _, ret = mra_sac._rollout((game, m.actor, mra_sac.LatentTable(l0), 3), 5, 6, torch.Generator().manual_seed(3))
+    gen = torch.Generator().manual_seed(3)
+    torch.randint(0, game.size, (2, 6, 5, 2), generator=gen)  # the start cells, drawn first
+    z = mra_sac.gumbel_max(l0[:, None, None, :].expand(2, 6, 5, 3), gen)  # then each agent's latent
+    for r in range(2):
+        p0 = torch.softmax(l0[r], -1).tolist()
+        mean = ret[r].mean().item()
+        g = [sum((ret[r, e, i].item() - mean) * ((z[r, e, i].item() == k) - p0[k]) for e in range(6) for i in range(5))
+             / 30 for k in range(3)]
+        want = [l0[r, k].item() + 0.2 * g[k] / (abs(g[k]) + 1e-8) for k in range(3)]
+        torch.testing.assert_close(lat.encoder.logits[r], torch.tensor(want), atol=1e-5, rtol=0)
     assert lat.env_steps == 2 * 1 * 6 * 3
     # one run with snapshots equals separate runs; k = 0 is the zero-shot model; the input model is not modified
     k0, k1, k3 = mra_sac.adapt_path(m, 5, (0, 1, 3), params="all", episodes=2, seed=4)
