@@ -143,9 +143,22 @@ def _ret(frame, method, mode=None, k=None, ns=None):
     return e.groupby("replica").policy_return.mean().sort_index().to_numpy()
 
 
-CAUSE_CAP = ("regime: at n = 12 the 3 resources (values 1, 2, 4) pay at most 7 per step in total, so the mean "
-             "return per agent is capped at 7 T / 12 once every resource is covered and the arms differ only by "
-             "how fast agents reach a resource; the paper's MPE worlds have no such cap")
+CAUSE_SLOW = ("MRA trains slower and less reliably than the unimodal policy at this budget (training-games claim, "
+              "one of 4 trainings trails on every n), and its deficit on n = 12 is that deficit; 4 replicas give "
+              "+-0.5 per agent and episode")
+CAUSE_SINGLE = ("the single-game baseline trains on n = 9, next to the held-out 12, with 3x MRA's episodes on "
+                "that game (the paper notes MRA uses |M| times fewer episodes per game), and MRA trains slower "
+                "at this budget (training-games claim); 4 replicas")
+CAUSE_LATENT = ("the latents do not matter at n = 12 (measurement: best - worst fixed latent about 0.05 per agent and "
+                "episode; 10 latent-only steps change MRA's return by about 0.0003), so latent-only adaptation keeps "
+                "MRA's zero-shot deficit from its slower training")
+CAUSE_ALL = ("10 all-parameter steps of 8 episodes add about 0.1 to every method alike, so MRA's zero-shot deficit "
+             "from its slower training persists; 4 replicas give +-0.5 per agent and episode")
+CAUSE_NOOP = ("the latents do not matter at n = 12 (measurement: best - worst fixed latent about 0.05 per agent and "
+              "episode), so latent-only steps cannot change the return; the difference is 0 within 0.01")
+CAUSE_TRAIN = ("MRA's latent-conditioned network trains slower than the unimodal one at 120 iterations, and not "
+               "because of the information terms (with the MI bonus and identification off its training return is "
+               "the same); one of its 4 trainings trails on every n; 4 replicas give +-0.8")
 
 
 def claims(frame: pd.DataFrame, config: Config) -> list[Claim]:
@@ -157,23 +170,24 @@ def claims(frame: pd.DataFrame, config: Config) -> list[Claim]:
     for other in ("unimodal", "single-game"):
         out.append(Claim.at_least(f"held-out n = 12, zero-shot (k = 0): MRA return - {other} return",
                                   mean_ci(zero["MRA"] - zero[other]), 0.0, reconstructed=True,
-                                  description=pair + ref, cause=CAUSE_CAP))
+                                  description=pair + ref,
+                                  cause=CAUSE_SLOW if other == "unimodal" else CAUSE_SINGLE))
     mra_lat = _ret(frame, "MRA", "latent", K)
     mra_all = _ret(frame, "MRA", "all", K)
     for other in ("unimodal", "single-game"):
         oth = _ret(frame, other, "all", K)
         out.append(Claim.at_least(f"held-out n = 12, k = {K}: MRA (latent only) return - {other} (all parameters) "
                                   "return", mean_ci(mra_lat - oth), 0.0, reconstructed=True,
-                                  description=pair + ref, cause=CAUSE_CAP))
+                                  description=pair + ref, cause=CAUSE_LATENT))
         out.append(Claim.at_least(f"held-out n = 12, k = {K}: MRA (all parameters) return - {other} (all "
                                   "parameters) return", mean_ci(mra_all - oth), 0.0, reconstructed=True,
-                                  description=pair + ref, cause=CAUSE_CAP))
+                                  description=pair + ref, cause=CAUSE_ALL))
     out.append(Claim.at_least(f"held-out n = 12: MRA's return after k = {K} latent-only steps - zero-shot",
                               mean_ci(mra_lat - zero["MRA"]), 0.0, reconstructed=True, description=pair + ref,
-                              cause=CAUSE_CAP))
+                              cause=CAUSE_NOOP))
     d = _ret(frame, "MRA", ns=TRAIN) - _ret(frame, "unimodal", ns=TRAIN)
     out.append(Claim.at_least("training n = 3, 6, 9: MRA return - unimodal return (mean over n)", mean_ci(d), 0.0,
-                              reconstructed=True, description=pair + ref, cause=CAUSE_CAP))
+                              reconstructed=True, description=pair + ref, cause=CAUSE_TRAIN))
     return out
 
 

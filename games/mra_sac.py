@@ -42,7 +42,9 @@ one critic, no double-Q; the temperature :math:`\alpha` sits inside the discount
 (MAAC subtracts :math:`\log\pi'/\text{reward\_scale}` outside it); the MI bonus is maximised directly by
 the actor (the code trains only its relation network on it, as a reward); the game predictor is a table
 :math:`q(m\mid z)` (the code's ``TaskPred`` also reads observations); the encoder learns only through the
-identification term.
+identification term, and its last layer and the predictor start at small random values (:class:`Encoder`,
+:data:`PREDICTOR_INIT`; a zero start is a symmetric point with exactly zero gradient); the fast-adaptation
+routine (:func:`adapt`) is ours, the paper's is not released.
 
 **Approximate NashConv** (:func:`approximate_nash_conv`). The game is symmetric, so one deviating agent
 suffices: a best response for agent 0 (same SAC learner and budget, warm-started at the joint policy's actor and
