@@ -291,6 +291,8 @@ def test_batched_grid_and_training_on_the_device_match_cpu():
     cfg = mra_sac.SACConfig(latent_size=3, hidden=8, iterations=3, episodes=2, batch=8)
     m = mra_sac.train([3, 6], cfg, mra_sac.GridGame(size=4, horizon=4), replicas=2, device=GPU)
     assert torch.isfinite(m.history).all() and m.actor.h2.weight.device.type == torch.device(GPU).type
+    ad = mra_sac.adapt(m, 9, 2, params="all", episodes=2, batch=8)
+    assert torch.isfinite(ad.history).all() and ad.encoder.logits.device.type == torch.device(GPU).type
 
 
 def test_warm_started_best_response_starts_at_the_joint_policy():
