@@ -42,16 +42,32 @@ one critic, no double-Q; the temperature :math:`\alpha` sits inside the discount
 (MAAC subtracts :math:`\log\pi'/\text{reward\_scale}` outside it); the MI bonus is maximised directly by
 the actor (the code trains only its relation network on it, as a reward); the game predictor is a table
 :math:`q(m\mid z)` (the code's ``TaskPred`` also reads observations); the encoder learns only through the
-identification term.
+identification term, and its last layer and the predictor start at small random values (:class:`Encoder`,
+:data:`PREDICTOR_INIT`; a zero start is a symmetric point with exactly zero gradient); the fast-adaptation
+routine (:func:`adapt`) is ours, the paper's is not released.
 
 **Approximate NashConv** (:func:`approximate_nash_conv`). The game is symmetric, so one deviating agent
 suffices: a best response for agent 0 (same SAC learner and budget, warm-started at the joint policy's actor and
 critic, or a fresh latent-free network) is trained against the other :math:`n - 1` agents playing the fixed
-joint policy, and evaluated greedily; its one-agent gain is
+joint policy; its one-agent gain is
 :math:`\hat g = \hat J_{\rm BR} - \hat J` (returns per episode, undiscounted) and
-:math:`\widehat{\mathrm{NashConv}} = n\,\hat g` (by symmetry every agent's gain has the same law). A trained
-best response is only approximate, so :math:`\hat g` estimates a lower bound of the true gain (up to
-sampling noise; it can be negative).
+:math:`\widehat{\mathrm{NashConv}} = n\,\hat g` (by symmetry every agent's gain has the same law). Both sides
+are scored with the same action semantics, **sampled**: :math:`\hat J` plays the joint policy as it is played
+(a stochastic policy; its greedy version is a different profile), and the best response is scored as the
+stochastic deviation it is, so a best response that copies the joint policy gains 0 in expectation (a test).
+Scoring the deviation greedily and the joint policy by sampling, as this module once did, credited the
+deviation with the greedy-versus-sampled difference of the policy itself. A trained best response is only
+approximate (and soft), so :math:`\hat g` estimates a lower bound of the true gain (up to sampling noise; it
+can be negative).
+
+**Fast adaptation** (:func:`adapt`; the paper's evaluation: return on a held-out population after :math:`k`
+first-order steps). Each step plays :math:`E` episodes on the new population :math:`n'` and then either moves
+only the latent logits :math:`\ell` of :math:`p(z\mid n') = \mathrm{softmax}(\ell)` (``params="latent"``,
+started at the encoder's :math:`p(z\mid n')`) along each agent's own score-function gradient of its episode
+return, :math:`\hat\nabla_\ell = \frac{1}{En}\sum_{e,i}(G_{e,i} - \bar G)(\mathbf 1_{z_{e,i}} - p)` (one Adam
+step, ascent), or, with ``params="all"``, additionally takes the SAC updates of the training loss on the actor
+and critic from a replay of the adaptation episodes (no identification term: one population). Every method
+gets the same steps, episodes and updates. (Reconstruction: the paper's adaptation routine is not released.)
 
 Example:
     >>> from games import mra_sac
@@ -62,6 +78,7 @@ Example:
 """
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field, replace
 
@@ -74,9 +91,12 @@ from theory.validation import ParameterError, check_scalar
 
 __all__ = ["GridGame", "SACConfig", "GridSACModel", "NashConvEstimate", "RelationalNet", "entity_features",
            "soft_value", "soft_target", "SACLoss", "sac_loss", "contrastive_mi", "gumbel_max", "train",
-           "episode_returns", "best_response", "approximate_nash_conv"]
+           "episode_returns", "best_response", "approximate_nash_conv", "LatentTable", "latent_gradient", "adapt",
+           "adapt_path"]
 
 A = len(MOVES)
+PREDICTOR_INIT = 0.5
+r"""Half-width of the uniform initial logits of the game predictor :math:`q(m\mid z)` (reconstruction)."""
 SELF_FEATURES = 4
 ENTITY_FEATURES = 5
 
@@ -285,17 +305,37 @@ class RelationalNet(nn.Module):
 
 
 class Encoder(nn.Module):
-    r"""``R`` game encoders :math:`p(z\mid n) = \mathrm{softmax}(f(n/10)/4)`, last layer zero (uniform start)."""
+    r"""``R`` game encoders :math:`p(z\mid n) = \mathrm{softmax}(f(n/10)/4)`, both layers drawn at random.
+
+    The last layer must not start at zero: with it and the predictor :math:`q(m\mid z)` both at zero the
+    identification loss :math:`-\sum_z p(z\mid n)\log q(n\mid z)` is :math:`\log|M|` for every :math:`p`, its
+    gradient with respect to the encoder is exactly zero and stays zero (the encoder's only gradient path is this
+    term), so :math:`p(z\mid n)` would be uniform for every :math:`n` forever. Random layers (scale
+    :math:`1/\sqrt{\text{fan-in}}`, then divided by 4) start :math:`p(z\mid n)` near, not at, uniform.
+    """
 
     def __init__(self, R: int, Z: int, generator: torch.Generator, hidden: int = 16):
         super().__init__()
         self.l1 = BLinear(R, 1, hidden, generator)
-        self.l2 = BLinear(R, hidden, Z, generator, zero=True)
+        self.l2 = BLinear(R, hidden, Z, generator)
 
     def forward(self, n: int):
         R = self.l1.weight.shape[0]
         x = torch.full((R, 1, 1), n / 10.0, device=self.l1.weight.device)
         return self.l2(torch.tanh(self.l1(x)))[:, 0] / 4.0  # [R, Z] logits
+
+
+class LatentTable(nn.Module):
+    r"""Free latent logits :math:`\ell` of :math:`p(z\mid n') = \mathrm{softmax}(\ell)` for one population
+    :math:`n'` (``[R, Z]``), the parameters of latent-only adaptation (:func:`adapt`); ``forward(n)`` returns
+    them for any ``n`` (an adapted model serves the population it was adapted to)."""
+
+    def __init__(self, logits: torch.Tensor):
+        super().__init__()
+        self.logits = nn.Parameter(logits.detach().clone())
+
+    def forward(self, n: int):
+        return self.logits
 
 
 # ----------------------------------------------------------------------------------------------
@@ -527,7 +567,9 @@ def _learn(populations, cfg, game, replicas, seed, device, fixed=None, warm=Fals
         p.requires_grad_(False)
     encoder = Encoder(replicas, Z, init).to(dev) if fixed is None else None
     M = len(populations)
-    predictor = nn.Parameter(torch.zeros(replicas, Z, M, device=dev)) if fixed is None else None
+    # small random logits: at q = uniform the identification term has no gradient for the encoder (Encoder)
+    predictor = (nn.Parameter(((torch.rand(replicas, Z, M, generator=init) * 2 - 1) * PREDICTOR_INIT).to(dev))
+                 if fixed is None else None)
     params = list(actor.parameters()) + list(critic.parameters())
     if fixed is None:
         params += list(encoder.parameters()) + [predictor]
@@ -604,9 +646,10 @@ def train(populations, config: SACConfig = SACConfig(), game: GridGame = GridGam
 
 
 def episode_returns(model: GridSACModel, n, episodes: int, seed: int = 0, br: GridSACModel | None = None,
-                    greedy_br: bool = True):
-    """``[R, E, n]`` undiscounted episode returns of the joint policy on population ``n`` (agent 0 playing
-    ``br``'s actor when given: its most likely action when ``greedy_br``, else a sample)."""
+                    greedy_br: bool = False):
+    """``[R, E, n]`` undiscounted episode returns of the joint policy on population ``n`` (every agent samples
+    its action; agent 0 plays ``br``'s actor when given: a sample as well, or its most likely action when
+    ``greedy_br``)."""
     n = check_scalar("n", n, low=1, integer=True)
     episodes = check_scalar("episodes", episodes, low=1, integer=True)
     gen = torch.Generator(device=model.device).manual_seed(check_scalar("seed", seed, low=0, integer=True))
@@ -676,5 +719,130 @@ def approximate_nash_conv(model: GridSACModel, n, episodes: int = 64, seed: int 
     n = check_scalar("n", n, low=1, integer=True)
     br = best_response(model, n, config=config, seed=seed, warm_start=warm_start, progress=progress)
     j = episode_returns(model, n, episodes, seed=seed + 7).mean((1, 2)).cpu()
-    jbr = episode_returns(model, n, episodes, seed=seed + 11, br=br)[:, :, 0].mean(1).cpu()
+    # both sides sampled: a best response that copies the joint policy gains 0 in expectation
+    jbr = episode_returns(model, n, episodes, seed=seed + 11, br=br, greedy_br=False)[:, :, 0].mean(1).cpu()
     return NashConvEstimate(n, j, jbr, jbr - j, n * (jbr - j))
+
+
+def latent_gradient(returns: torch.Tensor, z: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    r"""Each agent's own score-function gradient of its return with respect to the latent logits (``[R, Z]``).
+
+    :math:`\hat\nabla_\ell = \frac{1}{En}\sum_{e,i}(G_{e,i} - \bar G)(\mathbf 1_{z_{e,i}} - \mathrm{softmax}(\ell))`
+    with the batch mean :math:`\bar G` per replica as baseline (module docstring, fast adaptation).
+
+    Args:
+        returns: ``[R, E, n]`` episode returns; z: ``[R, E, n]`` the latents the agents drew (long);
+        logits: ``[R, Z]`` the logits they were drawn from.
+    """
+    G = returns.to(logits.dtype)
+    adv = G - G.mean((1, 2), keepdim=True)
+    onehot = torch.nn.functional.one_hot(z, logits.shape[-1]).to(logits.dtype)
+    score = onehot - torch.softmax(logits, -1)[:, None, None, :]
+    return (adv[..., None] * score).mean((1, 2))
+
+
+def adapt(model: GridSACModel, n, steps: int, params: str = "latent", episodes: int | None = None,
+          updates: int | None = None, batch: int | None = None, latent_lr: float = 0.3, seed: int = 0,
+          progress: bool | None = None) -> GridSACModel:
+    r"""Fast adaptation of a trained model to population ``n`` in ``steps`` steps (module docstring).
+
+    Args:
+        model: the trained joint policy (not modified).
+        n: the (held-out) population.
+        steps: adaptation steps :math:`k` (0: the zero-shot model, with :math:`p(z\mid n)` from its encoder).
+        params: ``"latent"`` (the logits of :math:`p(z\mid n)` only) or ``"all"`` (the logits, the actor and the
+            critic).
+        episodes: episodes per step and replica (default: ``model.config.episodes``).
+        updates: SAC updates per step (``"all"``; default ``model.config.updates``).
+        batch: SAC minibatch in transitions (``"all"``; default ``model.config.batch``).
+        latent_lr: Adam step size on the latent logits.
+        seed: seeds the adaptation episodes.
+        progress: tqdm bar.
+
+    Returns:
+        :class:`GridSACModel` whose ``encoder`` is a :class:`LatentTable` for ``n`` (the adapted
+        :math:`p(z\mid n)`), ``env_steps`` the adaptation's joint environment steps (all replicas) and
+        ``history`` ``[steps, R]`` the mean return per agent and episode of each step's episodes.
+
+    Example:
+        >>> m = train([3], SACConfig(latent_size=2, hidden=8, iterations=1, episodes=1, batch=4),
+        ...           GridGame(size=3, horizon=2), replicas=1)
+        >>> adapt(m, 5, 2, params="all", episodes=3).env_steps
+        12
+    """
+    steps = check_scalar("steps", steps, low=0, integer=True)
+    return adapt_path(model, n, (steps,), params, episodes, updates, batch, latent_lr, seed, progress)[0]
+
+
+def adapt_path(model: GridSACModel, n, ks, params: str = "latent", episodes: int | None = None,
+               updates: int | None = None, batch: int | None = None, latent_lr: float = 0.3, seed: int = 0,
+               progress: bool | None = None) -> list:
+    """One adaptation run (:func:`adapt`) of ``max(ks)`` steps, returning the adapted model after each ``k`` in
+    ``ks`` (a list in the order of ``ks``; ``k = 0`` is the zero-shot model with a :class:`LatentTable`)."""
+    from tqdm.auto import tqdm
+
+    n = check_scalar("n", n, low=1, integer=True)
+    if isinstance(ks, (int, float)) or len(ks) == 0:
+        raise ParameterError(f"ks must be a non-empty sequence of steps, got {ks!r}")
+    ks = [check_scalar(f"ks[{i}]", k, low=0, integer=True) for i, k in enumerate(ks)]
+    if params not in ("latent", "all"):
+        raise ParameterError(f"params must be 'latent' or 'all', got {params!r}")
+    if not isinstance(model, GridSACModel):
+        raise ParameterError(f"model must be a GridSACModel, got {type(model).__name__}")
+    cfg = model.config
+    episodes = check_scalar("episodes", cfg.episodes if episodes is None else episodes, low=1, integer=True)
+    updates = check_scalar("updates", cfg.updates if updates is None else updates, low=1, integer=True)
+    batch = check_scalar("batch", cfg.batch if batch is None else batch, low=1, integer=True)
+    latent_lr = check_scalar("latent_lr", latent_lr, low=0.0, low_open=True)
+    seed = check_scalar("seed", seed, low=0, integer=True)
+    steps = max(ks)
+    Z, game, R = cfg.latent_size, model.game, model.replicas
+    dev = model.device
+    actor, critic = copy.deepcopy(model.actor), copy.deepcopy(model.critic)
+    for p in list(actor.parameters()) + list(critic.parameters()):
+        p.requires_grad_(True)
+    target = copy.deepcopy(model.critic)
+    for p in target.parameters():
+        p.requires_grad_(False)
+    table = LatentTable(model.latent_logits(n)).to(dev)
+    gen = torch.Generator(device=dev).manual_seed(seed)
+    lat_opt = torch.optim.Adam(table.parameters(), lr=latent_lr)
+    net_opt = torch.optim.Adam(list(actor.parameters()) + list(critic.parameters()), lr=cfg.lr) \
+        if params == "all" else None
+    buf = _Replay(max(cfg.buffer, steps * episodes * game.horizon))
+    history, snaps = [], {}
+
+    def snapshot(k):
+        tab = copy.deepcopy(table)
+        for p in tab.parameters():
+            p.requires_grad_(False)
+        snaps[k] = GridSACModel(game, cfg, model.populations, copy.deepcopy(actor), copy.deepcopy(critic), tab,
+                                None, R * k * episodes * game.horizon,
+                                torch.stack(history) if history else torch.zeros(0, R))
+
+    if 0 in ks:
+        snapshot(0)
+    for k in tqdm(range(1, steps + 1), desc=f"adapt ({params}) n={n}",
+                  disable=None if progress is None else not progress):
+        with torch.no_grad():
+            trans, ret = _rollout((game, actor, table, Z), n, episodes, gen)
+        history.append(ret.mean((1, 2)).cpu())
+        if Z > 1:
+            z = trans["z"].reshape(R, episodes, game.horizon, n)[:, :, 0]  # one latent per agent and episode
+            lat_opt.zero_grad()
+            table.logits.grad = -latent_gradient(ret, z, table.logits.detach())  # Adam ascends the return
+            lat_opt.step()
+        if net_opt is not None:
+            buf.add(trans)
+            for _ in range(updates):
+                loss = sac_loss((actor, critic, target), buf.sample(batch, gen), game, cfg, Z, gen,
+                                table.logits.detach()).total
+                net_opt.zero_grad()
+                loss.backward()
+                net_opt.step()
+                with torch.no_grad():
+                    for pt, pc in zip(target.parameters(), critic.parameters()):
+                        pt.mul_(1 - cfg.tau).add_(cfg.tau * pc)
+        if k in ks:
+            snapshot(k)
+    return [snaps[k] for k in ks]

@@ -1,5 +1,8 @@
 """C4: the batched grid dynamics, the contrastive MI estimate, the soft actor-critic update, trained best
-responses against an exact dynamic programme, bad inputs and seeds (games.mra_sac, games.envs.resource_grid)."""
+responses against an exact dynamic programme, the encoder's first gradient and identification, NashConv's
+action semantics (a copied best response gains 0 within a Hoeffding bound), fast adaptation (score-function
+gradient against its closed-form expectation, Adam's first step), the experiment's training populations, bad
+inputs and seeds (games.mra_sac, games.envs.resource_grid, experiments.mra_grid)."""
 import copy
 import itertools
 import math
@@ -201,7 +204,7 @@ def test_trained_best_response_reaches_the_exact_best_response_value(warm_start)
                             lr=3e-3, tau=0.1)
     br = mra_sac.best_response(base, 1, config=cfg, seed=0, warm_start=warm_start)
     assert br.config.latent_size == (2 if warm_start else 1)
-    ret = mra_sac.episode_returns(base, 1, 4000, seed=5, br=br)[:, :, 0].mean(1)
+    ret = mra_sac.episode_returns(base, 1, 4000, seed=5, br=br, greedy_br=True)[:, :, 0].mean(1)
     assert (ret <= exact + 0.3).all()  # sampling noise only: nothing beats the optimum
     assert (ret >= exact - 0.35).all(), ret
 
@@ -288,6 +291,8 @@ def test_batched_grid_and_training_on_the_device_match_cpu():
     cfg = mra_sac.SACConfig(latent_size=3, hidden=8, iterations=3, episodes=2, batch=8)
     m = mra_sac.train([3, 6], cfg, mra_sac.GridGame(size=4, horizon=4), replicas=2, device=GPU)
     assert torch.isfinite(m.history).all() and m.actor.h2.weight.device.type == torch.device(GPU).type
+    ad = mra_sac.adapt(m, 9, 2, params="all", episodes=2, batch=8)
+    assert torch.isfinite(ad.history).all() and ad.encoder.logits.device.type == torch.device(GPU).type
 
 
 def test_warm_started_best_response_starts_at_the_joint_policy():
@@ -300,3 +305,149 @@ def test_warm_started_best_response_starts_at_the_joint_policy():
         torch.testing.assert_close(p, q, atol=1e-9, rtol=0)
     cold = mra_sac.best_response(m, 3, config=still, seed=0, warm_start=False)
     assert cold.config.latent_size == 1 and all(p.requires_grad for p in m.actor.parameters())
+
+
+def test_encoder_gets_a_gradient_at_the_first_update():
+    """The identification term is the encoder's only gradient path; at the old symmetric zero start (last layer and
+    predictor 0) its gradient was exactly 0. Adam's first step moves a parameter by lr |g| / (|g| + 1e-8), so
+    every encoder and predictor entry moving by ~lr (against the same run with the term off, where they do not
+    move) means every entry got a non-zero gradient."""
+    game = mra_sac.GridGame(size=3, horizon=3)
+    lr = 1e-3
+    cfg = mra_sac.SACConfig(latent_size=3, hidden=8, iterations=1, updates=1, episodes=2, batch=8, lr=lr)
+    on = mra_sac.train([2, 3, 4], cfg, game, replicas=2, seed=0)
+    off = mra_sac.train([2, 3, 4], mra_sac.SACConfig(**{**cfg.__dict__, "id_weight": 0.0}), game, replicas=2, seed=0)
+    for (name, p), q in zip(on.encoder.named_parameters(), off.encoder.parameters()):
+        step = (p - q).abs()
+        assert (step > 0.5 * lr).all() and (step <= lr * (1 + 1e-4)).all(), (name, step)
+    step = (on.predictor - off.predictor).abs()
+    assert (step > 0.5 * lr).all() and (step <= lr * (1 + 1e-4)).all()
+
+
+def _mutual_information(weights):
+    """I(M; Z) in nats for M uniform over the rows of ``weights [M, Z]`` (written out here)."""
+    M = len(weights)
+    pz = [sum(w[z] for w in weights) / M for z in range(len(weights[0]))]
+    return sum(w[z] * math.log(w[z] / pz[z]) for w in weights for z in range(len(w)) if w[z] > 0) / M
+
+
+def test_latent_distribution_varies_with_the_population_after_a_short_training():
+    """After 30 iterations p(z | n) differs between the training populations: I(M; Z) is more than 100 times that
+    of the same run without the identification term (whose encoder stays at its random start), and p(.|2), p(.|4)
+    are 0.05 apart in total variation. (At the old zero start both were exactly 0.)"""
+    game = mra_sac.GridGame(size=3, horizon=3)
+    cfg = mra_sac.SACConfig(latent_size=3, hidden=8, iterations=30, episodes=1, batch=4, updates=2, lr=1e-2)
+    on = mra_sac.train([2, 3, 4], cfg, game, replicas=2, seed=0)
+    off = mra_sac.train([2, 3, 4], mra_sac.SACConfig(**{**cfg.__dict__, "id_weight": 0.0}), game, replicas=2, seed=0)
+    for r in range(2):
+        w_on = [on.latent_weights(n)[r].tolist() for n in (2, 3, 4)]
+        w_off = [off.latent_weights(n)[r].tolist() for n in (2, 3, 4)]
+        assert _mutual_information(w_on) > 100 * _mutual_information(w_off) > 0
+        assert 0.5 * sum(abs(a - b) for a, b in zip(w_on[0], w_on[2])) > 0.05
+
+
+def test_a_best_response_that_copies_the_joint_policy_gains_nothing():
+    """Both sides of the NashConv estimate are sampled, so a 'best response' equal to the joint policy (warm start,
+    lr 1e-12) gains 0 in expectation. Each side is a mean of E episode returns in [0, T max v] = [0, 12], so by
+    Hoeffding (Bonferroni over 2 R means, total level 1e-3) |gain| <= 2 * 12 sqrt(log(4 R / 1e-3) / (2 E)) for every
+    replica. A greedy-scored copy (the old semantics) gains 0.7 to 2.8 in absolute value on some replicas."""
+    game = mra_sac.GridGame(size=3, horizon=3)
+    R, E = 8, 4000
+    m = mra_sac.train([2, 3], mra_sac.SACConfig(latent_size=2, hidden=8, iterations=2, episodes=2, batch=8), game,
+                      replicas=R, seed=3)
+    still = mra_sac.SACConfig(latent_size=2, hidden=8, iterations=1, episodes=1, batch=4, lr=1e-12)
+    est = mra_sac.approximate_nash_conv(m, 3, episodes=E, seed=0, config=still)
+    bound = 2 * 12.0 * math.sqrt(math.log(4 * R / 1e-3) / (2 * E))
+    assert (est.gain.abs() <= bound).all(), (est.gain, bound)
+
+
+def test_latent_gradient_hand_computation_and_expectation():
+    logits = torch.tensor([[0.2, -0.1, 0.4]])
+    p = torch.softmax(logits, -1)[0].tolist()
+    G = torch.tensor([[[1.0, 3.0], [0.0, 2.0]]])  # [R, E, n]
+    z = torch.tensor([[[0, 2], [2, 1]]])
+    mean = 6.0 / 4
+    hand = [sum((G[0, e, i].item() - mean) * ((z[0, e, i].item() == k) - p[k]) for e in range(2) for i in range(2)) / 4
+            for k in range(3)]
+    torch.testing.assert_close(mra_sac.latent_gradient(G, z, logits)[0], torch.tensor(hand))
+    # a bandit: G = c[z]; E[estimate] = (1 - 1/N) p_z (c_z - sum_k p_k c_k), the gradient of the mean return
+    c = torch.tensor([1.0, 0.0, 2.5], dtype=torch.float64)
+    N = 200_000
+    zs = torch.multinomial(torch.tensor(p, dtype=torch.float64), N, replacement=True,
+                           generator=torch.Generator().manual_seed(0)).reshape(1, N, 1)
+    est = mra_sac.latent_gradient(c[zs], zs, logits.double())[0]
+    pt = torch.tensor(p, dtype=torch.float64)
+    exact = (1 - 1 / N) * pt * (c - (pt * c).sum())
+    torch.testing.assert_close(est, exact, atol=0.012, rtol=0)
+
+
+def test_adaptation_steps_budget_and_snapshots():
+    game = mra_sac.GridGame(size=3, horizon=3)
+    m = mra_sac.train([2, 3], mra_sac.SACConfig(latent_size=3, hidden=8, iterations=2, episodes=2, batch=8), game,
+                      replicas=2, seed=1)
+    before = copy.deepcopy(m.actor.state_dict())
+    lat = mra_sac.adapt(m, 5, 1, params="latent", episodes=6, latent_lr=0.2, seed=3)
+    # latent only: the networks are untouched, each logit moved by Adam's first step (at most lr, ~lr where g != 0)
+    for p, q in zip(lat.actor.parameters(), m.actor.parameters()):
+        assert torch.equal(p, q)
+    step = (lat.encoder.logits - m.latent_logits(5)).abs()
+    assert (step <= 0.2 * (1 + 1e-5)).all() and (step > 0.1).any()
+    # first iterate pinned: replay the step's episodes (same generator), each agent's own score-function gradient
+    # written out, then Adam's first step l + lr * g / (|g| + 1e-8) (ascent)
+    l0 = m.latent_logits(5)
+    _, ret = mra_sac._rollout((game, m.actor, mra_sac.LatentTable(l0), 3), 5, 6, torch.Generator().manual_seed(3))
+    gen = torch.Generator().manual_seed(3)
+    torch.randint(0, game.size, (2, 6, 5, 2), generator=gen)  # the start cells, drawn first
+    z = mra_sac.gumbel_max(l0[:, None, None, :].expand(2, 6, 5, 3), gen)  # then each agent's latent
+    for r in range(2):
+        p0 = torch.softmax(l0[r], -1).tolist()
+        mean = ret[r].mean().item()
+        g = [sum((ret[r, e, i].item() - mean) * ((z[r, e, i].item() == k) - p0[k]) for e in range(6) for i in range(5))
+             / 30 for k in range(3)]
+        want = [l0[r, k].item() + 0.2 * g[k] / (abs(g[k]) + 1e-8) for k in range(3)]
+        torch.testing.assert_close(lat.encoder.logits[r], torch.tensor(want), atol=1e-5, rtol=0)
+    assert lat.env_steps == 2 * 1 * 6 * 3
+    # one run with snapshots equals separate runs; k = 0 is the zero-shot model; the input model is not modified
+    k0, k1, k3 = mra_sac.adapt_path(m, 5, (0, 1, 3), params="all", episodes=2, seed=4)
+    torch.testing.assert_close(k0.latent_logits(5), m.latent_logits(5))
+    alone = mra_sac.adapt(m, 5, 3, params="all", episodes=2, seed=4)
+    for p, q in zip(alone.actor.parameters(), k3.actor.parameters()):
+        torch.testing.assert_close(p, q)
+    torch.testing.assert_close(alone.latent_logits(5), k3.latent_logits(5))
+    assert not torch.equal(k1.actor.h2.weight, m.actor.h2.weight)
+    assert [k.env_steps for k in (k0, k1, k3)] == [0, 2 * 2 * 3, 3 * 2 * 2 * 3]
+    for k, v in m.actor.state_dict().items():
+        assert torch.equal(v, before[k])
+    with pytest.raises(ParameterError, match="params"):
+        mra_sac.adapt(m, 5, 1, params="encoder")
+    with pytest.raises(ParameterError, match="ks"):
+        mra_sac.adapt_path(m, 5, ())
+    with pytest.raises(ParameterError, match="steps"):
+        mra_sac.adapt(m, 5, -1)
+
+
+def test_no_arm_trains_on_the_held_out_population(monkeypatch):
+    """experiments.mra_grid: every training population is a training game (single-game: n = 9 only), the held-out
+    n = 12 is reached only through adaptation, and every (method, parameters) arm gets the same adaptation budget."""
+    import dataclasses
+
+    from experiments import mra_grid
+
+    trained, adapted = [], []
+    real_train, real_path = mra_sac.train, mra_sac.adapt_path
+
+    def train(pops, config, *a, **kw):
+        trained.append(tuple(pops))
+        return real_train(pops, dataclasses.replace(config, iterations=1), *a, **kw)
+
+    def adapt_path(model, n, ks, **kw):
+        adapted.append((n, tuple(ks), kw["episodes"], kw["updates"], kw["batch"]))
+        return real_path(model, n, ks, **kw)
+
+    monkeypatch.setattr(mra_sac, "train", train)
+    monkeypatch.setattr(mra_sac, "adapt_path", adapt_path)
+    frame = mra_grid.run(mra_grid.CONFIGS["smoke"], 0, "cpu")
+    assert sorted(trained) == sorted([(3, 6, 9), (3, 6, 9), (9,)])
+    assert len(adapted) == 5 and len(set(adapted)) == 1 and adapted[0][0] == 12
+    held = frame[(frame.panel == "population") & (frame.n == 12)]
+    assert not held.trained_on.astype(bool).any()
