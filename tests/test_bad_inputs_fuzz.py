@@ -75,8 +75,10 @@ def _entry_points():
         "cmorl": (lambda ref=None, beta=0.9, n_select=1, rounds=0, delta=0.5: mo.cmorl(
             mom, ref=ref, beta=beta, n_select=n_select, rounds=rounds, delta=delta, eval_weights=np.eye(2)),
                   ("ref", "beta", "n_select", "rounds", "delta")),
-        "pareto_value_iteration": (lambda gamma=0.9, tol=1e-12: mo.pareto_value_iteration(dst, gamma=gamma, tol=tol),
-                                   ("gamma", "tol")),
+        "pareto_value_iteration": (lambda gamma=0.9, tol=1e-12, epsilon=None, max_points=2000:
+                                   mo.pareto_value_iteration(dst, gamma=gamma, tol=tol, epsilon=epsilon,
+                                                             max_points=max_points),
+                                   ("gamma", "tol", "epsilon", "max_points")),
         "check_grouping": (lambda groups=np.array([0, 0, 1, 1]): grp.check_grouping(groups, 4), ("groups",)),
         "estimate_grouped_model": (lambda groups=np.array([0, 0, 1, 1]), N=8: grp.estimate_grouped_model(
             hm, groups, N), ("groups", "N")),
