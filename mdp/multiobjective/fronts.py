@@ -81,7 +81,11 @@ def evaluate_policies(m: TabularMDP, policies, device: str = "cpu"):
         ``[B, m]`` torch tensor (float64) on ``device``.
 
     Example:
-        >>> G = evaluate_policies(m, np.full((8, m.S, m.A), 1 / m.A))   # doctest: +SKIP
+        >>> from mdp.multiobjective import random_momdp
+        >>> m = random_momdp(5, 2, 2, seed=0)
+        >>> G = evaluate_policies(m, np.full((8, m.S, m.A), 1 / m.A))
+        >>> tuple(G.shape), bool(G.std(0).max() == 0)          # 8 copies of the uniform policy: one value
+        ((8, 2), True)
     """
     import torch
 
@@ -165,7 +169,8 @@ def convex_coverage_set(m: TabularMDP, tol: float = 1e-9, max_iter: int = 200) -
         :class:`CCSResult`.
 
     Example:
-        >>> ccs = convex_coverage_set(deep_sea_treasure("convex", gamma=0.99))   # doctest: +SKIP
+        >>> from mdp.envs.deep_sea_treasure import deep_sea_treasure
+        >>> ccs = convex_coverage_set(deep_sea_treasure("convex", gamma=0.99))
         >>> ccs.vertices.shape
         (10, 2)
     """
@@ -559,8 +564,9 @@ def deterministic_epsilon_constraint(m: TabularMDP, objective: int, thresholds,
         ``ModelError`` when no front point meets the thresholds.
 
     Example:
-        >>> m = deep_sea_treasure("concave", 0.99)                               # doctest: +SKIP
-        >>> deterministic_epsilon_constraint(m, 0, [-np.inf, -10.0]).value       # doctest: +SKIP
+        >>> from mdp.envs.deep_sea_treasure import deep_sea_treasure
+        >>> m = deep_sea_treasure("concave", 0.99)
+        >>> deterministic_epsilon_constraint(m, 0, [-np.inf, -10.0]).value
         array([14.76391511, -8.64827525])
     """
     k = require_multiobjective(m, "deterministic_epsilon_constraint")
