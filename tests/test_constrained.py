@@ -303,3 +303,9 @@ def test_sampled_stages_run_on_cuda_and_match_cpu_in_distribution(sv):
     q_cpu = np.mean([_exact_J(m, C[0], p[0]) for p in cpu.policy])
     q_gpu = np.mean([_exact_J(m, C[0], p[0]) for p in gpu.policy])
     assert abs(q_cpu - q_gpu) < 0.05 * q_cpu
+
+
+def test_tscac_names_stage_one_when_it_is_unknown(sv):
+    m, C = sv.model, sv.aux_rewards
+    with pytest.raises(ParameterError, match=r"stage_one must be .*'bogus'"):
+        two_stage_actor_critic(m, C, thresholds_between(m, C, 0.25), stage_one="bogus")

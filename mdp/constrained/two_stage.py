@@ -326,6 +326,8 @@ def two_stage_actor_critic(m: TabularMDP, aux_rewards, thresholds, seed=0, stage
     C, t = check_cmdp(m, aux_rewards, thresholds, who="two_stage_actor_critic")
     require_achievable(m, C, t, who="two_stage_actor_critic")
     if priors is None:
+        if stage_one not in ("npg", "soft"):
+            raise ParameterError(f"stage_one must be 'npg' or 'soft', got {stage_one!r}")
         pri = stage_one_policies(m, C, stage_one, quality, stage_one_iterations)
     else:
         pri = np.stack([validate_policy(p, m.S, m.A, name=f"priors[{i}]")
