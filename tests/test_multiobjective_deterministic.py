@@ -309,3 +309,10 @@ def test_epsilon_set_vi_matches_the_published_concave_dst_front_within_epsilon()
 def test_set_vi_budget_arguments_are_checked(kw, match):
     with pytest.raises(ParameterError, match=match):
         pareto_value_iteration(_cyclic_mdp(), **kw)
+
+
+def test_policy_recovery_refuses_an_epsilon_front():
+    m = deep_sea_treasure("concave", 0.99)
+    res = pareto_value_iteration(m, epsilon=0.05)
+    with pytest.raises(ParameterError, match="epsilon=0.05"):
+        recover_deterministic_policy(m, res, res.front[0])

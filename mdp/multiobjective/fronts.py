@@ -498,7 +498,7 @@ def recover_deterministic_policy(m: TabularMDP, pareto: ParetoVIResult, target,
 
     Args:
         m: the deterministic-transition model :func:`pareto_value_iteration` ran on.
-        pareto: its result (``sets`` per state), run with the model's own discount ``m.gamma``.
+        pareto: its result (``sets`` per state), run in exact mode with the model's own discount ``m.gamma``.
         target: ``[k]`` a point of ``pareto.front``.
         atol: matching tolerance (default :math:`10^{-8}(1 + \max|{\rm target}|)`).
 
@@ -506,6 +506,9 @@ def recover_deterministic_policy(m: TabularMDP, pareto: ParetoVIResult, target,
         ``[S, A]`` one-hot policy.
     """
     k = require_multiobjective(m, "recover_deterministic_policy")
+    if getattr(pareto, "epsilon", None) is not None:
+        raise ParameterError(f"recover_deterministic_policy needs an exact pareto_value_iteration result; this one "
+                             f"was run with epsilon={pareto.epsilon} (pruned sets hold truncated returns)")
     v = to_numpy(target, name="target").astype(float)
     if v.shape != (k,):
         raise FrontError(f"target must be a [{k}] vector, got shape {v.shape}")
