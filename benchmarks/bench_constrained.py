@@ -134,7 +134,8 @@ def main(argv=None):
             warnings.simplefilter("ignore")
             t_st, _ = timed(lambda: stage_two(m, pri, lam, warn=False))
             t_search, ts = timed(lambda: two_stage_actor_critic(m, C, t, priors=pri), repeat=1)
-            t_lag, lag = timed(lambda: lagrangian(m, C, t, iterations=20000, step_size=10.0, tol=1e-3), repeat=1)
+            t_lag, lag = timed(lambda: lagrangian(m, C, t, iterations=20000, step_size=10.0, tol=1e-3,
+                                                        dual_step="sqrt"), repeat=1)
         feas = f"{ts.value / lp.value:.4f} ({'yes' if ts.feasible else 'no'})"
         lines.append(f"| {k} | {t_lp:.3f} | {t_cf:.2e} | {t_st:.3f} | {t_search:.2f} | {t_one:.2f} | {t_lag:.2f} "
                      f"({lag.iterations}{'' if lag.converged else ', not converged'}) | {t_lp / t_cf:.0f} | "

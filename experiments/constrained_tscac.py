@@ -78,7 +78,8 @@ def run(config: Config, seed: int, device: str) -> pd.DataFrame:
         rows.append(_row("LP", i, m, C, t, lp.policy, J_lp))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotConvergedWarning)
-            lag = lagrangian(m, C, t, seed=seed, iterations=config.lagrangian_iterations, step_size=10.0, tol=1e-3)
+            lag = lagrangian(m, C, t, seed=seed, iterations=config.lagrangian_iterations, step_size=10.0, tol=1e-3,
+                             dual_step="sqrt")
         rows.append(_row("Lagrangian (averaged)", i, m, C, t, lag.policy, J_lp, iterations=lag.iterations,
                          converged=lag.converged))
         rows.append(_row("Lagrangian (last iterate)", i, m, C, t, lag.last_policy, J_lp))

@@ -88,7 +88,7 @@ def run(config: Config, seed: int, device: str) -> pd.DataFrame:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", NotConvergedWarning)
                 lag = lagrangian(m, C, t, seed=seed, iterations=config.lagrangian_iterations, step_size=10.0,
-                                 tol=1e-9, history=True)
+                                 tol=1e-9, history=True, dual_step="sqrt")
             h = lag.history
             good = (np.all(h["slacks"] >= -1e-3 * np.abs(t), axis=1)) & (h["value"] >= 0.98 * J_lp)
             first = int(h["iteration"][np.argmax(good)]) if good.any() else config.lagrangian_iterations

@@ -352,6 +352,20 @@ def run_one(name: str, scale: str, seed: int, device: str = "cpu", out: str | Pa
     return frame
 
 
+def _read_input(path):
+    """One per-seed table; a missing or unreadable file is a :class:`ConfigError` naming ``inputs`` and the path."""
+    import pandas as pd
+
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"inputs: {str(path)!r} does not exist (expected a per-seed .parquet written by "
+                          "`python -m experiments run`)")
+    try:
+        return pd.read_parquet(p)
+    except Exception as e:  # noqa: BLE001 - pyarrow raises several types for a file that is not a table
+        raise ConfigError(f"inputs: {str(path)!r} is not a readable parquet table ({type(e).__name__})") from None
+
+
 def aggregate(name: str, scale: str, inputs, out: str | Path | None = None,
               claims_out: str | Path | None = None):
     """Concatenate per-seed tables, evaluate the experiment's claims, write both."""
@@ -359,7 +373,7 @@ def aggregate(name: str, scale: str, inputs, out: str | Path | None = None,
 
     mod = get_experiment(name)
     config = get_config(name, scale)
-    frames = [pd.read_parquet(p) for p in inputs]
+    frames = [_read_input(p) for p in inputs]
     if not frames:
         raise ConfigError(f"no inputs to aggregate for {name}/{scale}")
     frame = pd.concat(frames, ignore_index=True)

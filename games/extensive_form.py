@@ -40,6 +40,8 @@ from typing import Any, Hashable, Mapping
 import numpy as np
 import torch
 
+from theory.validation import ShapeError, check_finite, to_numpy
+
 
 class GameError(ValueError):
     """A malformed game definition (the message names the offending node or information set)."""
@@ -67,7 +69,11 @@ class Terminal:
     payoffs: tuple
 
     def __post_init__(self):
-        object.__setattr__(self, "payoffs", tuple(float(u) for u in np.atleast_1d(self.payoffs)))
+        u = np.atleast_1d(to_numpy(self.payoffs, name="Terminal payoffs"))
+        if u.ndim != 1:
+            raise ShapeError(f"Terminal payoffs must be one number per player, got shape {u.shape}")
+        check_finite("Terminal payoffs", u)
+        object.__setattr__(self, "payoffs", tuple(float(x) for x in u))
 
 
 @dataclass(frozen=True, eq=False)

@@ -174,8 +174,8 @@ def from_openspiel(game, *, max_histories: int = DEFAULT_MAX_HISTORIES, turn_bas
             information-state strings, imperfect recall, or more than ``max_histories`` histories.
 
     Example:
-        >>> g = from_openspiel("kuhn_poker")                        # doctest: +SKIP
-        >>> g.num_histories, [t.num_infosets for t in g.treeplex]   # doctest: +SKIP
+        >>> g = from_openspiel("kuhn_poker")
+        >>> g.num_histories, [t.num_infosets for t in g.treeplex]
         (58, [6, 6])
     """
     if isinstance(max_histories, bool) or not isinstance(max_histories, (int, np.integer)) or max_histories < 1:

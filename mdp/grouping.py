@@ -79,7 +79,7 @@ from mdp.model import ModelError, ParameterError, ShapeError, TabularMDP
 from mdp.operators import q_values
 from mdp.planning import policy_evaluation, policy_iteration
 from theory.fixed_point import certified_fixed_point
-from theory.validation import check_scalar
+from theory.validation import check_scalar, to_numpy
 
 __all__ = ["GroupingError", "Hierarchy", "ApproximationConstants", "GroupingBound", "GroupedVIResult",
            "GroupingLosses", "Selection", "check_grouping", "check_nested", "nested_groupings",
@@ -111,7 +111,10 @@ def check_grouping(groups, A: int, name: str = "groups") -> tuple[np.ndarray, in
         GroupingError: wrong shape, non-integer or negative labels, an empty group (labels not ``0..K-1``), or
             ``K`` not dividing ``A`` / groups of unequal size (the sample split needs equal groups).
     """
-    g = np.asarray(groups)
+    try:
+        g = np.asarray(groups)
+    except ValueError:
+        g = to_numpy(groups, name=name)                 # ragged: raises the package's ShapeError, located
     if g.shape != (A,):
         raise GroupingError(f"{name} has shape {g.shape}; expected ({A},) (one label per action)")
     if g.dtype.kind not in "iu":

@@ -39,14 +39,14 @@ from theory.validation import format_index as _idx  # noqa: E402
 # ----------------------------------------------------------------------------------------------
 # Helpers
 # ----------------------------------------------------------------------------------------------
-def as_numpy(x, dtype=np.float64) -> np.ndarray:
+def as_numpy(x, dtype=np.float64, name: str = "array") -> np.ndarray:
     """A fresh numpy copy of a numpy array, a torch tensor (any device) or a nested sequence.
 
     Models freeze their arrays, so they must never alias (and lock) the caller's arrays.
     """
     from theory.validation import to_numpy
 
-    return to_numpy(x, dtype=dtype)
+    return to_numpy(x, dtype=dtype, name=name)
 
 
 _check_finite = check_finite
@@ -75,7 +75,7 @@ def _check_sparse_kernel(name: str, P: sp.sparray, S: int, A: int) -> None:
 def _initial(mu, S: int) -> np.ndarray:
     if mu is None:
         return np.full(S, 1.0 / S)
-    mu = as_numpy(mu)
+    mu = as_numpy(mu, name="mu")
     if mu.shape != (S,):
         raise ShapeError(f"mu has shape {mu.shape}, expected ({S},)")
     _check_distributions("mu", mu)
@@ -93,7 +93,15 @@ def validate_policy(pi, S: int, A: int, H: int | None = None, name: str = "pi") 
 
     Deterministic policies given as integer actions ``[S]`` (or ``[H, S]``) are converted to one-hot.
     """
-    pi = np.asarray(pi.detach().cpu().numpy() if hasattr(pi, "detach") else pi)
+    from theory.validation import to_numpy
+
+    raw = pi
+    try:
+        pi = np.asarray(pi.detach().cpu().numpy() if hasattr(pi, "detach") else pi)
+    except ValueError:                                  # ragged nested sequence: say where, in our words
+        pi = to_numpy(raw, name=name)
+    if pi.dtype.kind not in "biuf":
+        pi = to_numpy(raw, name=name)                   # strings, objects: name the non-number
     want = (S, A) if H is None else (H, S, A)
     if np.issubdtype(pi.dtype, np.integer) and pi.shape == want[:-1]:
         if (pi < 0).any() or (pi >= A).any():
@@ -136,10 +144,13 @@ class TabularMDP:
 
     def __post_init__(self):
         object.__setattr__(self, "info", MappingProxyType(dict(self.info or {})))
-        R = as_numpy(self.R)
+        R = as_numpy(self.R, name="R")
         if R.ndim not in (2, 3):
             raise ShapeError(f"R has shape {R.shape}; expected [S, A] or [S, A, m]")
         S, A = R.shape[:2]
+        if S == 0 or A == 0:
+            raise ShapeError(f"R has shape {R.shape}: a model needs at least one state and one action "
+                             f"(S = {S}, A = {A})")
         if sp.issparse(self.P):
             P = sp.csr_array(self.P, dtype=np.float64)
             if P.shape != (S * A, S):
@@ -147,7 +158,7 @@ class TabularMDP:
             P.sum_duplicates()
             _check_sparse_kernel("P", P, S, A)
         else:
-            P = as_numpy(self.P)
+            P = as_numpy(self.P, name="P")
             if P.ndim != 3:
                 raise ShapeError(f"P has shape {P.shape}; expected [S, A, S]")
             if P.shape != (S, A, S):
@@ -155,7 +166,7 @@ class TabularMDP:
                                  f"({S}, {A}, {S})")
             _check_distributions("P", P)
         _check_finite("R", R)
-        gamma = float(self.gamma)
+        gamma = check_scalar("gamma", self.gamma)
         if not (0.0 <= gamma < 1.0):
             raise ParameterError(f"gamma is {gamma}; it must lie in [0, 1)")
         mu = _initial(self.mu, S)
@@ -194,7 +205,7 @@ class TabularMDP:
 
     def scalarized(self, weights) -> "TabularMDP":
         """Linear scalarisation ``R @ weights`` of a multi-objective MDP."""
-        w = as_numpy(weights)
+        w = as_numpy(weights, name="weights")
         if self.R.ndim != 3 or w.shape != (self.R.shape[2],):
             raise ShapeError(f"weights has shape {w.shape}; R has shape {self.R.shape}")
         return self.with_rewards(self.R @ w)
@@ -250,8 +261,8 @@ class FiniteHorizonMDP:
         if isinstance(H, bool) or not isinstance(H, (int, np.integer)) or H < 1:
             raise ParameterError(f"H is {H!r}; it must be an integer >= 1")
         H = int(H)
-        P = as_numpy(self.P)
-        R = as_numpy(self.R)
+        P = as_numpy(self.P, name="P")
+        R = as_numpy(self.R, name="R")
         if P.ndim == 3:
             homogeneous = True
             S, A = P.shape[:2]
@@ -266,6 +277,9 @@ class FiniteHorizonMDP:
                 raise ShapeError(f"P has shape {P.shape}; expected [H, S, A, S]")
         else:
             raise ShapeError(f"P has shape {P.shape}; expected [S, A, S] or [H, S, A, S]")
+        if S == 0 or A == 0:
+            raise ShapeError(f"P has shape {P.shape}: a model needs at least one state and one action "
+                             f"(S = {S}, A = {A})")
         _check_distributions("P", P)
         if R.shape == (S, A):
             R = np.broadcast_to(R, (H, S, A))
@@ -314,7 +328,7 @@ class LinearMDP:
     d: int = field(init=False)
 
     def __post_init__(self):
-        phi = as_numpy(self.phi)
+        phi = as_numpy(self.phi, name="phi")
         if phi.ndim != 3:
             raise ShapeError(f"phi has shape {phi.shape}; expected [S, A, d]")
         S, A, d = phi.shape
@@ -326,12 +340,12 @@ class LinearMDP:
             raise ParameterError(f"H is {self.H}; it must be >= 1")
         if self.gamma is not None and not (0.0 <= float(self.gamma) < 1.0):
             raise ParameterError(f"gamma is {self.gamma}; it must lie in [0, 1)")
-        mf = as_numpy(self.mu_feat)
+        mf = as_numpy(self.mu_feat, name="mu_feat")
         if mf.shape == (d, S):
             mf = np.broadcast_to(mf, (steps, d, S))
         elif mf.shape != (steps, d, S):
             raise ShapeError(f"mu_feat has shape {mf.shape}; expected ({d}, {S}) or ({steps}, {d}, {S})")
-        th = as_numpy(self.theta)
+        th = as_numpy(self.theta, name="theta")
         if th.shape == (d,):
             th = np.broadcast_to(th, (steps, d))
         elif th.shape != (steps, d):

@@ -25,6 +25,7 @@ from mdp.model import (FiniteHorizonMDP, ModelError, TabularMDP, as_numpy, check
                        validate_policy)
 from mdp.operators import bellman_optimality, greedy_policy, policy_average, policy_kernel, q_values
 from theory.fixed_point import certified_fixed_point
+from theory.validation import check_array, check_shape
 from theory.results import warn_not_converged
 
 __all__ = ["PlanningResult", "FiniteHorizonResult", "value_iteration", "policy_iteration",
@@ -96,7 +97,10 @@ def _require_discounted(m, who: str) -> None:
 
 def bellman_residual(m: TabularMDP, V) -> float:
     """``||T V - V||_inf``."""
-    TV, _ = bellman_optimality(m.P_flat, m.R, m.gamma, np.asarray(V, dtype=np.float64))
+    V = check_array("V", V, ndim=1)
+    check_shape("V", V, (m.S,))
+    check_finite("V", V)
+    TV, _ = bellman_optimality(m.P_flat, m.R, m.gamma, V)
     return float(np.max(np.abs(TV - V)))
 
 

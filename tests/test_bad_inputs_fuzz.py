@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 ROOT = Path(__file__).resolve().parents[1]
 OURS = tuple(str(ROOT / p) for p in ("theory", "mdp", "games", "experiments"))
 
+NUMPY_WORDS = ("inhomogeneous", "gufunc", "could not convert", "setting an array element", "has no attribute")
 BAD = [None, "abc", [], [[1.0, 2.0], [3.0]], float("nan"), float("inf"), -1, 0, -0.5, True,
        np.array([]), np.full((2, 2), np.nan), np.zeros((1, 1, 1, 1, 1)), {"a": 1}, 2.5, -3]
 
@@ -36,6 +37,14 @@ def _entry_points():
     from mdp.batched import BatchedTabularMDP
     from theory.operators import random_least_squares
 
+    from games.envs import markov_game_env
+    from games.extensive_form import Terminal
+    from games.markov_games import random_markov_game
+    from mdp import bellman_residual
+    from mdp.constrained import lagrangian, thresholds_between, two_stage_actor_critic
+    from mdp.envs.recommender import short_video_cmdp
+    from theory.operators import least_squares
+
     m = _model()
     P, R = m.dense_P(), m.R
     op = random_least_squares(16, d=3, seed=0)
@@ -49,6 +58,8 @@ def _entry_points():
     hier = grp.hierarchical_mdp(S=3, A=4, seed=0)
     hm = hier.model
     dst = deep_sea_treasure("convex", 0.99)
+    sv = short_video_cmdp(Z=2, F=2, K=3, seed=0)
+    cmdp_t = thresholds_between(sv.model, sv.aux_rewards, 0.25)
     return {
         "TabularMDP": (lambda P=P, R=R, gamma=0.9: TabularMDP(P, R, gamma), ("P", "R", "gamma")),
         "value_iteration": (lambda tol=1e-6, max_iter=1000, V0=None: value_iteration(m, tol=tol, max_iter=max_iter,
@@ -75,8 +86,10 @@ def _entry_points():
         "cmorl": (lambda ref=None, beta=0.9, n_select=1, rounds=0, delta=0.5: mo.cmorl(
             mom, ref=ref, beta=beta, n_select=n_select, rounds=rounds, delta=delta, eval_weights=np.eye(2)),
                   ("ref", "beta", "n_select", "rounds", "delta")),
-        "pareto_value_iteration": (lambda gamma=0.9, tol=1e-12: mo.pareto_value_iteration(dst, gamma=gamma, tol=tol),
-                                   ("gamma", "tol")),
+        "pareto_value_iteration": (lambda gamma=0.9, tol=1e-12, epsilon=None, max_points=2000:
+                                   mo.pareto_value_iteration(dst, gamma=gamma, tol=tol, epsilon=epsilon,
+                                                             max_points=max_points),
+                                   ("gamma", "tol", "epsilon", "max_points")),
         "check_grouping": (lambda groups=np.array([0, 0, 1, 1]): grp.check_grouping(groups, 4), ("groups",)),
         "estimate_grouped_model": (lambda groups=np.array([0, 0, 1, 1]), N=8: grp.estimate_grouped_model(
             hm, groups, N), ("groups", "N")),
@@ -86,6 +99,21 @@ def _entry_points():
         "grouping_losses": (lambda N_values=(8,), T_values=(2,), seeds=2: grp.grouping_losses(
             hm, hier.groupings, N_values, T_values, seeds), ("N_values", "T_values", "seeds")),
         "cfr": (lambda iterations=5: games.cfr(kuhn, iterations=iterations), ("iterations",)),
+        "bellman_residual": (lambda V=np.zeros(6): bellman_residual(m, V), ("V",)),
+        "vr_halpern": (lambda op=op, batch_size=None: theory.vr_halpern(op, np.zeros(3), eps=1e-2, max_calls=50,
+                                                                      batch_size=batch_size), ("op", "batch_size")),
+        "least_squares": (lambda A=np.eye(3), b=np.ones(3), rho=0.0: least_squares(A, b, rho), ("A", "b", "rho")),
+        "Terminal": (lambda payoffs=(1.0, -1.0): Terminal(payoffs=payoffs), ("payoffs",)),
+        "linear_scalarisation": (lambda ref=None, budget=3: mo.linear_scalarisation(mom, budget, ref=ref,
+                                                                                     eval_weights=np.eye(2)),
+                                 ("ref", "budget")),
+        "lagrangian": (lambda thresholds=cmdp_t, dual_step="cutting_plane", iterations=5: lagrangian(
+            sv.model, sv.aux_rewards, thresholds, dual_step=dual_step, iterations=iterations),
+                       ("thresholds", "dual_step", "iterations")),
+        "two_stage_actor_critic": (lambda stage_one="soft", quality=0.99: two_stage_actor_critic(
+            sv.model, sv.aux_rewards, cmdp_t, stage_one=stage_one, quality=quality), ("stage_one", "quality")),
+        "markov_game_env": (lambda max_steps=5: markov_game_env(random_markov_game(2, (2, 2), seed=0), max_steps)
+                            .state(), ("max_steps",)),
         "exploitability": (lambda policy=None: games.exploitability(kuhn, policy if policy is not None
                                                                     else games.uniform_policy(kuhn)), ("policy",)),
     }
@@ -111,6 +139,8 @@ def test_malformed_argument_gives_the_packages_own_error(name, arg, value):
             fn(**{arg: value})
     except (ValueError, TypeError) as exc:
         assert _raised_by_us(exc), f"{name}({arg}={value!r}) raised a foreign error: {exc!r}"
+        leaked = [w for w in NUMPY_WORDS if w in str(exc)]
+        assert not leaked, f"{name}({arg}={value!r}) leaks numpy's words {leaked}: {exc}"
     except Exception as exc:  # noqa: BLE001 - anything else is a raw traceback
         pytest.fail(f"{name}({arg}={value!r}) raised {type(exc).__name__}: {exc}")
 

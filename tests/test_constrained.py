@@ -153,7 +153,7 @@ def test_lagrangian_first_iterates_follow_the_projected_dual_step(sv):
     m, C = sv.model, sv.aux_rewards
     t = thresholds_between(m, C, 0.5)
     with pytest.warns(NotConvergedWarning):
-        r = lagrangian(m, C, t, iterations=2, step_size=2.0, tol=1e-12, history=True)
+        r = lagrangian(m, C, t, iterations=2, step_size=2.0, tol=1e-12, history=True, dual_step="sqrt")
     greedy = value_iteration(m, tol=1e-12).policy          # lambda_1 = 0: the main-only best response
     J1 = np.array([_exact_J(m, c, greedy) for c in C])
     span = lambda r_: (r_.max() - r_.min()) / (1 - m.gamma)  # noqa: E731
@@ -161,6 +161,46 @@ def test_lagrangian_first_iterates_follow_the_projected_dual_step(sv):
     lam2 = np.maximum(0.0, 0.0 - eta * (J1 - t))
     assert np.allclose(r.history["last_slacks"][0], J1 - t, rtol=1e-9)
     assert np.allclose(r.history["multipliers"][1], lam2, rtol=1e-12)
+
+
+def test_lagrangian_first_cutting_plane_step_goes_to_the_box_corner(sv):
+    """One cut J_0 + lambda (J(pi_1) - C) is minimised over the box 0 <= lambda_i <= 1e6 sigma_0 / sigma_i at
+    lambda_i = box_i where constraint i is violated by pi_1, else 0."""
+    m, C = sv.model, sv.aux_rewards
+    t = thresholds_between(m, C, 0.5)
+    with pytest.warns(NotConvergedWarning):
+        r = lagrangian(m, C, t, iterations=2, tol=1e-12, history=True)
+    greedy = value_iteration(m, tol=1e-12).policy
+    J1 = np.array([_exact_J(m, c, greedy) for c in C])
+    span = lambda r_: (r_.max() - r_.min()) / (1 - m.gamma)  # noqa: E731
+    box = 1e6 * span(m.R) / np.array([span(c) for c in C])
+    assert np.allclose(r.history["multipliers"][1], np.where(J1 < t, box, 0.0), rtol=1e-9)
+
+
+@pytest.mark.parametrize("seed, beta", [(0, 0.5), (1, 0.8), (3, 0.8), (4, 0.8), (5, 0.5)])
+def test_lagrangian_defaults_converge_to_the_lp_on_small_three_constraint_instances(seed, beta):
+    """Short-video CMDPs with 10 states, 3 constraints, gamma = 0.95: the default budget reaches the exact
+    occupancy LP's value (0.1%), feasibility (0.1% of each threshold), and its dual bound the LP value."""
+    sv_ = short_video_cmdp(Z=3, F=3, K=4, seed=seed)
+    m, C = sv_.model, sv_.aux_rewards
+    t = thresholds_between(m, C, beta)
+    lp = solve_occupancy_lp(m, C, t)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NotConvergedWarning)
+        r = lagrangian(m, C, t)
+    assert r.converged
+    assert abs(r.value / lp.value - 1) <= 1e-3
+    assert np.all(r.slacks / t >= -1e-3)
+    assert r.dual_bound >= lp.value - 1e-6 * abs(lp.value)
+    assert np.isclose(r.value, _exact_J(m, m.R, r.policy), rtol=1e-9)
+    for i, c in enumerate(C):
+        assert np.isclose(r.constraint_values[i], _exact_J(m, c, r.policy), rtol=1e-9)
+    assert r.dual_bound <= lp.value + 1e-3 * abs(lp.value)        # the dual side reached the LP too
+
+
+def test_lagrangian_rejects_an_unknown_dual_step(sv):
+    with pytest.raises(ParameterError, match="dual_step"):
+        lagrangian(sv.model, sv.aux_rewards, thresholds_between(sv.model, sv.aux_rewards, 0.5), dual_step="adam")
 
 
 # ------------------------------------------------------------------------------------------ TSCAC
@@ -328,3 +368,9 @@ def test_default_prior_is_feasible_where_the_hand_spread_prior_is_not(sv):
 
 def _exact_ratio(m, C, t, pi):
     return np.array([_exact_J(m, c, pi) / ti for c, ti in zip(C, t)])
+
+
+def test_tscac_names_stage_one_when_it_is_unknown(sv):
+    m, C = sv.model, sv.aux_rewards
+    with pytest.raises(ParameterError, match=r"stage_one must be .*'bogus'"):
+        two_stage_actor_critic(m, C, thresholds_between(m, C, 0.25), stage_one="bogus")

@@ -385,3 +385,30 @@ def test_newton_in_a_batch_fills_only_the_stalled_games():
 def test_soft_nash_rejects_unknown_method():
     with pytest.raises(ParameterError, match="method"):
         soft_nash(bimatrix_markov_game(np.eye(2), np.eye(2)), 0.1, method="bisect")
+
+
+@pytest.mark.parametrize("which", ["markov_game", "resource_grid"])
+def test_parallel_envs_pass_pettingzoo_state_tests(which):
+    """PettingZoo 1.27's state_test on the AEC conversion and the parallel env: ``state()`` is callable through
+    ``parallel_to_aec`` (an integer ``state`` attribute used to hide it) and lies in ``state_space``."""
+    import warnings
+
+    from pettingzoo.test import parallel_api_test, state_test
+    from pettingzoo.utils import parallel_to_aec
+
+    from games.envs import resource_grid_env
+
+    make = ((lambda: markov_game_env(random_markov_game(4, (2, 3), seed=0), 20)) if which == "markov_game"
+            else (lambda: resource_grid_env(n=3, size=4, max_cycles=15)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                       # a state that only earns warnings fails too
+        state_test(parallel_to_aec(make()), make(), num_cycles=30)
+    parallel_api_test(make(), num_cycles=30)
+    env = make()
+    env.reset(seed=1)
+    s0 = env.state()
+    env.step({a: 0 for a in env.agents})
+    if which == "markov_game":                               # [s, t]: the state index the agents observe, t
+        assert s0[1] == 0 and env.state()[1] == 1 and env.state()[0] == env.current_state
+    else:
+        assert env.state().shape == (3, 2) and env.state_space.contains(s0)

@@ -345,3 +345,36 @@ def test_cuda_matches_cpu():
     a = cmorl(m, solver="barrier", rounds=1, device=GPU)
     b = cmorl(m, solver="barrier", rounds=1, device="cpu")
     assert np.allclose(a.hypervolume, b.hypervolume, rtol=1e-6)
+
+
+# ----------------------------------------------------------------------------- unreachable reference point (issue 23)
+def test_cmorl_refuses_a_ref_above_the_ideal_point_before_any_work(monkeypatch):
+    """The ideal point (per-objective max over all policies) from brute-force enumeration of the deterministic
+    policies; a ref above it in one objective is named before stage one runs."""
+    import importlib
+
+    cm = importlib.import_module("mdp.multiobjective.cmorl")
+
+    m = random_momdp(4, 2, 2, 0.9, seed=3)
+    ideal = _all_deterministic_values(m).max(0)
+    calls = []
+    monkeypatch.setattr(cm, "simplex_grid", lambda *a, **k: calls.append(1) or np.eye(2))
+    for who, fn in [("cmorl", lambda z: cmorl(m, ref=z, rounds=2)),
+                    ("linear_scalarisation", lambda z: linear_scalarisation(m, 4, ref=z))]:
+        with pytest.raises(ParameterError, match=rf"{who}: ref=.*objective 1"):
+            fn([ideal[0] - 5.0, ideal[1] + 0.01])
+    assert calls == []                                     # stage one never started
+
+
+def test_cmorl_with_a_reachable_but_undominated_ref_returns_an_empty_front():
+    """ref just below the ideal point: no single policy reaches both maxima (checked by enumeration), so the
+    documented result is an empty [0, 2] front with hypervolume 0 and utility loss inf."""
+    m = random_momdp(4, 2, 2, 0.9, seed=3)
+    G = _all_deterministic_values(m)
+    z = G.max(0) - 1e-9
+    assert not np.any(np.all(G >= z, axis=1))
+    res = cmorl(m, ref=z, rounds=2, n_select=1)
+    assert res.front.shape == (0, 2) and res.policies.shape == (0, m.S, m.A)
+    assert np.all(res.hypervolume == 0.0) and res.residual == np.inf
+    lin = linear_scalarisation(m, 5, ref=z)
+    assert lin.front.shape == (0, 2) and lin.hypervolume[0] == 0.0

@@ -235,3 +235,84 @@ def test_incremental_archive_prune_equals_a_full_pareto_filter():
             H = np.array(history)
             want = H[pareto_mask(H) & np.all(H >= ref, axis=1)]
             np.testing.assert_array_equal(np.array(arch.G), want)
+
+
+# ----------------------------------------------------------------------------- cyclic models (issue 23)
+def _cyclic_mdp(seed=0, gamma=0.9):
+    """4 states, 3 actions, deterministic transitions s -> s+1, s+2, s+3 (mod 4), no terminal state, uniform
+    2-objective rewards: every policy cycles, and laps with different reward vectors make the exact front
+    of non-stationary deterministic policies infinite."""
+    S, A = 4, 3
+    P = np.zeros((S, A, S))
+    for s in range(S):
+        for a in range(A):
+            P[s, a, (s + a + 1) % S] = 1.0
+    R = np.random.default_rng(seed).uniform(0, 1, size=(S, A, 2))
+    return TabularMDP(P, R, gamma, np.eye(S)[0])
+
+
+def _stationary_values(m):
+    """Values of all A^S deterministic stationary policies, by one numpy solve each (independent of mdp)."""
+    S = m.S
+    out = []
+    for acts in itertools.product(range(m.A), repeat=S):
+        Pp = m.P[np.arange(S), list(acts)]
+        rp = m.R[np.arange(S), list(acts)]
+        out.append(m.mu @ np.linalg.solve(np.eye(S) - m.gamma * Pp, rp))
+    return np.array(out)
+
+
+def test_exact_set_vi_refuses_an_infinite_front_instead_of_hanging():
+    m = _cyclic_mdp()
+    with pytest.raises(ModelError, match=r"max_points=2000.*epsilon="):
+        pareto_value_iteration(m)
+    with pytest.raises(ModelError, match="max_points=50"):
+        pareto_value_iteration(m, max_points=50)
+
+
+@pytest.mark.parametrize("eps", [0.1, 0.03])
+def test_epsilon_set_vi_certifies_its_front_on_a_cyclic_model(eps):
+    """The returned set is an additive ε-Pareto set: every deterministic stationary policy's value is
+    ε-dominated by a front point, and no front point beats the best achievable utility max_π w·G^π (attained by
+    a stationary deterministic policy, so the enumeration is the true optimum) by more than ε."""
+    m = _cyclic_mdp()
+    res = pareto_value_iteration(m, epsilon=eps)
+    assert res.converged and res.epsilon == eps and res.error_bound <= eps
+    B = np.abs(m.R).max() / (1 - m.gamma)
+    assert res.iterations == int(np.ceil(np.log(eps / (2 * B)) / np.log(m.gamma)))
+    G = _stationary_values(m)
+    F = res.front
+    gap = np.min(np.max(G[:, None, :] - F[None, :, :], axis=-1), axis=1)      # per policy: min_f max_j (G-f)_j
+    assert gap.max() <= eps
+    W = np.stack([np.linspace(0, 1, 101), 1 - np.linspace(0, 1, 101)], 1)
+    assert np.all((F @ W.T).max(0) <= (G @ W.T).max(0) + eps)
+    assert len({tuple(f) for f in F}) == len(F) and not any(                   # mutually non-dominated
+        np.all(F[i] >= F[j]) for i in range(len(F)) for j in range(len(F)) if i != j)
+
+
+def test_epsilon_set_vi_matches_the_published_concave_dst_front_within_epsilon():
+    from mdp.envs.deep_sea_treasure import pareto_front as dst_front
+
+    eps = 0.05
+    res = pareto_value_iteration(deep_sea_treasure("concave", 0.99), epsilon=eps)
+    exact = dst_front("concave", 0.99)
+    assert res.converged and res.error_bound <= eps
+    for q in exact:                                  # coverage of every published treasure
+        assert np.min(np.max(q - res.front, axis=1)) <= eps
+    for f in res.front:                              # soundness: within eps of an achievable, hence dominated
+        assert np.min(np.max(f - exact, axis=1)) <= eps
+
+
+@pytest.mark.parametrize("kw, match", [({"epsilon": 0.0}, "epsilon"), ({"epsilon": float("nan")}, "epsilon"),
+                                       ({"epsilon": float("inf")}, "epsilon"), ({"max_points": 0}, "max_points"),
+                                       ({"epsilon": 0.1, "gamma": 1.0}, "gamma")])
+def test_set_vi_budget_arguments_are_checked(kw, match):
+    with pytest.raises(ParameterError, match=match):
+        pareto_value_iteration(_cyclic_mdp(), **kw)
+
+
+def test_policy_recovery_refuses_an_epsilon_front():
+    m = deep_sea_treasure("concave", 0.99)
+    res = pareto_value_iteration(m, epsilon=0.05)
+    with pytest.raises(ParameterError, match="epsilon=0.05"):
+        recover_deterministic_policy(m, res, res.front[0])

@@ -100,8 +100,7 @@ class _Monitor:
     def __init__(self, op, x0, eps, max_calls, check_every, method):
         eps = check_scalar("eps", eps, low=0.0, low_open=True, high=math.inf, high_open=True)
         max_calls = check_scalar("max_calls", max_calls, low=1, integer=True)
-        if not isinstance(op, FiniteSumOperator):
-            raise TypeError(f"op must be a theory.operators.FiniteSumOperator, got {type(op).__name__}")
+        _require_operator(op, method)
         op.check_point(x0)
         self.op, self.eps, self.max_calls, self.method = op, float(eps), int(max_calls), method
         self.check_every = int(check_every or op.n)
@@ -135,6 +134,14 @@ class _Monitor:
                           f"residual {self.res[-1]:.3g} > eps = {self.eps:g}", stacklevel=3)
         return SolverResult(x, np.asarray(self.res), np.asarray(self.calls, dtype=np.int64), self.res[-1],
                             self.used(), iterations, self.converged, self.method, float(eta))
+
+
+def _require_operator(op, method: str) -> None:
+    """``op`` must be a :class:`~theory.operators.FiniteSumOperator` (a matrix is not an operator)."""
+    if not isinstance(op, FiniteSumOperator):
+        shape = f" of shape {tuple(op.shape)}" if hasattr(op, "shape") else ""
+        raise TypeError(f"{method}: op must be a theory.operators.FiniteSumOperator (e.g. "
+                        f"theory.operators.least_squares(A, b)), got {type(op).__name__}{shape}")
 
 
 def _step(eta, default, bound, what, method):
@@ -202,6 +209,7 @@ def halpern(op, x0, *, eps: float, max_calls: int, seed=None, eta: float | None 
     Default :math:`\eta = 1/L_F`; theory (nonexpansive :math:`T`) needs a cocoercive :math:`F` and
     :math:`\eta \le 2/L_F`. ``seed`` is unused (deterministic); accepted for a uniform signature.
     """
+    _require_operator(op, "halpern")
     if not op.cocoercive:
         warnings.warn(f"halpern: {op.name} is not cocoercive, so J(I - eta F) need not be nonexpansive; "
                       "use eag or vr_halpern_inexact", stacklevel=2)
@@ -295,11 +303,11 @@ def vr_halpern(op, x0, *, eps: float, max_calls: int, seed=None, eta: float | No
         >>> bool(res.converged), res.residual <= 1e-3
         (True, True)
     """
+    _require_operator(op, "vr_halpern")
     rng = np.random.default_rng(seed)
     n = op.n
-    b = int(batch_size or max(1, math.isqrt(n)))
-    if not 1 <= b <= n:
-        raise ValueError(f"batch_size must lie in 1..{n}, got {b}")
+    b = max(1, math.isqrt(n)) if batch_size is None else check_scalar("batch_size", batch_size, low=1, high=n,
+                                                                      integer=True)
     if not op.cocoercive:
         warnings.warn(f"vr_halpern: Algorithm 1's guarantee needs cocoercive components; {op.name} is only "
                       "monotone (use vr_halpern_inexact)", stacklevel=2)
@@ -363,6 +371,7 @@ def vr_halpern_inexact(op, x0, *, eps: float, max_calls: int, seed=None, eta: fl
     loop compiled, :func:`theory.compiled.forb_steps`: same draws, same iterates to rounding, its calls
     charged in bulk) or ``"auto"`` (``"numba"`` where it applies, see :func:`vr_halpern`).
     """
+    _require_operator(op, "vr_halpern_inexact")
     rng = np.random.default_rng(seed)
     n = op.n
     p = 1.0 / n if n > 1 else 0.5
@@ -421,6 +430,7 @@ def eag(op, x0, *, eps: float, max_calls: int, seed=None, eta: float | None = No
     :math:`u_{k+1/2} = J(u_k + \beta_k(u_0-u_k) - \eta F(u_k))`,
     :math:`u_{k+1} = J(u_k + \beta_k(u_0-u_k) - \eta F(u_{k+1/2}))`, :math:`\beta_k = 1/(k+2)`.
     Default :math:`\eta = 1/(8L_F)` (EAG-C's theory bound; larger steps warn)."""
+    _require_operator(op, "eag")
     eta = _step(eta, 1.0 / (8 * op.L_F), 1.0 / (8 * op.L_F), "1/(8 L_F)", "eag")
     mon = _Monitor(op, x0, eps, max_calls, check_every, "eag")
     u0 = _copy(x0)
@@ -440,6 +450,7 @@ def extragradient(op, x0, *, eps: float, max_calls: int, seed=None, eta: float |
     r"""Korpelevich's extragradient: :math:`u_{k+1/2} = J(u_k - \eta F(u_k))`,
     :math:`u_{k+1} = J(u_k - \eta F(u_{k+1/2}))`; default :math:`\eta = 0.5/L_F` (theory: :math:`\eta < 1/L_F`).
     Its last-iterate residual decays like :math:`O(1/\sqrt k)` on monotone problems."""
+    _require_operator(op, "extragradient")
     eta = _step(eta, 0.5 / op.L_F, 1.0 / op.L_F, "1/L_F", "extragradient")
     mon = _Monitor(op, x0, eps, max_calls, check_every, "extragradient")
     u = _copy(x0)
@@ -458,6 +469,7 @@ def vr_extragradient(op, x0, *, eps: float, max_calls: int, seed=None, eta: floa
     :math:`u_{1/2} = J(\bar u - \eta F(w))`,
     :math:`u^+ = J(\bar u - \eta[F(w) + F_\xi(u_{1/2}) - F_\xi(w)])`, :math:`w \leftarrow u^+` w.p. :math:`p`.
     Default :math:`\eta = 0.99\sqrt p/L` (theory: :math:`\eta < \sqrt{1-\alpha}/L`)."""
+    _require_operator(op, "vr_extragradient")
     rng = np.random.default_rng(seed)
     n = op.n
     p = 1.0 / n if n > 1 else 0.5

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from theory.validation import ShapeError
+from theory.validation import ShapeError, check_scalar, to_numpy
 
 __all__ = ["FiniteSumOperator", "LeastSquares", "MatrixGame", "QuadraticMinMax", "BallMinMax",
            "least_squares", "matrix_game", "policeman_burglar", "hard_quadratic", "regularized_minmax",
@@ -214,7 +214,7 @@ def lipschitz_constants(op: FiniteSumOperator, with_full: bool = True) -> Lipsch
 
 
 def _check_data(name, X):
-    X = np.asarray(X, dtype=np.float64) if not type(X).__module__.startswith("torch") else X
+    X = np.asarray(to_numpy(X, name=name)) if not type(X).__module__.startswith("torch") else X
     finite = np.isfinite(X).all() if isinstance(X, np.ndarray) else bool(X.isfinite().all())
     if not finite:
         raise ValueError(f"{name} contains non-finite entries")
@@ -243,9 +243,8 @@ class LeastSquares(FiniteSumOperator):
         b = _check_data("b", b)
         if A.shape[:-1] != b.shape:
             raise ValueError(f"A has shape {tuple(A.shape)} but b has shape {tuple(b.shape)}")
-        if rho < 0:
-            raise ValueError(f"rho must be >= 0, got {rho}")
-        self.A, self.b, self.rho = A, b, float(rho)
+        rho = check_scalar("rho", rho, low=0.0, high=math.inf, high_open=True)
+        self.A, self.b, self.rho = A, b, rho
         self._flat = isinstance(A, np.ndarray) and A.ndim == 2  # one numpy instance: the fast 1-D paths apply
         self.n, self.dim = A.shape[-2], A.shape[-1]
         Ah = _np(A).reshape(-1, self.n, self.dim)

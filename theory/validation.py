@@ -61,9 +61,41 @@ def to_numpy(x, dtype=np.float64, name: str = "array") -> np.ndarray:
         x = x.detach().cpu().numpy()
     try:
         return np.array(x, dtype=dtype)
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError):
         raise ShapeError(f"{name} must be a numeric array (numpy array, torch tensor or nested sequence); "
-                         f"got {type(x).__name__}: {e}") from None
+                         f"{_what_is_wrong(name, x)}") from None
+
+
+def _is_seq(v) -> bool:
+    return isinstance(v, (list, tuple)) or (isinstance(v, np.ndarray) and v.ndim > 0)
+
+
+def _what_is_wrong(name: str, x) -> str:
+    """Where a nested sequence is ragged or holds a non-number, in the package's words (no numpy internals)."""
+    if not _is_seq(x):
+        return f"got {type(x).__name__} {x!r:.80}"
+    level = [((), x)]
+    while level:
+        seqs = [(i, v) for i, v in level if _is_seq(v)]
+        if seqs and len(seqs) != len(level):
+            (i, v), (j, w) = seqs[0], next((p for p in level if not _is_seq(p[1])))
+            return (f"it is ragged: {name}[{format_index(i)}] is a sequence of length {len(v)} but "
+                    f"{name}[{format_index(j)}] is {w!r:.40}") if i else f"it is ragged at {name}[{format_index(j)}]"
+        if not seqs:
+            for i, v in level:
+                try:
+                    float(v)
+                except (TypeError, ValueError):
+                    return f"{name}[{format_index(i)}] is {v!r:.40} ({type(v).__name__}), not a number"
+            return f"got {type(x).__name__}"
+        lengths = {len(v) for _, v in seqs}
+        if len(lengths) > 1:
+            (i, v) = seqs[0]
+            j, w = next(p for p in seqs if len(p[1]) != len(v))
+            where = lambda k: f"{name}[{format_index(k)}]" if k else name  # noqa: E731
+            return (f"it is ragged: {where(i)} has length {len(v)} but {where(j)} has length {len(w)}")
+        level = [(i + (k,), e) for i, v in seqs for k, e in enumerate(v)]
+    return f"got {type(x).__name__}"
 
 
 def format_index(index) -> str:

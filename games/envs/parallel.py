@@ -1,10 +1,12 @@
 """A PettingZoo ``ParallelEnv`` that plays any :class:`games.markov_game.MarkovGame`.
 
 Agents ``agent_0, ..., agent_{n-1}`` act simultaneously. Every agent observes the state index
-(``np.int64`` in ``Discrete(S)``); ``infos[agent]["state"]`` repeats it. Rewards are ``R[i, s, a]`` of the
-state the joint action was taken in. Episodes never terminate (the game is discounted and stationary) and
-are truncated after ``max_steps`` steps. All randomness (the initial state from ``mu`` and the transitions)
-comes from ``self.np_random``, seeded by ``reset(seed=...)``, so equal seeds give equal episodes
+(``np.int64`` in ``Discrete(S)``); ``infos[agent]["state"]`` repeats it and ``current_state`` holds it.
+PettingZoo's global state, ``state()``, is ``[s, t]`` (state index and step count, an ``int64`` array in
+``state_space = Box([0, 0], [S - 1, max_steps])``): everything the next step depends on. Rewards are
+``R[i, s, a]`` of the state the joint action was taken in. Episodes never terminate (the game is discounted
+and stationary) and are truncated after ``max_steps`` steps. All randomness (the initial state from ``mu``
+and the transitions) comes from ``self.np_random``, seeded by ``reset(seed=...)``, so equal seeds give equal episodes
 (``pettingzoo.test.parallel_seed_test``). ``render_mode="ansi"`` returns a text line, ``"human"`` prints it.
 
 Example:
@@ -47,9 +49,14 @@ class MarkovGameEnv(ParallelEnv):
         self._act = {a: spaces.Discrete(mg.actions[i]) for i, a in enumerate(self.possible_agents)}
         self._cdf = np.cumsum(mg.P.reshape(mg.S, -1, mg.S), -1)
         self.np_random = None
-        self.state = 0
+        self.current_state = 0
         self.t = 0
+        self.state_space = spaces.Box(np.array([0, 0]), np.array([mg.S - 1, self.max_steps]), dtype=np.int64)
         self._last = None
+
+    def state(self) -> np.ndarray:
+        """The global state ``[s, t]`` (``int64``, in ``state_space``)."""
+        return np.array([self.current_state, self.t], dtype=np.int64)
 
     def observation_space(self, agent):
         return self._obs[agent]
@@ -62,16 +69,16 @@ class MarkovGameEnv(ParallelEnv):
         return int(min(np.searchsorted(cdf, u, side="right"), cdf.shape[0] - 1))
 
     def _observations(self):
-        return {a: np.int64(self.state) for a in self.agents}
+        return {a: np.int64(self.current_state) for a in self.agents}
 
     def reset(self, seed=None, options=None):
         if seed is not None or self.np_random is None:
             self.np_random, _ = seeding.np_random(seed)
         self.agents = list(self.possible_agents)
-        self.state = self._draw(np.cumsum(self.mg.mu))
+        self.current_state = self._draw(np.cumsum(self.mg.mu))
         self.t = 0
         self._last = None
-        return self._observations(), {a: {"state": int(self.state)} for a in self.agents}
+        return self._observations(), {a: {"state": int(self.current_state)} for a in self.agents}
 
     def step(self, actions):
         if not self.agents:
@@ -87,16 +94,16 @@ class MarkovGameEnv(ParallelEnv):
                 raise ParameterError(f"actions[{a!r}] = {x} is not an action in 0..{self.mg.actions[i] - 1}")
             acts.append(x)
             joint = joint * self.mg.actions[i] + x
-        s = self.state
+        s = self.current_state
         rewards = {a: float(self.mg.R[(i, s, *acts)]) for i, a in enumerate(self.possible_agents)}
-        self.state = self._draw(self._cdf[s, joint])
+        self.current_state = self._draw(self._cdf[s, joint])
         self.t += 1
         self._last = (s, tuple(acts), rewards)
         trunc = self.t >= self.max_steps
         obs = self._observations()
         terminations = {a: False for a in self.agents}
         truncations = {a: trunc for a in self.agents}
-        infos = {a: {"state": int(self.state)} for a in self.agents}
+        infos = {a: {"state": int(self.current_state)} for a in self.agents}
         if trunc:
             self.agents = []
         if self.render_mode == "human":
@@ -107,11 +114,11 @@ class MarkovGameEnv(ParallelEnv):
         if self.render_mode is None:
             return None
         if self._last is None:
-            text = f"t={self.t} state={self.state}"
+            text = f"t={self.t} state={self.current_state}"
         else:
             s, acts, r = self._last
             text = (f"t={self.t} state={s} actions={list(acts)} rewards="
-                    f"{[round(v, 3) for v in r.values()]} -> {self.state}")
+                    f"{[round(v, 3) for v in r.values()]} -> {self.current_state}")
         if self.render_mode == "ansi":
             return text
         print(text)

@@ -196,6 +196,7 @@ class ResourceGridEnv(ParallelEnv):
         self._pos = np.zeros((self.n, 2), dtype=int)
         self._t = 0
         self.np_random, _ = seeding.np_random(None)
+        self.state_space = spaces.Box(0, self.size - 1, shape=(self.n, 2), dtype=np.int64)
 
     @functools.lru_cache(maxsize=None)
     def observation_space(self, agent):
@@ -251,7 +252,8 @@ class ResourceGridEnv(ParallelEnv):
         return obs, rewards, terminations, truncations, infos
 
     def state(self) -> np.ndarray:
-        return self._pos.copy()
+        """The global state: ``[n, 2]`` agent cells (``int64``, in ``state_space``)."""
+        return self._pos.astype(np.int64)
 
     def render(self):
         return None

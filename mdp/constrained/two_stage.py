@@ -364,6 +364,8 @@ def two_stage_actor_critic(m: TabularMDP, aux_rewards, thresholds, seed=0, stage
     require_achievable(m, C, t, who="two_stage_actor_critic")
     tau = eps = None
     if priors is None:
+        if stage_one not in ("npg", "soft"):
+            raise ParameterError(f"stage_one must be 'npg' or 'soft', got {stage_one!r}")
         if stage_one == "npg":
             tau = check_scalar("prior_temperature", prior_temperature, low=0.0, low_open=True)
             eps = check_scalar("prior_spread", prior_spread, low=0.0, high=1.0)

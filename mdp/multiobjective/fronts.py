@@ -81,7 +81,11 @@ def evaluate_policies(m: TabularMDP, policies, device: str = "cpu"):
         ``[B, m]`` torch tensor (float64) on ``device``.
 
     Example:
-        >>> G = evaluate_policies(m, np.full((8, m.S, m.A), 1 / m.A))   # doctest: +SKIP
+        >>> from mdp.multiobjective import random_momdp
+        >>> m = random_momdp(5, 2, 2, seed=0)
+        >>> G = evaluate_policies(m, np.full((8, m.S, m.A), 1 / m.A))
+        >>> tuple(G.shape), bool(G.std(0).max() == 0)          # 8 copies of the uniform policy: one value
+        ((8, 2), True)
     """
     import torch
 
@@ -165,7 +169,8 @@ def convex_coverage_set(m: TabularMDP, tol: float = 1e-9, max_iter: int = 200) -
         :class:`CCSResult`.
 
     Example:
-        >>> ccs = convex_coverage_set(deep_sea_treasure("convex", gamma=0.99))   # doctest: +SKIP
+        >>> from mdp.envs.deep_sea_treasure import deep_sea_treasure
+        >>> ccs = convex_coverage_set(deep_sea_treasure("convex", gamma=0.99))
         >>> ccs.vertices.shape
         (10, 2)
     """
@@ -300,13 +305,19 @@ class ParetoVIResult:
     r"""Set-valued value iteration.
 
     Attributes:
-        front: ``[k, m]`` Pareto front of deterministic policies from the start state.
+        front: ``[k, m]`` Pareto front of deterministic policies from the start state (exact mode), or an
+            additive :math:`\varepsilon`-Pareto set of it (``epsilon`` given, see
+            :func:`pareto_value_iteration`).
         sets: per state, the ``[k_s, m]`` non-dominated value vectors.
         residual: Hausdorff distance (sup norm) between the backup of the returned sets and the sets.
-        error_bound: :math:`\gamma\,\mathrm{residual}/(1-\gamma)` (the set backup is a γ-contraction in the
-            Hausdorff metric) for :math:`\gamma < 1`; for :math:`\gamma = 1` ``0.0`` when the sets are an
-            exact fixed point, else ``None``.
-        converged: ``residual <= tol``; ``iterations``: backups applied.
+        error_bound: exact mode: :math:`\gamma\,\mathrm{residual}/(1-\gamma)` (the set backup is a
+            γ-contraction in the Hausdorff metric) for :math:`\gamma < 1`; for :math:`\gamma = 1` ``0.0`` when
+            the sets are an exact fixed point, else ``None``. ε mode: the certified :math:`\varepsilon'
+            \le \varepsilon` of the returned front (every deterministic policy's value is
+            :math:`\varepsilon'`-dominated by a front point, every front point is within :math:`\varepsilon'`
+            of a deterministic policy's value).
+        converged: exact mode ``residual <= tol``; ε mode ``error_bound <= epsilon``. ``iterations``: backups.
+        epsilon: the requested ``epsilon`` (``None``: exact mode).
     """
 
     front: np.ndarray
@@ -315,6 +326,7 @@ class ParetoVIResult:
     error_bound: float | None
     converged: bool
     iterations: int
+    epsilon: float | None = None
 
 
 def _hausdorff(X: np.ndarray, Y: np.ndarray) -> float:
@@ -322,29 +334,86 @@ def _hausdorff(X: np.ndarray, Y: np.ndarray) -> float:
         return 0.0
     if X.shape[0] == 0 or Y.shape[0] == 0:
         return np.inf
-    D = np.abs(X[:, None, :] - Y[None, :, :]).max(-1)
-    return float(max(D.min(1).max(), D.min(0).max()))
+    if X.shape == Y.shape and np.array_equal(X, Y):
+        return 0.0
+    from scipy.spatial import cKDTree
+
+    dx = cKDTree(Y).query(X, p=np.inf)[0].max()                 # sup-norm nearest neighbours, O(n log n)
+    dy = cKDTree(X).query(Y, p=np.inf)[0].max()
+    return float(max(dx, dy))
+
+
+def _box_prune(X: np.ndarray, delta: float) -> np.ndarray:
+    r"""One point per :math:`\delta`-box :math:`\lfloor x/\delta \rfloor` (the one with the largest sum),
+    Pareto-filtered. Two points of one box differ by less than :math:`\delta` in every coordinate, so every
+    dropped point :math:`x` has a kept :math:`y` with :math:`y + \delta \mathbf 1 \ge x` (the box's
+    representative, or the kept point that dominates it)."""
+    box = np.floor(X / delta)
+    order = np.lexsort((-X.sum(1), *box.T[::-1]))                  # by box, then largest sum first
+    B = box[order]
+    first = np.ones(len(order), bool)
+    first[1:] = np.any(B[1:] != B[:-1], axis=1)
+    return pareto_filter(X[np.sort(order[first])])
 
 
 def pareto_value_iteration(m: TabularMDP, gamma: float | None = None, tol: float = 1e-12,
-                           max_iter: int = 10_000) -> ParetoVIResult:
+                           max_iter: int = 10_000, epsilon: float | None = None,
+                           max_points: int = 2_000) -> ParetoVIResult:
     r"""Pareto front of deterministic policies of a deterministic-transition MDP by set-valued VI.
+
+    **Exact mode** (``epsilon=None``): :math:`\mathcal V_{k+1} = \mathrm{ND}(T\mathcal V_k)` from
+    :math:`\mathcal V_0 \equiv \{0\}` until the Hausdorff residual is ``<= tol``. On acyclic (episodic)
+    models the sets are finite and reached exactly. On a model with a reachable cycle whose laps give
+    different reward vectors the exact front of non-stationary deterministic policies is *infinite* (each
+    extra lap adds points, e.g. 4 states × 3 actions: ~4× more points every five backups); when a state's
+    set exceeds ``max_points`` the function refuses with a ``ModelError`` that says so, instead of
+    filtering ever larger sets.
+
+    **ε mode** (``epsilon`` given, :math:`\gamma < 1`): the backup is followed by :math:`\delta`-box
+    pruning (:func:`_box_prune`, :math:`\delta = \varepsilon(1-\gamma)/2`),
+    :math:`\tilde{\mathcal V}_{k+1} = \mathrm{Prune}_\delta(T\tilde{\mathcal V}_k)`. By induction every point
+    of :math:`T^k\{0\}(s)` is :math:`e_k`-dominated by a point of :math:`\tilde{\mathcal V}_k(s)` with
+    :math:`e_k = \delta + \gamma e_{k-1} = \delta(1-\gamma^k)/(1-\gamma)` (the error accumulated over
+    backups, at most :math:`\varepsilon/2`); each point of :math:`\tilde{\mathcal V}_k` is the ``k``-step
+    return of a deterministic policy, within :math:`\gamma^k B` of its infinite-horizon value
+    (:math:`B = \max|R|/(1-\gamma)`). The loop runs until :math:`e_k + \gamma^k B \le \varepsilon`
+    (:math:`k = \lceil \log(\varepsilon/2B)/\log\gamma \rceil` backups) or until the pruned sets are an
+    exact fixed point (then every point is itself attained and the bound is :math:`e_\infty \le
+    \varepsilon/2`). The result is an additive ε-Pareto set: every deterministic (even non-stationary)
+    policy's value :math:`G` has a front point :math:`f` with :math:`G \le f + \varepsilon\mathbf 1`, and
+    every front point is within :math:`\varepsilon` (sup norm) of such a value. The sets hold at most one
+    point per δ-box, so the runtime is bounded whatever the model.
 
     Args:
         m: multi-objective model whose every row ``P[s, a, :]`` is one-hot and whose ``mu`` is one-hot.
             Absorbing zero-reward states are terminal (value set ``{0}``).
-        gamma: discount overriding ``m.gamma``; ``1.0`` is allowed for episodic models (every reward
-            stream ends in a terminal state or is dominated).
-        tol: Hausdorff tolerance of the stopping test.
+        gamma: discount overriding ``m.gamma``; ``1.0`` is allowed for episodic models in exact mode (every
+            reward stream ends in a terminal state or is dominated).
+        tol: Hausdorff tolerance of the exact mode's stopping test.
         max_iter: budget of backups.
+        epsilon: ``None`` (exact) or the certified additive accuracy ``> 0`` of an ε-Pareto front.
+        max_points: exact mode's budget of points per state before the refusal.
 
     Returns:
         :class:`ParetoVIResult`; ``front`` is the set of the start state.
+
+    Example:
+        >>> from mdp.envs.deep_sea_treasure import deep_sea_treasure
+        >>> len(pareto_value_iteration(deep_sea_treasure("concave", 0.99)).front)
+        10
     """
     k = require_multiobjective(m, "pareto_value_iteration")
     g = m.gamma if gamma is None else check_scalar("gamma", gamma, low=0.0, high=1.0)
     tol = check_scalar("tol", tol, low=0.0)
     max_iter = check_scalar("max_iter", max_iter, low=1, integer=True)
+    max_points = check_scalar("max_points", max_points, low=1, integer=True)
+    if epsilon is not None:
+        epsilon = check_scalar("epsilon", epsilon, low=0.0, low_open=True)
+        if epsilon == np.inf:
+            raise ParameterError("epsilon must be finite, got inf")
+        if g >= 1.0:
+            raise ParameterError(f"epsilon needs gamma < 1 (the certificate sums the pruning error over "
+                                 f"backups, epsilon(1-gamma)/2 each), got gamma={g!r}")
     P = m.dense_P()
     if not np.all(np.isclose(P.max(-1), 1.0, atol=1e-12)):
         s, a = np.argwhere(~np.isclose(P.max(-1), 1.0, atol=1e-12))[0]
@@ -356,6 +425,13 @@ def pareto_value_iteration(m: TabularMDP, gamma: float | None = None, tol: float
     term = m.absorbing_states()
     zero = np.zeros((1, k))
     sets = [zero] * m.S
+    if epsilon is not None:
+        delta = epsilon * (1.0 - g) / 2.0
+        B = float(np.abs(m.R).max()) / (1.0 - g)
+        needed = 0 if B <= epsilon / 2 or g == 0.0 else int(np.ceil(np.log(epsilon / (2 * B)) / np.log(g)))
+        prune = (lambda X: _box_prune(X, delta))
+    else:
+        prune = pareto_filter
 
     def backup(cur):
         new = []
@@ -364,24 +440,48 @@ def pareto_value_iteration(m: TabularMDP, gamma: float | None = None, tol: float
                 new.append(zero)
                 continue
             cand = np.concatenate([m.R[s, a] + g * cur[nxt[s, a]] for a in range(m.A)])
-            new.append(pareto_filter(cand))
+            new.append(prune(cand))
         return new
 
     res, it = np.inf, 0
-    for it in range(max_iter + 1):
-        new = backup(sets)
-        res = max(_hausdorff(a, b) for a, b in zip(new, sets))
-        if res <= tol or it == max_iter:
-            break
-        sets = new
-    converged = bool(res <= tol)
-    if not converged:
-        warn_not_converged("pareto_value_iteration", residual=res, tol=tol, iterations=it)
-    bound = (g * res / (1 - g) if g < 1 else (0.0 if res == 0 else None))
+    if epsilon is None:
+        for it in range(max_iter + 1):
+            new = backup(sets)
+            big = max(range(m.S), key=lambda s: len(new[s]))
+            if len(new[big]) > max_points:
+                raise ModelError(
+                    f"pareto_value_iteration: the exact front at state {big} has {len(new[big])} points after "
+                    f"{it + 1} backups, more than max_points={max_points}; a cycle with different reward vectors "
+                    f"makes the exact front of this model infinite. Pass epsilon=... (e.g. 1e-2) for a certified "
+                    f"epsilon-approximate front, or raise max_points")
+            res = max(_hausdorff(a, b) for a, b in zip(new, sets))
+            if res <= tol or it == max_iter:
+                break
+            sets = new
+        converged = bool(res <= tol)
+        if not converged:
+            warn_not_converged("pareto_value_iteration", residual=res, tol=tol, iterations=it)
+        bound = (g * res / (1 - g) if g < 1 else (0.0 if res == 0 else None))
+    else:
+        bound = np.inf
+        for it in range(1, max_iter + 1):
+            new = backup(sets)
+            res = max(_hausdorff(a, b) for a, b in zip(new, sets))
+            sets = new
+            acc = delta * (1.0 - g ** it) / (1.0 - g)
+            if res == 0.0:                                  # an exact fixed point of the pruned backup
+                bound = delta / (1.0 - g)
+                break
+            bound = acc + g ** it * B
+            if it >= needed:
+                break
+        converged = bool(bound <= epsilon * (1 + 1e-12))
+        if not converged:
+            warn_not_converged("pareto_value_iteration", residual=bound, tol=epsilon, iterations=it)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         front = sets[int(starts[0])]
-    return ParetoVIResult(front[np.lexsort(front.T[::-1])], tuple(sets), float(res), bound, converged, it)
+    return ParetoVIResult(front[np.lexsort(front.T[::-1])], tuple(sets), float(res), bound, converged, it, epsilon)
 
 
 def recover_deterministic_policy(m: TabularMDP, pareto: ParetoVIResult, target,
@@ -398,7 +498,7 @@ def recover_deterministic_policy(m: TabularMDP, pareto: ParetoVIResult, target,
 
     Args:
         m: the deterministic-transition model :func:`pareto_value_iteration` ran on.
-        pareto: its result (``sets`` per state), run with the model's own discount ``m.gamma``.
+        pareto: its result (``sets`` per state), run in exact mode with the model's own discount ``m.gamma``.
         target: ``[k]`` a point of ``pareto.front``.
         atol: matching tolerance (default :math:`10^{-8}(1 + \max|{\rm target}|)`).
 
@@ -406,6 +506,9 @@ def recover_deterministic_policy(m: TabularMDP, pareto: ParetoVIResult, target,
         ``[S, A]`` one-hot policy.
     """
     k = require_multiobjective(m, "recover_deterministic_policy")
+    if getattr(pareto, "epsilon", None) is not None:
+        raise ParameterError(f"recover_deterministic_policy needs an exact pareto_value_iteration result; this one "
+                             f"was run with epsilon={pareto.epsilon} (pruned sets hold truncated returns)")
     v = to_numpy(target, name="target").astype(float)
     if v.shape != (k,):
         raise FrontError(f"target must be a [{k}] vector, got shape {v.shape}")
@@ -464,8 +567,9 @@ def deterministic_epsilon_constraint(m: TabularMDP, objective: int, thresholds,
         ``ModelError`` when no front point meets the thresholds.
 
     Example:
-        >>> m = deep_sea_treasure("concave", 0.99)                               # doctest: +SKIP
-        >>> deterministic_epsilon_constraint(m, 0, [-np.inf, -10.0]).value       # doctest: +SKIP
+        >>> from mdp.envs.deep_sea_treasure import deep_sea_treasure
+        >>> m = deep_sea_treasure("concave", 0.99)
+        >>> deterministic_epsilon_constraint(m, 0, [-np.inf, -10.0]).value
         array([14.76391511, -8.64827525])
     """
     k = require_multiobjective(m, "deterministic_epsilon_constraint")

@@ -92,6 +92,15 @@ def pareto_mask(front) -> np.ndarray:
     k = F.shape[0]
     if k == 0:
         return np.zeros(0, bool)
+    if F.shape[1] == 2:
+        # O(k log k): sorted by x0 descending, then x1 descending, then index, a point is kept iff its x1
+        # beats every earlier point's x1 (earlier points dominate it or are earlier identical copies)
+        order = np.lexsort((np.arange(k), -F[:, 1], -F[:, 0]))
+        x1 = F[order, 1]
+        best = np.maximum.accumulate(np.r_[-np.inf, x1[:-1]])
+        keep = np.zeros(k, bool)
+        keep[order] = x1 > best
+        return keep
     ge = np.all(F[:, None, :] >= F[None, :, :], axis=-1)       # ge[i, j]: F_i >= F_j
     gt = np.any(F[:, None, :] > F[None, :, :], axis=-1)
     dominated = np.any(ge & gt, axis=0)                        # some i dominates j
