@@ -90,7 +90,8 @@ def test_theorem_violation_is_an_error_type():
     assert issubclass(TheoremViolation, RuntimeError)
 
 
-def _fake_experiment(monkeypatch, claims):
+def _fake_experiment(monkeypatch, claims, tmp_path):
+    """An experiment whose claims are given, and one real per-seed table to aggregate."""
     import types
 
     import pandas as pd
@@ -100,8 +101,9 @@ def _fake_experiment(monkeypatch, claims):
     mod = types.SimpleNamespace(claims=lambda frame, config: claims, TITLE="fake")
     monkeypatch.setattr(core, "get_experiment", lambda name: mod)
     monkeypatch.setattr(core, "get_config", lambda name, scale: None)
-    monkeypatch.setattr(pd, "read_parquet", lambda p: pd.DataFrame({"x": [1.0]}))
-    return core
+    seed = tmp_path / "seed0.parquet"
+    pd.DataFrame({"x": [1.0]}).to_parquet(seed)
+    return core, [seed]
 
 
 def test_aggregate_refuses_a_contradicted_claim_without_a_cause(monkeypatch, tmp_path):
@@ -112,15 +114,15 @@ def test_aggregate_refuses_a_contradicted_claim_without_a_cause(monkeypatch, tmp
 
     bad = Claim.at_least("rate", Interval(0.1, 0.05, 0.2), 1.0)          # whole CI below the limit
     assert bad.verdict == "contradicted"
-    core = _fake_experiment(monkeypatch, [bad])
+    core, inputs = _fake_experiment(monkeypatch, [bad], tmp_path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for scale in ("quick", "full"):
             with pytest.raises(UnexplainedVerdict, match="rate"):
-                core.aggregate("fake", scale, ["in.parquet"])
+                core.aggregate("fake", scale, inputs)
         explained = Claim.at_least("rate", Interval(0.1, 0.05, 0.2), 1.0, cause="one seed; parity shown in test_x")
-        core = _fake_experiment(monkeypatch, [explained])
-        _, out = core.aggregate("fake", "quick", ["in.parquet"], claims_out=tmp_path / "c.json")
+        core, inputs = _fake_experiment(monkeypatch, [explained], tmp_path)
+        _, out = core.aggregate("fake", "quick", inputs, claims_out=tmp_path / "c.json")
     import json
 
     written = json.loads((tmp_path / "c.json").read_text())["claims"][0]
@@ -133,11 +135,12 @@ def test_smoke_scale_names_itself_as_the_cause_and_supported_claims_carry_none(m
 
     from experiments.core import SMOKE_CAUSE
 
-    core = _fake_experiment(monkeypatch, [Claim.at_least("a", Interval(0.1, 0.05, 0.2), 1.0),
-                                          Claim.at_least("b", Interval(2.0, 1.5, 2.5), 1.0, cause="unused")])
+    core, inputs = _fake_experiment(monkeypatch, [Claim.at_least("a", Interval(0.1, 0.05, 0.2), 1.0),
+                                                  Claim.at_least("b", Interval(2.0, 1.5, 2.5), 1.0, cause="unused")],
+                                    tmp_path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        core.aggregate("fake", "smoke", ["in.parquet"], claims_out=tmp_path / "c.json")
+        core.aggregate("fake", "smoke", inputs, claims_out=tmp_path / "c.json")
     a, b = json.loads((tmp_path / "c.json").read_text())["claims"]
     assert a["cause"] == SMOKE_CAUSE and a["verdict"] == "contradicted"
     assert b["verdict"] == "supported" and b["cause"] == ""
