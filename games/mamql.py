@@ -632,16 +632,7 @@ def reward_recovery(r_true, r_hat, P_bar, gamma: float) -> RewardRecovery:
     if r_true.shape != r_hat.shape or r_true.ndim != 2 or P_bar.shape != (*r_true.shape, r_true.shape[0]):
         raise ShapeError(f"reward_recovery needs r_true, r_hat [S, A] and P_bar [S, A, S]; got {r_true.shape}, "
                          f"{r_hat.shape}, {P_bar.shape}")
-    S, A = r_true.shape
-    E = np.repeat(np.eye(S), A, axis=0)  # (s, a) -> Phi(s)
-    H = np.column_stack([gamma * P_bar.reshape(S * A, S) - E, np.ones(S * A)])
-    Qm, _ = np.linalg.qr(H)
-    rank = np.linalg.matrix_rank(H)
-    Qm = Qm[:, :rank]
-
-    def perp(x):
-        return x - Qm @ (Qm.T @ x)
-
+    perp = _shaping_complement(P_bar, gamma)
     x, y = r_true.ravel(), r_hat.ravel()
     denom = np.linalg.norm(x - x.mean())
     res = float(np.linalg.norm(perp(x - y)) / denom) if denom > 0 else float("nan")
@@ -649,6 +640,80 @@ def reward_recovery(r_true, r_hat, P_bar, gamma: float) -> RewardRecovery:
     sp = float(px @ py / (np.linalg.norm(px) * np.linalg.norm(py))) if np.linalg.norm(py) > 0 else 0.0
     pr = float(np.corrcoef(x, y)[0, 1]) if np.std(y) > 0 else 0.0
     return RewardRecovery(pr, res, sp)
+
+
+def _shaping_complement(P_bar, gamma: float):
+    r"""The orthogonal projector onto the complement of the shaping-and-offset subspace
+    :math:`\mathcal H = \{(s,a)\mapsto \gamma\sum_t\bar P(t|s,a)\Phi(t) - \Phi(s) + c\}` of ``P_bar [S, A, S]``,
+    as a function of a flattened reward ``[S * A]`` (the single source of :func:`reward_recovery` and
+    :func:`shaping_free_scale`)."""
+    P_bar = np.asarray(P_bar, dtype=np.float64)
+    S, A = P_bar.shape[:2]
+    E = np.repeat(np.eye(S), A, axis=0)  # (s, a) -> Phi(s)
+    H = np.column_stack([gamma * P_bar.reshape(S * A, S) - E, np.ones(S * A)])
+    Qm, _ = np.linalg.qr(H)
+    Qm = Qm[:, :np.linalg.matrix_rank(H)]
+
+    def perp(x):
+        return x - Qm @ (Qm.T @ x)
+
+    return perp
+
+
+def shaping_free_scale(r, P_bar, gamma: float) -> float:
+    r"""Scale of a marginal reward modulo shaping: the root mean square over :math:`(s, a)` of the residual of
+    its best fit by a potential-based shaping term plus a constant,
+
+    .. math:: \sigma(r) = \min_{h\in\mathcal H}\|r - h\|_2 / \sqrt{SA},
+
+    :math:`\mathcal H` the shaping-and-offset subspace of ``P_bar`` (see :func:`reward_recovery`); a standard
+    deviation over :math:`(s, a)` that ignores what shaping can add. :math:`\sigma(c\,r + h) = |c|\,\sigma(r)`.
+
+    Args:
+        r: ``[S, A]``; P_bar: ``[S, A, S]``; gamma: discount.
+    """
+    r = np.asarray(r, dtype=np.float64)
+    P_bar = np.asarray(P_bar, dtype=np.float64)
+    if r.ndim != 2 or P_bar.shape != (*r.shape, r.shape[0]):
+        raise ShapeError(f"shaping_free_scale needs r [S, A] and P_bar [S, A, S]; got {r.shape}, {P_bar.shape}")
+    return float(np.linalg.norm(_shaping_complement(P_bar, gamma)(r.ravel())) / np.sqrt(r.size))
+
+
+def scale_normalised_rewards(mg: MarkovGame, expert, marginal_rewards) -> tuple[list[np.ndarray], np.ndarray]:
+    r"""Recovered marginal rewards rescaled to the true reward's scale modulo shaping.
+
+    Agent :math:`i`'s recovered reward :math:`\hat r_{i,b}` of data set :math:`b` is multiplied by
+    :math:`c_{i,b} = \sigma(\bar r_i)/\sigma(\hat r_{i,b})` (:func:`shaping_free_scale`, both in agent
+    :math:`i`'s marginal MDP against the expert, the demonstrations' dynamics), :math:`\bar r_i` its true
+    marginal reward; only the scale changes, the reward (shaping included) is otherwise kept. Re-optimising
+    :math:`c\,\hat r` at temperature :math:`T` is re-optimising :math:`\hat r` at :math:`T/c`
+    (:math:`\mathrm{softmax}(cQ/T)`), so :func:`transfer_returns` of the rescaled rewards compares rewards
+    at a matched scale: invariant to :math:`\hat r\to k\hat r`, :math:`k>0`. A reward with no component
+    off the shaping subspace (:math:`\sigma = 0`) is left unscaled.
+
+    Args:
+        mg: the game (the demonstrations' dynamics); expert: the expert policies;
+        marginal_rewards: per agent ``[B, S, A_i]``.
+
+    Returns:
+        ``(rescaled rewards per agent [B, S, A_i], scale ratios [n, B])``, the ratios
+        :math:`\sigma(\hat r_{i,b})/\sigma(\bar r_i)` (recovered over true; 1 = the true scale).
+    """
+    expert = validate_policies(mg, expert)
+    rs = [np.asarray(r, dtype=np.float64) for r in marginal_rewards]
+    if len(rs) != mg.n_agents or any(r.ndim != 3 or r.shape[1:] != (mg.S, a) for r, a in zip(rs, mg.actions)):
+        raise ShapeError(f"marginal_rewards must hold {mg.n_agents} arrays [B, S, A_i] for S = {mg.S}, "
+                         f"actions {mg.actions}; got shapes {[r.shape for r in rs]}")
+    out, ratios = [], np.zeros((mg.n_agents, rs[0].shape[0]))
+    for i, r in enumerate(rs):
+        P_bar, r_bar = marginal_mdp_numpy(mg, i, expert)
+        perp = _shaping_complement(P_bar, mg.gamma)
+        true = np.linalg.norm(perp(np.asarray(r_bar, dtype=np.float64).ravel()))
+        hat = np.array([np.linalg.norm(perp(rb.ravel())) for rb in r])
+        ratios[i] = hat / true
+        c = np.where(hat > 0, true / np.where(hat > 0, hat, 1.0), 1.0)
+        out.append(r * c[:, None, None])
+    return out, ratios
 
 
 def _marginal_reward_game(mg: MarkovGame, marginal_rewards) -> MarkovGame:

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from games.mamql import (behaviour_cloning, demonstration_data, expert_data, independent_iq_learn, ma_airl,
-                         mamql, policy_kl, policy_tv, reward_recovery, transfer_returns)
+                         mamql, policy_kl, policy_tv, reward_recovery, scale_normalised_rewards,
+                         transfer_returns)
 from games.markov_game import Demonstrations, marginal_mdp, sample_demonstrations, soft_nash
 from games.markov_games import random_markov_game
 from theory.results import NotConvergedWarning, convention_violations
@@ -315,3 +316,37 @@ def test_transfer_returns_by_hand_and_a_shaped_reward_transfers_differently(game
     assert both[0] != pytest.approx(both[1], abs=1e-3)
     with pytest.raises(ShapeError, match="marginal_rewards"):
         transfer_returns(new, [rs[0][0], rs[1][0]], 1.0)
+
+
+def test_scale_normalisation_makes_transfer_invariant_to_reward_scale(game):
+    # sigma(r) = min_h ||r - h|| / sqrt(SA) over shaping + offset, computed here by least squares on H's columns
+    from games.markov_game import MarkovGame
+
+    mg, expert = game
+    new = MarkovGame(random_markov_game(6, (3, 2), seed=7).P, mg.R, mg.gamma)
+    rng = np.random.default_rng(3)
+    ms = [marginal_mdp(mg, i, expert) for i in range(2)]
+
+    def sigma(r, P):
+        S, A = r.shape
+        H = np.column_stack([mg.gamma * P.reshape(S * A, S) - np.repeat(np.eye(S), A, axis=0), np.ones(S * A)])
+        coef = np.linalg.lstsq(H, r.ravel(), rcond=None)[0]
+        return np.linalg.norm(r.ravel() - H @ coef) / np.sqrt(S * A)
+
+    phi = rng.normal(size=6)
+    base = [m.R + 0.5 * rng.normal(size=m.R.shape) for m in ms]
+    shaped = [b + mg.gamma * m.P @ phi - phi[:, None] for b, m in zip(base, ms)]
+    k = np.array([0.2, 1.0, 4.0])  # the same reward (up to shaping) at three scales
+    rs = [np.stack([k[0] * b, k[1] * b, k[2] * s]) for b, s in zip(base, shaped)]
+    scaled, ratios = scale_normalised_rewards(mg, expert, rs)
+    for i, m in enumerate(ms):
+        assert ratios[i] == pytest.approx(k * sigma(base[i], m.P) / sigma(m.R, m.P), rel=1e-9)
+        for b in range(3):
+            assert sigma(scaled[i][b], m.P) == pytest.approx(sigma(m.R, m.P), rel=1e-9)
+    raw, _ = transfer_returns(new, [r[:2] for r in rs], T)
+    out, conv = transfer_returns(new, [s[:2] for s in scaled], T)
+    assert conv.all()
+    assert abs(raw[0] - raw[1]) > 1e-2  # without the normalisation the scale changes the transfer
+    assert out[0] == pytest.approx(out[1], abs=1e-7)  # with it, a reward times k transfers identically
+    with pytest.raises(ShapeError, match="marginal_rewards"):
+        scale_normalised_rewards(mg, expert, [r[0] for r in rs])
