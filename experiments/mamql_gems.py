@@ -11,6 +11,30 @@ between the uniform policy (0) and the experts (1).
 
 The paper reports MAMQL ahead of MA-AIRL and imitation baselines "often by more than 2-5x"; the claims below
 test the direction of that statement on this reconstruction.
+
+**Convergence** (every fit's stopping test is counted in a measurement, never silenced). The offline fits
+(MAMQL offline, independent IQ-Learn) maximise a fixed, coercive objective; at quick scale they meet the
+stopping test (max-norm gradient :math:`\le 10^{-7}`) after about 1,000 L-BFGS iterations, so the budget is
+2,000 (150 stopped them at residuals of about :math:`10^{-3}`). The margin is thin: fitted alone, data set 0
+exhausts L-BFGS's 3,000 evaluations at a residual of :math:`1.4\times 10^{-7}` (batched with the others it meets
+the test). The cause is conditioning, not rounding: the likelihood is invariant to a per-state level of
+:math:`\bar Q`, which only the :math:`\chi^2` term fixes, with a curvature along smooth potentials of order
+:math:`(1-\gamma)^2\rho_R/(2\alpha)`; the objective still gains about :math:`10^{-9}` over the last 2,700
+evaluations, far above float64 rounding. Since :math:`\hat r` is affine in that level, eliminating it by a
+linear solve would remove the slow direction (not done). Online MAMQL (learned opponents, policy
+reference, :func:`games.mamql.mamql`) repeats exact fits with the regulariser's reference occupancy
+:math:`\rho_\pi` refreshed between rounds, and its stopping test also asks the joint policy to move by at
+most :math:`10^{-7}` between rounds. That loop converges slowly: measured on the quick data sets (300
+iterations a round), the move is 0.43, 0.30, 0.15, 0.10, 0.06 after rounds 2, 10, 20, 30, 40, about
+:math:`3/k` (40 rounds: 35 s of CPU). A heuristic for why the loop is slow: on a demonstrated state's
+undemonstrated action (:math:`\rho_E(s,a) = 0`) the round-:math:`(k+1)` stationarity condition, neglecting
+the :math:`\gamma\bar P\bar V` coupling, reads
+:math:`d_E(s)\,\pi_{k+1}(a|s) = -d_{\pi_k}(s)\,\pi_k(a|s)\,\hat r_{k+1}(s,a)/(4\alpha)`,
+so each round only shrinks :math:`\pi(a|s)` by the factor :math:`|\hat r|/(4\alpha)`, and the implied reward
+approaches its fixed point :math:`\hat r = -4\alpha\,d_E/d_\pi` geometrically at the rate
+:math:`1/(1 + T/(4\alpha))` (0.9926 here; the measured policy move above decays faster early on). No
+budget affordable at quick scale meets the test (3 rounds are run), and the test is not loosened: online
+MAMQL's fits are reported as not converged, and the claims that use them say so in their cause.
 """
 from __future__ import annotations
 
@@ -49,8 +73,9 @@ class Config:
     """Independent data sets (seeds), batched."""
     alpha: float = 10.0
     """chi-squared regulariser."""
-    lbfgs_iterations: int = 150
-    """L-BFGS iterations per fit."""
+    lbfgs_iterations: int = 2000
+    """L-BFGS iteration budget per fit (an upper bound: L-BFGS stops at its gradient tolerance; the offline
+    fits at quick scale need about 1,000 to meet the 1e-7 stopping test, 150 did not)."""
     online_rounds: int = 3
     """Opponent-update rounds of online MAMQL."""
     airl_rounds: int = 30
@@ -60,7 +85,7 @@ class Config:
 CONFIGS = {"smoke": Config(size=2, episodes=20, horizon=10, datasets=2, lbfgs_iterations=50, online_rounds=2,
                            airl_rounds=5),
            "quick": Config(),
-           "full": Config(size=4, episodes=300, datasets=10, lbfgs_iterations=500, online_rounds=10,
+           "full": Config(size=4, episodes=300, datasets=10, online_rounds=10,
                           airl_rounds=100)}
 SEEDS = {"smoke": 1, "quick": 1, "full": 1}
 
@@ -98,19 +123,21 @@ def claims(frame: pd.DataFrame, config: Config) -> list[Claim]:
         Claim.at_least("Pearson modulo shaping: MAMQL minus MA-AIRL",
                        _diff(frame, "shaped_pearson", "mamql", "ma_airl"), 0.0, reconstructed=True,
                        description="paper: better reward recovery than MA-AIRL",
-                       cause="3 data sets at quick scale (interval +-0.18), and online MAMQL stops at its 3-round "
-                             "budget (counted as not converged); mamql_demos makes the comparison with 10"),
+                       cause="3 data sets at quick scale (interval +-0.2); online MAMQL does not meet its stopping "
+                             "test (its policy-reference loop moves the policy by about 3/k in round k; counted, see "
+                             "module docstring); mamql_demos makes the comparison with 10"),
         Claim.at_least("Pearson modulo shaping: MAMQL minus independent IQ-Learn",
                        _diff(frame, "shaped_pearson", "mamql", "independent_iq"), 0.0, reconstructed=True,
                        description="marginalisation helps reward recovery",
-                       cause="3 data sets at quick scale; fits stop at their 150-iteration budget (counted)"),
+                       cause="3 data sets at quick scale; independent IQ-Learn's fits meet their stopping test, "
+                             "online MAMQL's do not (counted, see module docstring)"),
         Claim.at_most("policy TV: MAMQL minus BC", _diff(frame, "tv", "mamql", "bc"), 0.0, reconstructed=True,
                       description="paper: better imitation than behaviour cloning",
-                      cause="3 data sets at quick scale: the difference (-0.002) is 3% of either TV; the paper "
+                      cause="3 data sets at quick scale: the difference (-0.0007) is 1% of either TV; the paper "
                             "claims return, not imitation error, over BC"),
         Claim.at_least("normalised return: MAMQL minus BC", _diff(frame, "normalised_return", "mamql", "bc"), 0.0,
                        reconstructed=True, description="paper: higher average reward than imitation baselines",
-                       cause="regime: at 100 trajectories every learner is within 2% of the experts' return; "
+                       cause="regime: at 100 trajectories every learner is within 3.5% of the experts' return; "
                              "mamql_demos measures the data sizes where they differ"),
     ]
 
