@@ -167,6 +167,14 @@ class SACConfig:
 # ----------------------------------------------------------------------------------------------
 # Pure functions
 # ----------------------------------------------------------------------------------------------
+
+@torch.no_grad()
+def _polyak(target, critic, tau: float) -> None:
+    r"""Target-network update :math:`\bar\theta \leftarrow (1-\tau)\bar\theta + \tau\theta` (in place)."""
+    for pt, pc in zip(target.parameters(), critic.parameters()):
+        pt.mul_(1 - tau).add_(tau * pc)
+
+
 def entity_features(pos: torch.Tensor, t, game: GridGame) -> tuple[torch.Tensor, torch.Tensor]:
     """The relational observation of every agent (module docstring).
 
@@ -604,9 +612,7 @@ def _learn(populations, cfg, game, replicas, seed, device, fixed=None, warm=Fals
             opt.zero_grad()
             loss.backward()
             opt.step()
-            with torch.no_grad():
-                for pt, pc in zip(target.parameters(), critic.parameters()):
-                    pt.mul_(1 - cfg.tau).add_(cfg.tau * pc)
+            _polyak(target, critic, cfg.tau)
     return GridSACModel(game, replace(cfg, latent_size=Z), tuple(populations), actor, critic, encoder,
                         None if predictor is None else predictor.detach(), steps, torch.stack(history))
 
@@ -840,9 +846,7 @@ def adapt_path(model: GridSACModel, n, ks, params: str = "latent", episodes: int
                 net_opt.zero_grad()
                 loss.backward()
                 net_opt.step()
-                with torch.no_grad():
-                    for pt, pc in zip(target.parameters(), critic.parameters()):
-                        pt.mul_(1 - cfg.tau).add_(cfg.tau * pc)
+                _polyak(target, critic, cfg.tau)
         if k in ks:
             snapshot(k)
     return [snaps[k] for k in ks]
