@@ -18,7 +18,7 @@ import torch
 
 from experiments.core import Claim
 from games import kuhn_poker, mmd, perturbed_rps
-from games.evaluation import action_values, policy_to_sequence, sequence_form
+from games.efg.evaluation import action_values, policy_to_sequence, sequence_form
 from theory.rates import Interval
 
 TITLE = "MMD converges to quantal response equilibria (RPS, Kuhn)"

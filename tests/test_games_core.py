@@ -8,7 +8,7 @@ import games
 from games import (Chance, Decision, GameError, PayoffShapeError, PerfectRecallError, PolicyError, TabularPolicy,
                    Terminal, best_response, expected_return, exploitability, kuhn_poker, leduc_poker, nash_conv,
                    normal_form_game, perturbed_rps, solve_zero_sum, tiny_hanabi, uniform_policy)
-from games.evaluation import policy_to_sequence, sequence_to_policy
+from games.efg.evaluation import policy_to_sequence, sequence_to_policy
 from experiments.references import (KUHN_UNIFORM_EXPLOITABILITY, KUHN_VALUE, LEDUC_UNIFORM_EXPLOITABILITY,
                                      LEDUC_VALUE, TINY_HANABI_OPTIMA)
 from games_reference import pure_strategies, tree_value

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from games import Chance, Decision, ExtensiveFormGame, Terminal, leduc_poker, mmd, perturbed_rps
-from games.normal_form import PERTURBED_RPS
+from games.efg.normal_form import PERTURBED_RPS
 
 RPS = (PERTURBED_RPS - PERTURBED_RPS.min()) / (PERTURBED_RPS.max() - PERTURBED_RPS.min())
 
@@ -144,7 +144,7 @@ def test_sequence_form_equals_openspiel_mmd_dilated(name, n):
     pyspiel = pytest.importorskip("pyspiel")
     from open_spiel.python.algorithms.mmd_dilated import MMDDilatedEnt
 
-    from games.openspiel import from_openspiel, from_openspiel_policy
+    from games.efg.openspiel import from_openspiel, from_openspiel_policy
 
     og = pyspiel.load_game(name)
     g = from_openspiel(og)

@@ -1,6 +1,6 @@
 r"""Evaluators over the treeplex: sequence form, expected return, best response, exploitability, LP.
 
-All recursions are array operations over the per-depth levels of :class:`games.extensive_form.Treeplex`
+All recursions are array operations over the per-depth levels of :class:`games.efg.model.Treeplex`
 (one masked reduction and one ``index_add`` per level), on torch tensors with any leading batch axes, so
 the same code evaluates one policy exactly in float64 or a batch of policies on a GPU.
 
@@ -20,13 +20,15 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from games.extensive_form import ExtensiveFormGame, GameError, GameTensors, TabularPolicy, validate_policy
+from games.efg.model import ExtensiveFormGame, GameError
+from games.efg.policy import TabularPolicy, validate_game_policy
+from games.efg.sequence_form import SequenceFormTensors
 
 
 # ----------------------------------------------------------------------------------------------
 # Treeplex recursions (torch, batched)
 # ----------------------------------------------------------------------------------------------
-def sequence_form(T: GameTensors, player: int, probs: torch.Tensor) -> torch.Tensor:
+def sequence_form(T: SequenceFormTensors, player: int, probs: torch.Tensor) -> torch.Tensor:
     """Behavioural ``probs[..., I, A]`` -> sequence-form ``x[..., n_seq]`` (top-down over levels)."""
     P = T.players[player]
     x = probs.new_zeros(*probs.shape[:-2], P.n_seq)
@@ -48,7 +50,7 @@ def uniform_rows(mask: torch.Tensor, dtype: torch.dtype | None = None) -> torch.
     return m / m.sum(-1, keepdim=True)
 
 
-def behavioural_form(T: GameTensors, player: int, x: torch.Tensor, floor: float = 0.0) -> torch.Tensor:
+def behavioural_form(T: SequenceFormTensors, player: int, x: torch.Tensor, floor: float = 0.0) -> torch.Tensor:
     """Sequence form -> behavioural (uniform over legal actions where the parent sequence has mass 0)."""
     P = T.players[player]
     xm = x[..., 1:].unflatten(-1, (P.num_infosets, T.A)).clamp_min(0.0)
@@ -57,7 +59,7 @@ def behavioural_form(T: GameTensors, player: int, x: torch.Tensor, floor: float 
     return torch.where(tot > 0, xm / torch.where(tot > 0, tot, torch.ones_like(tot)), uniform_rows(P.mask, xm.dtype))
 
 
-def sequence_payoffs(T: GameTensors, player: int, y: torch.Tensor, weight: torch.Tensor | None = None):
+def sequence_payoffs(T: SequenceFormTensors, player: int, y: torch.Tensor, weight: torch.Tensor | None = None):
     r"""``g[..., n_seq_i]`` with :math:`g[\sigma] = \sum_{z:\sigma_i(z)=\sigma} w(z)\,y_{\sigma_{-i}(z)}`.
 
     ``weight`` defaults to :math:`c(z) u_i(z)`; pass ``T.terminal_reach`` for the reach channel.
@@ -68,7 +70,7 @@ def sequence_payoffs(T: GameTensors, player: int, y: torch.Tensor, weight: torch
     return out.index_add_(-1, T.terminal_seq[player], vals)
 
 
-def bottom_up(T: GameTensors, player: int, g: torch.Tensor, reduce: str, probs: torch.Tensor | None = None):
+def bottom_up(T: SequenceFormTensors, player: int, g: torch.Tensor, reduce: str, probs: torch.Tensor | None = None):
     """Accumulate information-set values into parent sequences, deepest level first.
 
     ``reduce``: ``"mean"`` (expectation under ``probs``), ``"max"`` (best response; returns its one-hot
@@ -98,13 +100,13 @@ def bottom_up(T: GameTensors, player: int, g: torch.Tensor, reduce: str, probs: 
     return g, out
 
 
-def expected_payoffs(T: GameTensors, x0: torch.Tensor, x1: torch.Tensor) -> torch.Tensor:
+def expected_payoffs(T: SequenceFormTensors, x0: torch.Tensor, x1: torch.Tensor) -> torch.Tensor:
     """``[..., 2]``: :math:`\\sum_z c(z) u_i(z) x_{\\sigma_0(z)} y_{\\sigma_1(z)}` for both players."""
     r = x0[..., T.terminal_seq[0]] * x1[..., T.terminal_seq[1]]
     return r @ T.terminal_weight
 
 
-def action_values(T: GameTensors, player: int, y: torch.Tensor, probs: torch.Tensor):
+def action_values(T: SequenceFormTensors, player: int, y: torch.Tensor, probs: torch.Tensor):
     r"""Reach-weighted action values :math:`q(I,a) = \mathrm{cfv}(I,a) / \sum_{h\in I} \pi_{-i}(h)`.
 
     Computed from two channels of the same bottom-up pass: payoffs :math:`c(z)u_i(z)` and chance reach
@@ -122,7 +124,7 @@ def action_values(T: GameTensors, player: int, y: torch.Tensor, probs: torch.Ten
     return q, cfv, reach
 
 
-def nash_conv_t(T: GameTensors, probs: tuple) -> torch.Tensor:
+def nash_conv_t(T: SequenceFormTensors, probs: tuple) -> torch.Tensor:
     """Batched NashConv (``[...]``) of behavioural ``probs`` (no validation)."""
     x = [sequence_form(T, i, probs[i]) for i in range(2)]
     u = expected_payoffs(T, x[0], x[1])
@@ -138,7 +140,7 @@ def nash_conv_t(T: GameTensors, probs: tuple) -> torch.Tensor:
 # ----------------------------------------------------------------------------------------------
 def _prepare(g: ExtensiveFormGame, policy: TabularPolicy, validate: bool):
     if validate:
-        validate_policy(g, policy)
+        validate_game_policy(g, policy)
     is_torch = torch.is_tensor(policy.probs[0])
     if is_torch:
         dev, dt = policy.probs[0].device, policy.probs[0].dtype

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from games.evaluation import behavioural_form, exploitability_t
-from games.extensive_form import TabularPolicy
+from games.efg.evaluation import behavioural_form, exploitability_t
+from games.efg.policy import TabularPolicy
 from theory.results import warn_not_converged
 
 __all__ = ["LearnerResult", "record_points", "LearnerRecorder"]

@@ -4,7 +4,7 @@ Per iteration and player :math:`i` (alternating: player 0 then player 1 against 
 simultaneous: both against the same iterate), with opponent sequence form :math:`y`:
 
 * counterfactual values :math:`\mathrm{cfv}(I,a)` — one bottom-up expectation pass over the treeplex
-  (:func:`games.evaluation.bottom_up`), :math:`v(I) = \sum_a \pi(a|I)\,\mathrm{cfv}(I,a)`;
+  (:func:`games.efg.evaluation.bottom_up`), :math:`v(I) = \sum_a \pi(a|I)\,\mathrm{cfv}(I,a)`;
 * regrets :math:`R(I,a) \mathrel{+}= \mathrm{cfv}(I,a) - v(I)`; CFR+ clips, :math:`R \leftarrow [R]^+`;
 * regret matching :math:`\pi(a|I)\propto[R(I,a)]^+` (uniform when all are :math:`\le 0`);
 * average strategy in sequence form, :math:`\bar x \mathrel{+}= w_t x^t` with :math:`w_t = 1` (CFR) or
@@ -20,11 +20,11 @@ import sys
 import torch
 from tqdm import tqdm
 
-from games.evaluation import (behavioural_form, bottom_up, exploitability_t, sequence_form, sequence_payoffs,
+from games.efg.evaluation import (behavioural_form, bottom_up, exploitability_t, sequence_form, sequence_payoffs,
                               uniform_rows)
-from games.extensive_form import ExtensiveFormGame
+from games.efg.model import ExtensiveFormGame
 from theory.validation import check_scalar
-from games.learner import LearnerRecorder, LearnerResult, record_points
+from games.efg.learners import LearnerRecorder, LearnerResult, record_points
 
 
 def _regret_matching(R: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -39,7 +39,7 @@ def cfr(g: ExtensiveFormGame, iterations: int = 1000, plus: bool = False, altern
 
     ``target``: stop early once the average policy's exploitability (checked at the ``record_at`` points)
     is at most ``target``; ``converged`` then reports whether it was reached (``None`` without a target).
-    ``residual`` is the average policy's exploitability (see :mod:`games.learner`).
+    ``residual`` is the average policy's exploitability (see :mod:`games.efg.learners`).
 
     Args:
         g: a two-player zero-sum :class:`ExtensiveFormGame`.
@@ -49,7 +49,7 @@ def cfr(g: ExtensiveFormGame, iterations: int = 1000, plus: bool = False, altern
         device, dtype: torch placement and precision.
 
     Returns:
-        :class:`games.learner.LearnerResult` (``average_policy`` is the equilibrium estimate).
+        :class:`games.efg.learners.LearnerResult` (``average_policy`` is the equilibrium estimate).
 
     Example:
         >>> import games

@@ -10,7 +10,7 @@ With :math:`\alpha = 0` it is mirror descent (multiplicative weights) :math:`\pi
 
 **Behavioural MMD** (``form="behavioural"``; ``ssokota/mmd`` ``efg``): every information set of both
 players applies the local update simultaneously with the reach-weighted action values
-:math:`q_t(I,a)` of :func:`games.evaluation.action_values`; the magnet moves as
+:math:`q_t(I,a)` of :func:`games.efg.evaluation.action_values`; the magnet moves as
 :math:`\rho_{t+1}\propto\rho_t^{1-\gamma_m}\pi_{t+1}^{\gamma_m}` (``magnet_lr`` :math:`=\gamma_m`). With
 ``anneal=True`` the schedule is :math:`\alpha_t = \alpha/\sqrt t`, :math:`\eta_t = \eta/\sqrt t`. With a fixed
 uniform magnet the last iterate converges to the agent QRE.
@@ -49,10 +49,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from games.evaluation import action_values, bottom_up, sequence_form, sequence_payoffs, uniform_rows
-from games.extensive_form import ExtensiveFormGame, TabularPolicy
+from games.efg.evaluation import action_values, bottom_up, sequence_form, sequence_payoffs, uniform_rows
+from games.efg.model import ExtensiveFormGame
+from games.efg.policy import TabularPolicy
 from theory.validation import check_scalar
-from games.learner import LearnerRecorder, LearnerResult, record_points
+from games.efg.learners import LearnerRecorder, LearnerResult, record_points
 
 _TINY = 1e-300
 
@@ -121,7 +122,7 @@ def mmd(g: ExtensiveFormGame, alpha, eta=None, magnet_lr=0.0, iterations: int = 
             0 (default) is the exact update.
 
     Returns:
-        :class:`games.learner.LearnerResult`: last iterate ``policy``, ``average_policy``, their
+        :class:`games.efg.learners.LearnerResult`: last iterate ``policy``, ``average_policy``, their
         exploitabilities, the record arrays, ``residual`` (update residual of the returned iterate),
         ``iterations``, ``converged``.
 
