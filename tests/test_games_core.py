@@ -60,10 +60,10 @@ def test_kuhn_nash_family(a):
 
 def test_lp_values():
     k = solve_zero_sum(kuhn_poker())
-    assert k.value == pytest.approx(KUHN_VALUE, abs=1e-9) and k.exploitability < 1e-9 and k.converged
+    assert k.value == pytest.approx(KUHN_VALUE, abs=1e-9) and k.residual < 1e-9 and k.converged
     assert k.solver == "scipy-highs"
     l = solve_zero_sum(leduc_poker())
-    assert l.value == pytest.approx(LEDUC_VALUE, abs=1e-7) and l.exploitability < 1e-8
+    assert l.value == pytest.approx(LEDUC_VALUE, abs=1e-7) and l.residual < 1e-8
     r = solve_zero_sum(perturbed_rps())
     assert r.value == pytest.approx(0.5, abs=1e-9)
     np.testing.assert_allclose(r.policy.probs[0][0], [1 / 7, 3 / 7, 3 / 7], atol=1e-8)

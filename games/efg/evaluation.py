@@ -23,6 +23,7 @@ import torch
 from games.efg.model import ExtensiveFormGame, GameError
 from games.efg.policy import TabularPolicy, validate_game_policy
 from games.efg.sequence_form import SequenceFormTensors
+from theory.results import warn_not_converged
 
 
 # ----------------------------------------------------------------------------------------------
@@ -220,16 +221,23 @@ def policy_to_sequence(g: ExtensiveFormGame, policy: TabularPolicy) -> tuple:
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ZeroSumSolution:
+    """Result of :func:`solve_zero_sum` (the package's result convention, :mod:`theory.results`)."""
+
     value: float
     """Game value for player 0."""
     policy: TabularPolicy
     """A Nash equilibrium (behavioural, both players)."""
-    exploitability: float
-    """Exploitability of ``policy`` from the treeplex evaluator (an independent certificate)."""
+    residual: float
+    """Exploitability (NashConv / 2) of ``policy`` from the treeplex evaluator (an independent certificate)."""
     duality_gap: float
     """|value of player 0's LP - value of player 1's LP|."""
     solver: str
     converged: bool
+    """The stopping test: ``duality_gap < 1e-7`` and ``residual < 1e-6``."""
+    iterations: int
+    """HiGHS iterations of the two LPs together."""
+    error_bound: float | None = None
+    """``None``: the exploitability certifies the policy, but bounds no distance to an equilibrium."""
 
 
 def treeplex_constraints(g: ExtensiveFormGame, player: int):
@@ -264,7 +272,9 @@ def solve_zero_sum(g: ExtensiveFormGame) -> ZeroSumSolution:
 
     Player 0: :math:`\max_{x, v} e_1^\top v` s.t. :math:`F^\top v \le A^\top x`, :math:`E x = e`,
     :math:`x \ge 0` (the inner :math:`\min_y x^\top A y` over :math:`F y = f, y \ge 0` replaced by its dual);
-    player 1's LP is symmetric. Both are solved; their values must agree (``duality_gap``).
+    player 1's LP is symmetric. Both are solved; their values must agree (``duality_gap``). ``converged`` is
+    ``duality_gap < 1e-7`` and ``residual`` (the exploitability of the returned policy) ``< 1e-6``; otherwise a
+    :class:`theory.results.NotConvergedWarning` is raised.
     """
     import scipy.sparse as sp
     from scipy.optimize import linprog
@@ -296,8 +306,8 @@ def solve_zero_sum(g: ExtensiveFormGame) -> ZeroSumSolution:
     v0, v1 = -r0.fun, r1.fun
     expl = exploitability(g, pol)
     ok = abs(v0 - v1) < 1e-7 and expl < 1e-6
+    iterations = int(r0.nit) + int(r1.nit)
     if not ok:
-        import warnings
-
-        warnings.warn(f"solve_zero_sum({g.name}): duality gap {abs(v0 - v1):.3g}, exploitability {expl:.3g}")
-    return ZeroSumSolution(float(v0), pol, float(expl), float(abs(v0 - v1)), "scipy-highs", bool(ok))
+        warn_not_converged(f"solve_zero_sum({g.name}) (duality gap {abs(v0 - v1):.3g})", residual=expl,
+                           tol=1e-6, iterations=iterations)
+    return ZeroSumSolution(float(v0), pol, float(expl), float(abs(v0 - v1)), "scipy-highs", bool(ok), iterations)
