@@ -23,7 +23,8 @@ import torch
 from games.efg.model import ExtensiveFormGame, GameError
 from games.efg.policy import TabularPolicy, validate_game_policy
 from games.efg.sequence_form import SequenceFormTensors
-from theory.results import warn_not_converged
+from theory.backend import is_torch as is_tensor, logsumexp
+from theory.results import SolverResult, warn_not_converged
 
 
 # ----------------------------------------------------------------------------------------------
@@ -93,7 +94,7 @@ def bottom_up(T: SequenceFormTensors, player: int, g: torch.Tensor, reduce: str,
             out[..., s:e, :] = torch.nn.functional.one_hot(arg, T.A).to(g.dtype)
         elif reduce == "lse":
             z = blk.masked_fill(~m, -torch.inf)
-            v = torch.logsumexp(z, -1)
+            v = logsumexp(z, -1)
             out[..., s:e, :] = torch.exp(z - v.unsqueeze(-1))
         else:  # pragma: no cover
             raise ValueError(f"reduce must be mean, max or lse; got {reduce!r}")
@@ -142,7 +143,7 @@ def nash_conv_t(T: SequenceFormTensors, probs: tuple) -> torch.Tensor:
 def _prepare(g: ExtensiveFormGame, policy: TabularPolicy, validate: bool):
     if validate:
         validate_game_policy(g, policy)
-    is_torch = torch.is_tensor(policy.probs[0])
+    is_torch = is_tensor(policy.probs[0])
     if is_torch:
         dev, dt = policy.probs[0].device, policy.probs[0].dtype
         T = g.tensors(dev, dt)
@@ -220,24 +221,24 @@ def policy_to_sequence(g: ExtensiveFormGame, policy: TabularPolicy) -> tuple:
 # Sequence-form LP
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class ZeroSumSolution:
-    """Result of :func:`solve_zero_sum` (the package's result convention, :mod:`theory.results`)."""
+class ZeroSumSolution(SolverResult):
+    """Result of :func:`solve_zero_sum`.
+
+    Base fields (:class:`theory.results.SolverResult`, keyword-only): ``residual`` the exploitability
+    (NashConv / 2) of ``policy`` from the treeplex evaluator (an independent certificate); ``converged`` the
+    stopping test ``duality_gap < 1e-7`` and ``residual < 1e-6``; ``iterations`` the HiGHS iterations of
+    the two LPs together; ``error_bound`` ``None`` (the exploitability certifies the policy but bounds no
+    distance to an equilibrium).
+    """
 
     value: float
     """Game value for player 0."""
     policy: TabularPolicy
     """A Nash equilibrium (behavioural, both players)."""
-    residual: float
-    """Exploitability (NashConv / 2) of ``policy`` from the treeplex evaluator (an independent certificate)."""
     duality_gap: float
     """|value of player 0's LP - value of player 1's LP|."""
     solver: str
-    converged: bool
-    """The stopping test: ``duality_gap < 1e-7`` and ``residual < 1e-6``."""
-    iterations: int
-    """HiGHS iterations of the two LPs together."""
-    error_bound: float | None = None
-    """``None``: the exploitability certifies the policy, but bounds no distance to an equilibrium."""
+    """The LP backend (``"scipy-highs"``)."""
 
 
 def treeplex_constraints(g: ExtensiveFormGame, player: int):
@@ -310,4 +311,5 @@ def solve_zero_sum(g: ExtensiveFormGame) -> ZeroSumSolution:
     if not ok:
         warn_not_converged(f"solve_zero_sum({g.name}) (duality gap {abs(v0 - v1):.3g})", residual=expl,
                            tol=1e-6, iterations=iterations)
-    return ZeroSumSolution(float(v0), pol, float(expl), float(abs(v0 - v1)), "scipy-highs", bool(ok), iterations)
+    return ZeroSumSolution(float(v0), pol, float(abs(v0 - v1)), "scipy-highs", residual=float(expl),
+                           converged=bool(ok), iterations=iterations)

@@ -26,13 +26,13 @@ import numpy as np
 
 from games.efg.evaluation import behavioural_form, exploitability_t
 from games.efg.policy import TabularPolicy
-from theory.results import warn_not_converged
+from theory.results import SolverResult, warn_not_converged
 
 __all__ = ["LearnerResult", "record_points", "LearnerRecorder", "at_iterations"]
 
 
 @dataclass(frozen=True)
-class LearnerResult:
+class LearnerResult(SolverResult):
     """Result of :func:`games.mmd` and :func:`games.cfr` (batch axis first when batched).
 
     Attributes:
@@ -41,12 +41,12 @@ class LearnerResult:
         exploitability, average_exploitability: NashConv / 2 of the two, ``[B]`` or scalar.
         record_iterations: iterations at which the ``record_*`` arrays were taken.
         record_exploitability, record_average_exploitability: ``[len(record_iterations), B]``.
-        residual: see the module docstring (MMD: update residual of the last iterate; CFR: exploitability
-            of the average policy).
-        iterations: updates performed.
-        converged: the stated stopping test, ``None`` when none was asked for.
-        error_bound: ``None`` (no certified distance exists for these methods).
-        history: ``None`` (the record arrays are the history).
+
+    Base fields (:class:`theory.results.SolverResult`, keyword-only): ``residual`` (see the module docstring;
+    MMD: update residual of the last iterate, CFR: exploitability of the average policy; per instance when
+    batched), ``iterations`` (updates performed), ``converged`` (the stated stopping test, ``None`` when none
+    was asked for), ``error_bound`` ``None`` (no certified distance exists for these methods), ``history``
+    ``None`` (the record arrays are the history).
     """
 
     policy: TabularPolicy
@@ -56,11 +56,6 @@ class LearnerResult:
     record_iterations: np.ndarray
     record_exploitability: np.ndarray
     record_average_exploitability: np.ndarray
-    residual: object
-    iterations: int
-    converged: object
-    error_bound: object = None
-    history: object = None
 
 
 def record_points(iterations: int, record_at=None) -> np.ndarray:
@@ -128,7 +123,7 @@ class LearnerRecorder:
         f = (lambda a: float(np.ravel(a)[0])) if not batched else (lambda a: a)
         conv = None if converged is None else (bool(np.all(converged)) if not batched else np.asarray(converged))
         return LearnerResult(pol, apol, f(e_last), f(e_avg), np.asarray(self.iterations_done, dtype=int),
-                             rec_e, rec_ae, f(resid), int(iterations), conv)
+                             rec_e, rec_ae, residual=f(resid), iterations=int(iterations), converged=conv)
 
 
 def at_iterations(points, fn):

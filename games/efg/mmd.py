@@ -56,6 +56,7 @@ from games.efg.evaluation import (action_values, behavioural_form, bottom_up, se
 from games.efg.learners import LearnerRecorder, LearnerResult, record_points
 from games.efg.model import ExtensiveFormGame
 from games.efg.policy import TabularPolicy
+from theory.backend import is_torch, softmax
 from theory.validation import check_scalar
 
 _TINY = 1e-300
@@ -72,7 +73,7 @@ def mmd_local_update(pi: torch.Tensor, q: torch.Tensor, eta, alpha, magnet: torc
     if magnet is not None:
         logits = logits + eta * alpha * torch.log(magnet.clamp_min(_TINY))
     logits = (logits / (1.0 + eta * alpha)).masked_fill(~mask, -torch.inf)
-    return torch.softmax(logits, -1)
+    return softmax(logits, -1)
 
 
 def md_local_update(pi: torch.Tensor, q: torch.Tensor, eta, mask: torch.Tensor) -> torch.Tensor:
@@ -83,7 +84,7 @@ def md_local_update(pi: torch.Tensor, q: torch.Tensor, eta, mask: torch.Tensor) 
 def move_magnet(magnet: torch.Tensor, pi: torch.Tensor, lr, mask: torch.Tensor) -> torch.Tensor:
     r""":math:`\rho_{t+1}\propto\rho_t^{1-\gamma_m}\pi^{\gamma_m}` (geometric interpolation, renormalised)."""
     logits = (1 - lr) * torch.log(magnet.clamp_min(_TINY)) + lr * torch.log(pi.clamp_min(_TINY))
-    return torch.softmax(logits.masked_fill(~mask, -torch.inf), -1)
+    return softmax(logits.masked_fill(~mask, -torch.inf), -1)
 
 
 def _project_floor(p: torch.Tensor, floor: float, mask: torch.Tensor) -> torch.Tensor:
@@ -159,7 +160,7 @@ class MMDSolver:
         if init is None:
             self._probs = [uniform_rows(m, dtype).expand(B, *m.shape).clone() for m in masks]
         else:
-            self._probs = [torch.as_tensor(p if torch.is_tensor(p) else np.asarray(p), device=device, dtype=dtype)
+            self._probs = [torch.as_tensor(p if is_torch(p) else np.asarray(p), device=device, dtype=dtype)
                            .expand(B, *masks[i].shape).clone() for i, p in enumerate(init.probs)]
         self._use_magnet = bool((ml > 0).any())
         self._magnets = [uniform_rows(m, dtype).expand(B, *m.shape).clone() for m in masks]

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from games.efg.model import ExtensiveFormGame
+from theory.backend import is_torch, to_numpy
 
 __all__ = ["PolicyError", "TabularPolicy", "uniform_policy", "validate_game_policy"]
 
@@ -38,8 +39,7 @@ class TabularPolicy:
         return tuple(self.probs[0].shape[:-2])
 
     def numpy(self) -> "TabularPolicy":
-        return TabularPolicy(self.game, tuple(np.asarray(p.detach().cpu().numpy() if torch.is_tensor(p) else p,
-                                                         dtype=np.float64) for p in self.probs))
+        return TabularPolicy(self.game, tuple(np.asarray(to_numpy(p), dtype=np.float64) for p in self.probs))
 
     def torch(self, device="cpu", dtype=torch.float64) -> "TabularPolicy":
         return TabularPolicy(self.game, tuple(torch.as_tensor(p, device=device, dtype=dtype) for p in self.probs))
@@ -53,7 +53,7 @@ class TabularPolicy:
         t = self.game.treeplex[player]
         I = t.index(key)
         row = self.probs[player][..., I, :]
-        row = row.detach().cpu().numpy() if torch.is_tensor(row) else np.asarray(row)
+        row = to_numpy(row)
         return {lab: float(row[a]) for a, lab in enumerate(t.actions[I])}
 
     def with_player(self, player: int, probs) -> "TabularPolicy":
@@ -75,7 +75,7 @@ def validate_game_policy(g: ExtensiveFormGame, policy: TabularPolicy, atol: floa
         raise PolicyError(f"policy has {len(policy.probs)} player arrays; the game has {g.num_players} players")
     batch = None
     for i, (t, p) in enumerate(zip(g.treeplex, policy.probs)):
-        p = p.detach().cpu().numpy() if torch.is_tensor(p) else np.asarray(p, dtype=np.float64)
+        p = to_numpy(p) if is_torch(p) else np.asarray(p, dtype=np.float64)
         if p.shape[-2:] != t.mask.shape:
             raise PolicyError(f"player {i}'s policy has shape {p.shape}; expected [..., {t.num_infosets}, "
                               f"{g.num_actions}] (information sets x actions)")
