@@ -48,7 +48,7 @@ def test_cfr_is_a_loop_over_the_solver(game, kw):
     assert by_hand.record_iterations.size == 0 and by_hand.record_exploitability.shape == (0, 1)
 
 
-@pytest.mark.filterwarnings("ignore::theory.results.NotConvergedWarning")  # 6 steps do not meet tol: compared, not tested
+@pytest.mark.filterwarnings("ignore::theory.results.NotConvergedWarning")  # 6 steps miss tol: compared only
 @pytest.mark.parametrize("kw", [dict(alpha=0.1), dict(alpha=[0.1, 0.5], magnet_lr=0.05),
                                 dict(alpha=0.2, eta=0.5, form="behavioural", anneal=True, magnet_lr=0.1),
                                 dict(alpha=0.05, eta=0.5, form="behavioural", floor=1e-10)])
