@@ -9,7 +9,7 @@ Leduc use the Leduc iteration budget and the annealing schedule :math:`\alpha_0 
 Behavioural MMD (last iterate) with the MMD paper's two Nash schedules — annealing
 (:math:`\alpha_t=\alpha_0/\sqrt t`, :math:`\eta_t=\eta_0/\sqrt t`; Kuhn 1/1, Leduc 5/1) and a moving magnet
 (:math:`\alpha=1,\eta=0.1,\gamma_m=0.05`), the latter also with the authors' probability floor (``floor=1e-10``,
-``ssokota/mmd``'s ``project``; see :mod:`games.mirror_descent`) — against CFR and CFR+ (average strategy;
+``ssokota/mmd``'s ``project``; see :mod:`games.efg.mmd`) — against CFR and CFR+ (average strategy;
 simultaneous as in the reference values, and alternating CFR+). Exploitability is NashConv/2, exact.
 
 The re-implementation's moving-magnet values are those of the floored update: with the floor we reproduce Kuhn's

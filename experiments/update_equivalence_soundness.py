@@ -16,8 +16,8 @@ import torch
 
 from experiments.core import Claim, Measurement
 from games import tiny_hanabi
-from games.evaluation import action_values, expected_payoffs, sequence_form
-from games.mirror_descent import md_local_update
+from games.efg.evaluation import action_values, expected_payoffs, sequence_form
+from games.efg.mmd import md_local_update
 from theory.rates import Interval, mean_ci
 
 TITLE = "Mirror descent never lowers the return for small steps (tiny Hanabi)"

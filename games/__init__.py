@@ -7,26 +7,26 @@ Public API (shared/DESIGN.md): ``kuhn_poker``, ``leduc_poker``, ``tiny_hanabi``,
 Markov games: ``MarkovGame``, ``marginal_mdp``, ``soft_nash``, ``markov_nash_conv`` (``games.markov_game.nash_conv``;
 ``games.nash_conv`` is the extensive-form one), ``sample_demonstrations``, ``mamql`` and its baselines.
 """
-from games.extensive_form import (Chance, Decision, ExtensiveFormGame, GameError, PayoffShapeError,
-                                  PerfectRecallError, PolicyError, TabularPolicy, Terminal, uniform_policy,
-                                  validate_policy)
-from games.evaluation import (best_response, expected_return, exploitability, nash_conv, policy_to_sequence,
+from games.efg.model import (Chance, Decision, ExtensiveFormGame, GameError, PayoffShapeError,
+                             PerfectRecallError, Terminal)
+from games.efg.policy import PolicyError, TabularPolicy, uniform_policy, validate_game_policy
+from games.efg.evaluation import (best_response, expected_return, exploitability, nash_conv, policy_to_sequence,
                               sequence_to_policy, solve_zero_sum)
-from games.cfr import cfr
-from games.learner import LearnerResult
-from games.mirror_descent import md_local_update, mmd, mmd_local_update
-from games.normal_form import normal_form_game, perturbed_rps
-from games.poker import kuhn_poker, leduc_poker
-from games.search import md_search, mmd_search, search
-from games.tiny_hanabi import TinyHanabi, tiny_hanabi
+from games.efg.cfr import cfr
+from games.efg.learners import LearnerResult
+from games.efg.mmd import md_local_update, mmd, mmd_local_update
+from games.efg.normal_form import normal_form_game, perturbed_rps
+from games.efg.poker import kuhn_poker, leduc_poker
+from games.efg.search import md_search, mmd_search, search
+from games.efg.tiny_hanabi import TinyHanabi, tiny_hanabi
 from games.markov_game import (BatchedMarkovGame, Demonstrations, MarkovGame, SoftNashResult, agent_values,
                                marginal_mdp, sample_demonstrations, soft_nash, stack_games)
 from games.markov_game import nash_conv as markov_nash_conv
 from games.markov_games import bimatrix_markov_game, gems_game, random_markov_game
 from games.mamql import (IRLResult, RewardRecovery, behaviour_cloning, demonstration_data, expert_data,
                          independent_iq_learn, ma_airl, mamql, policy_kl, reward_recovery)
-from games.openspiel import OpenSpielCompileError, from_openspiel, from_openspiel_policy, to_openspiel_policy
-from games.registry import GAME_FORMS, GameSpecError, check_game_spec, load_game
+from games.efg.openspiel import OpenSpielCompileError, from_openspiel, from_openspiel_policy, to_openspiel_policy
+from games.efg.registry import GAME_FORMS, GameSpecError, check_game_spec, load_game
 
 from games import mra, population  # noqa: E402  (MRA: population-varying games, latent policy sets)
 
@@ -35,7 +35,7 @@ __all__ = [
     "LearnerResult", "TabularPolicy", "Terminal", "cfr", "md_local_update", "mmd", "mmd_local_update", "TinyHanabi",
     "best_response", "expected_return", "exploitability", "kuhn_poker", "leduc_poker", "md_search", "mmd_search",
     "nash_conv", "search", "normal_form_game", "perturbed_rps", "policy_to_sequence", "sequence_to_policy",
-    "solve_zero_sum", "tiny_hanabi", "uniform_policy", "validate_policy", "GAME_FORMS", "GameSpecError",
+    "solve_zero_sum", "tiny_hanabi", "uniform_policy", "validate_game_policy", "GAME_FORMS", "GameSpecError",
     "OpenSpielCompileError", "check_game_spec", "from_openspiel", "from_openspiel_policy", "load_game",
     "to_openspiel_policy", "MarkovGame", "SoftNashResult", "Demonstrations", "BatchedMarkovGame", "marginal_mdp",
     "soft_nash", "markov_nash_conv", "agent_values", "sample_demonstrations", "stack_games", "random_markov_game",

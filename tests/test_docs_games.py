@@ -63,7 +63,7 @@ def test_bad_game_list_is_refused(monkeypatch):
 def test_schema_pattern_is_the_registry_pattern():
     import yaml
 
-    from games.registry import GAME_PATTERN
+    from games.efg.registry import GAME_PATTERN
 
     schema = yaml.safe_load((GUIDE.parents[1] / "workflow" / "schemas" / "config.schema.yaml").read_text())
     assert schema["properties"]["games"]["oneOf"][1]["items"]["pattern"] == GAME_PATTERN
