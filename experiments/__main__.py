@@ -1,4 +1,4 @@
-"""Command line: ``python -m experiments list | show NAME | run | aggregate | plot | paper | timings``.
+"""Command line: ``python -m experiments list | show NAME | run | aggregate | plot | paper | timings | deps``.
 
 Examples::
 
@@ -8,6 +8,7 @@ Examples::
         --out results/planning/quick.parquet --claims results/planning/quick.claims.json
     python -m experiments plot planning --scale quick --results results/planning/quick.parquet --out fig.pdf
     python -m experiments timings --scale quick      # per-experiment seconds of the last pipeline run
+    python -m experiments deps                       # per library file, how many experiments depend on it
 """
 from __future__ import annotations
 
@@ -55,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
                                         "(from the pipeline's logs/<exp>/<scale>/seed*.benchmark.tsv)")
     ti.add_argument("--scale", default="quick", choices=core.SCALES)
     ti.add_argument("--logs", default="logs")
+    de = sub.add_parser("deps", help="per library file, how many experiments depend on it (their recorded sources, "
+                                     "the inputs of their pipeline jobs)")
+    de.add_argument("--names", action="store_true", help="also list the dependent experiments")
     return p
 
 
@@ -95,6 +99,14 @@ def main(argv=None) -> int:
             else:
                 print(table.to_string(index=False, float_format=lambda x: f"{x:.1f}"))
                 print(f"total job seconds: {table['wall_s'].sum():.0f} wall, {table['cpu_s'].sum():.0f} CPU")
+        elif args.cmd == "deps":
+            from experiments.sources import dependents, experiment_files
+
+            deps = dependents()
+            n = len(experiment_files())
+            print(f"{'experiments':>11s}  library file (of {n} experiments; {len(deps)} files)")
+            for f, users in sorted(deps.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+                print(f"{len(users):11d}  {f}" + (f"  {' '.join(users)}" if args.names and users else ""))
     except core.ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -14,7 +14,8 @@ import functools
 import hashlib
 from pathlib import Path
 
-__all__ = ["ROOT", "FIRST_PARTY", "experiment_files", "static_attributes", "source_files", "code_hash"]
+__all__ = ["ROOT", "FIRST_PARTY", "experiment_files", "static_attributes", "source_files", "code_hash",
+           "library_files", "dependents"]
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRST_PARTY = ("theory", "mdp", "games", "experiments")
@@ -123,3 +124,22 @@ def code_hash(name: str) -> str:
     for rel in source_files(name):
         h.update(rel.encode() + b"\0" + (ROOT / rel).read_bytes() + b"\0")
     return h.hexdigest()[:12]
+
+
+def library_files() -> list[str]:
+    """Repository-relative paths of every first-party source outside the experiment modules themselves."""
+    exps = {str(p.relative_to(ROOT)) for p in experiment_files().values()}
+    out = []
+    for pkg in FIRST_PARTY:
+        out += [str(p.relative_to(ROOT)) for p in sorted((ROOT / pkg).rglob("*.py"))]
+    return sorted(f for f in out if f not in exps)
+
+
+def dependents() -> dict[str, list[str]]:
+    """``{library file: [experiments whose sources include it]}`` for every :func:`library_files` entry."""
+    out: dict[str, list[str]] = {f: [] for f in library_files()}
+    for name in experiment_files():
+        for f in source_files(name):
+            if f in out:
+                out[f].append(name)
+    return out
