@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from experiments.core import Claim, Measurement
+from experiments.claims import Claim, Measurement
 from mdp import TabularMDP, policy_evaluation
 from mdp.batched import BatchedTabularMDP
 from mdp.envs.recommender import sample_signals, short_video_cmdp

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim, Measurement
+from experiments.claims import Claim, Measurement
 from mdp import solve_occupancy_lp
 from mdp.constrained import (NoFeasibleLambdaWarning, max_signal_values, sampled_stage_one, signal_values,
                              stage_one_policies, thresholds_between, two_stage_actor_critic)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim, Measurement, sample_cause
+from experiments.claims import Claim, Measurement, sample_cause
 from mdp import solve_occupancy_lp
 from mdp.constrained import (NoFeasibleLambdaWarning, constraint_ratios, is_feasible, lagrangian, signal_values,
                              thresholds_between, two_stage_actor_critic)

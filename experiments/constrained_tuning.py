@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim, Measurement
+from experiments.claims import Claim, Measurement
 from mdp import solve_occupancy_lp
 from mdp.constrained import (NoFeasibleLambdaWarning, lagrangian, signal_values, thresholds_between,
                              two_stage_actor_critic)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim, Measurement, sample_cause
+from experiments.claims import Claim, Measurement, sample_cause
 from mdp.multiobjective import (cmorl, energy_weights, expected_utility, linear_scalarisation, random_momdp,
                                 scalarised_optimum)
 from theory.rates import mean_ci

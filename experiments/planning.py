@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from experiments.core import Claim
+from experiments.claims import Claim
 from mdp.batched import BatchedTabularMDP
 from mdp.generators import garnet, gridworld, river_swim
 from mdp.planning import policy_evaluation, policy_iteration, value_iteration

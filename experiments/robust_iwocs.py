@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim, Measurement
+from experiments.claims import Claim, Measurement
 from mdp.envs.windy_walk import windy_walk, windy_walk_set
 from mdp.generators import garnet
 from mdp.model import TabularMDP

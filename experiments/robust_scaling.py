@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim, Measurement
+from experiments.claims import Claim, Measurement
 from mdp.generators import garnet
 from mdp.robust import KLBall, L1Ball, ModelHull, WassersteinBall, iwocs, robust_value_iteration
 from theory.rates import Interval

@@ -25,7 +25,7 @@ from itertools import product
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim, Measurement
+from experiments.claims import Claim, Measurement
 from mdp.generators import garnet
 from mdp.model import TabularMDP
 from mdp.robust import KLBall, L1Ball, ParametricSet, iwocs, robust_value_iteration, static_policy_values

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim, Measurement
+from experiments.claims import Claim, Measurement
 from mdp.generators import garnet
 from mdp.robust import L1Ball, SRectL1Ball, iwocs_srect, robust_value_iteration, s_rectangular_value_iteration
 from theory.rates import Interval

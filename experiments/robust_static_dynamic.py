@@ -24,7 +24,7 @@ from itertools import product
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim, Measurement
+from experiments.claims import Claim, Measurement
 from mdp.batched import batched_policy_evaluation
 from mdp.model import TabularMDP
 from mdp.robust import FiniteModelSet, iwocs, robust_value_iteration

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from experiments.core import Claim, Measurement
+from experiments.claims import Claim, Measurement
 from games import tiny_hanabi
 from games.evaluation import action_values, expected_payoffs, sequence_form
 from games.mirror_descent import md_local_update

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim, Measurement
+from experiments.claims import Claim, Measurement
 from theory import eag, extragradient, vr_extragradient, vr_halpern, vr_halpern_inexact
 from theory.operators import authors_setup, lipschitz_constants, matrix_game
 from theory.rates import mean_ci
