@@ -47,6 +47,7 @@ TREE = {
     "exp/bare.py": "import fam\n",
     "exp/eager.py": "from other import f\n",
     "exp/submodule.py": "from fam import tools\n\n\ndef run():\n    return tools.train\n",
+    "exp/subpackage.py": "from fam import sub\n\n\ndef run():\n    return sub.helper\n",
     "exp/other_name.py": "import fam\n\n\ndef run(fam_list):\n    return fam_list.solve\n",
 }
 
@@ -68,6 +69,7 @@ def tree(tmp_path):
     ("bare", {"fam/__init__.py"}),
     ("eager", {"other/__init__.py", "other/a.py"}),
     ("submodule", {"fam/__init__.py", "fam/sub/__init__.py", "fam/sub/tools.py"}),
+    ("subpackage", {"fam/__init__.py", "fam/sub/__init__.py", "fam/sub/impl.py"}),
     ("other_name", {"fam/__init__.py"}),
 ])
 def test_lazy_exports_resolve_to_defining_modules(tree, exp, expected):
