@@ -56,7 +56,6 @@ class Config:
 CONFIGS = {"smoke": Config(Z=3, F=3, K=4, sessions=(20, 200), datasets=2),
            "quick": Config(),
            "full": Config(Z=10, F=10, K=20, sessions=(100, 1000, 10000, 100000), datasets=20)}
-SEEDS = {"smoke": 1, "quick": 2, "full": 5}
 
 
 def _features(sv, kind):

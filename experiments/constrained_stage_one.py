@@ -57,7 +57,6 @@ CONFIGS = {
     "quick": Config(),
     "full": Config(Z=10, F=10, K=20, instances=10, sampled_iterations=1000, envs=256),
 }
-SEEDS = {"smoke": 1, "quick": 2, "full": 5}
 
 
 def run(config: Config, seed: int, device: str) -> pd.DataFrame:

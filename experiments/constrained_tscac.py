@@ -57,7 +57,6 @@ CONFIGS = {
     "quick": Config(),
     "full": Config(Z=10, F=10, K=20, instances=10, lagrangian_iterations=10000),
 }
-SEEDS = {"smoke": 1, "quick": 2, "full": 5}
 
 
 def _row(method, instance, m, C, t, pi, J_lp, **kw):

@@ -58,7 +58,6 @@ class Config:
 CONFIGS = {"smoke": Config(constraints=(1, 2), instances=1, grid=2, lagrangian_iterations=200, Z=3, F=3, K=4),
            "quick": Config(lagrangian_iterations=1000),
            "full": Config(instances=10, grid=6, lagrangian_iterations=20000, Z=10, F=10, K=20)}
-SEEDS = {"smoke": 1, "quick": 2, "full": 5}
 
 
 def _ok(J0, J, t, J_lp):

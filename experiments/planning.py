@@ -58,7 +58,6 @@ CONFIGS = {
     "quick": Config(),
     "full": Config(states=200, branching=10, vi_iterations=1000, instances=10, episodes=65536),
 }
-SEEDS = {"smoke": 1, "quick": 2, "full": 5}
 
 
 def _mc_models(config: Config, rng: np.random.Generator):

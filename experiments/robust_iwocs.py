@@ -56,7 +56,6 @@ CONFIGS = {
     "quick": Config(),
     "full": Config(S=100, A=10, instances=20),
 }
-SEEDS = {"smoke": 1, "quick": 2, "full": 5}
 
 
 def run(config: Config, seed: int, device: str) -> pd.DataFrame:

@@ -37,7 +37,6 @@ class Config:
 
 
 CONFIGS = {"smoke": Config(blueprints=20), "quick": Config(), "full": Config(blueprints=5000)}
-SEEDS = {"smoke": 1, "quick": 2, "full": 5}
 
 
 def run(config: Config, seed: int, device: str) -> pd.DataFrame:
