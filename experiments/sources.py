@@ -19,8 +19,8 @@ __all__ = ["ROOT", "FIRST_PARTY", "experiment_files", "static_attributes", "sour
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRST_PARTY = ("theory", "mdp", "games", "experiments")
-INFRA = {"claims", "registry", "devices", "runner", "timings", "plotting", "paper", "sources", "frames", "references",
-         "__main__", "__init__"}
+INFRA = {"claims", "registry", "devices", "runner", "timings", "fits", "plotting", "paper", "sources", "frames",
+         "references", "__main__", "__init__"}
 
 
 def experiment_files() -> dict[str, Path]:
