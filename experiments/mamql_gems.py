@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim, Measurement
+from experiments.claims import Claim, Measurement
 from experiments.frames import converged_measurement
 from games.mamql import behaviour_cloning, independent_iq_learn, ma_airl, mamql, recovery_metrics
 from games.markov_game import sample_demonstrations, soft_nash

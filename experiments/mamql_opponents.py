@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim, Measurement
+from experiments.claims import Claim, Measurement
 from experiments.frames import converged_measurement
 from games.mamql import mamql, recovery_metrics
 from games.markov_game import sample_demonstrations, soft_nash

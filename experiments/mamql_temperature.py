@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim, Measurement
+from experiments.claims import Claim, Measurement
 from games.mamql import expert_data, mamql, recovery_metrics
 from games.markov_game import marginal_tensors, soft_nash
 from games.markov_games import random_markov_game

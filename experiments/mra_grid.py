@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from experiments.core import Claim, Measurement
+from experiments.claims import Claim, Measurement
 from games import mra_sac
 from theory.rates import mean_ci
 

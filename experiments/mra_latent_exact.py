@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim
+from experiments.claims import Claim
 from games.population import best_latent_weights, congestion_family
 from theory.rates import Interval
 
@@ -128,7 +128,7 @@ def claims(frame: pd.DataFrame, config: Config) -> list[Claim]:
 
 
 def measurements(frame, config):
-    from experiments.core import Measurement
+    from experiments.claims import Measurement
 
     lat = frame[frame.panel == "latent"]
     return [Measurement.of(f"|Z| = {Z}: mean held-out NashConv",

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim, Measurement
+from experiments.claims import Claim, Measurement
 from games import mra
 from games.population import best_latent_weights, congestion_family
 from theory.rates import mean_ci

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from experiments.core import Claim
+from experiments.claims import Claim
 from games import kuhn_poker, mmd, perturbed_rps
 from games.efg.evaluation import action_values, policy_to_sequence, sequence_form
 from games.efg.learners import at_iterations

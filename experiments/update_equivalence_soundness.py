@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from experiments.core import Claim, Measurement
+from experiments.claims import Claim, Measurement
 from games import tiny_hanabi
 from games.efg.evaluation import action_values, expected_payoffs, sequence_form
 from games.efg.mmd import md_local_update
@@ -37,7 +37,6 @@ class Config:
 
 
 CONFIGS = {"smoke": Config(blueprints=20), "quick": Config(), "full": Config(blueprints=5000)}
-SEEDS = {"smoke": 1, "quick": 2, "full": 5}
 
 
 def run(config: Config, seed: int, device: str) -> pd.DataFrame:
