@@ -4,8 +4,8 @@ update-equivalence search (Sokota et al., ICLR 2024), PettingZoo environments.
 Public API (shared/DESIGN.md): ``kuhn_poker``, ``leduc_poker``, ``tiny_hanabi``, ``uniform_policy``,
 ``expected_return``, ``exploitability``, ``solve_zero_sum``, ``mmd``, ``md_search``, ``mmd_search``,
 ``from_openspiel`` (any finite two-player perfect-recall OpenSpiel game), ``load_game`` (games by config name);
-Markov games: ``MarkovGame``, ``marginal_mdp``, ``soft_nash``, ``markov_nash_conv`` (``games.markov_game.nash_conv``;
-``games.nash_conv`` is the extensive-form one), ``sample_demonstrations``, ``mamql`` and its baselines.
+Markov games: ``MarkovGame``, ``marginal_mdp``, ``soft_nash``, ``markov_nash_conv``
+(``games.nash_conv`` is the extensive-form one), ``sample_demonstrations``, ``mamql`` and its baselines.
 """
 from games.extensive_form import (Chance, Decision, ExtensiveFormGame, GameError, PayoffShapeError,
                                   PerfectRecallError, PolicyError, TabularPolicy, Terminal, uniform_policy,
@@ -19,16 +19,21 @@ from games.normal_form import normal_form_game, perturbed_rps
 from games.poker import kuhn_poker, leduc_poker
 from games.search import md_search, mmd_search, search
 from games.tiny_hanabi import TinyHanabi, tiny_hanabi
-from games.markov_game import (BatchedMarkovGame, Demonstrations, MarkovGame, SoftNashResult, agent_values,
-                               marginal_mdp, sample_demonstrations, soft_nash, stack_games)
-from games.markov_game import nash_conv as markov_nash_conv
-from games.markov_games import bimatrix_markov_game, gems_game, random_markov_game
-from games.mamql import (IRLResult, RewardRecovery, behaviour_cloning, demonstration_data, expert_data,
-                         independent_iq_learn, ma_airl, mamql, policy_kl, reward_recovery)
+from games.markov.model import MarkovGame, stack_games
+from games.markov.marginal import agent_values, marginal_mdp, markov_nash_conv
+from games.markov.solvers import SoftNashResult, soft_nash
+from games.markov.demonstrations import Demonstrations, sample_demonstrations
+from games.markov.simulation import BatchedMarkovGame
+from games.markov.instances import bimatrix_markov_game, gems_game, random_markov_game
+from games.markov.irl import IRLResult, demonstration_data, expert_data
+from games.markov.mamql import mamql
+from games.markov.baselines import behaviour_cloning, independent_iq_learn, ma_airl
+from games.markov.recovery import RewardRecovery, policy_kl, reward_recovery
 from games.openspiel import OpenSpielCompileError, from_openspiel, from_openspiel_policy, to_openspiel_policy
 from games.registry import GAME_FORMS, GameSpecError, check_game_spec, load_game
 
-from games import mra, population  # noqa: E402  (MRA: population-varying games, latent policy sets)
+from games import population  # noqa: E402  (population games: the congestion family, MRA, the relational SAC)
+from games.population import mra  # noqa: E402  (MRA: population-varying games, latent policy sets)
 
 __all__ = [
     "Chance", "Decision", "ExtensiveFormGame", "GameError", "PayoffShapeError", "PerfectRecallError", "PolicyError",

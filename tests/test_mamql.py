@@ -4,11 +4,14 @@ import warnings
 import numpy as np
 import pytest
 
-from games.mamql import (behaviour_cloning, demonstration_data, expert_data, independent_iq_learn, ma_airl,
-                         mamql, policy_kl, policy_tv, reward_recovery, scale_normalised_rewards,
-                         transfer_returns)
-from games.markov_game import Demonstrations, marginal_mdp, sample_demonstrations, soft_nash
-from games.markov_games import random_markov_game
+from games.markov.baselines import behaviour_cloning, independent_iq_learn, ma_airl
+from games.markov.demonstrations import Demonstrations, sample_demonstrations
+from games.markov.instances import random_markov_game
+from games.markov.irl import demonstration_data, expert_data
+from games.markov.mamql import mamql
+from games.markov.marginal import marginal_mdp
+from games.markov.recovery import policy_kl, policy_tv, reward_recovery, scale_normalised_rewards, transfer_returns
+from games.markov.solvers import soft_nash
 from theory.results import NotConvergedWarning, convention_violations
 from theory.validation import ParameterError, ShapeError
 
@@ -289,8 +292,8 @@ def test_policy_tv_by_hand():
 def test_transfer_returns_by_hand_and_a_shaped_reward_transfers_differently(game):
     # Re-optimising the true marginal reward (against the expert opponents) under changed dynamics is compared
     # with the true reward's own soft Nash there; a one-state game pins the normalisation exactly.
-    from games.markov_game import MarkovGame
-    from games.markov_games import bimatrix_markov_game
+    from games.markov.instances import bimatrix_markov_game
+    from games.markov.model import MarkovGame
 
     A = np.array([[3.0, 0.0], [5.0, 1.0]])
     mg = bimatrix_markov_game(A, A.T)
@@ -320,7 +323,7 @@ def test_transfer_returns_by_hand_and_a_shaped_reward_transfers_differently(game
 
 def test_scale_normalisation_makes_transfer_invariant_to_reward_scale(game):
     # sigma(r) = min_h ||r - h|| / sqrt(SA) over shaping + offset, computed here by least squares on H's columns
-    from games.markov_game import MarkovGame
+    from games.markov.model import MarkovGame
 
     mg, expert = game
     new = MarkovGame(random_markov_game(6, (3, 2), seed=7).P, mg.R, mg.gamma)
@@ -359,7 +362,7 @@ def test_gems_quick_offline_fits_meet_their_stopping_test():
     budget both stopped near 1e-3. (Data set k = 0 fitted alone exhausts L-BFGS's 3,000 evaluations at
     1.4e-7; batched with the others, as in the experiment, it meets the test.)"""
     from experiments.mamql_gems import CONFIGS
-    from games.markov_games import gems_game
+    from games.markov.instances import gems_game
 
     c = CONFIGS["quick"]
     mg = gems_game(c.size)

@@ -53,7 +53,7 @@ def case_backward_induction():
 def case_congestion_equilibrium():
     from scipy import stats
 
-    from games.population import congestion_family
+    from games.population.congestion import congestion_family
 
     r = congestion_family((1, 2, 4)).equilibrium(9, tol=1e-12)
     b = np.arange(9)
@@ -63,7 +63,7 @@ def case_congestion_equilibrium():
 
 
 def case_best_latent_weights():
-    from games.population import best_latent_weights, congestion_family
+    from games.population.congestion import best_latent_weights, congestion_family
 
     return best_latent_weights(congestion_family((1, 2, 4)), 6, [[0, 0, 1], [.5, .5, 0]]), None
 

@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from games.population import CongestionFamily, check_population, check_populations, congestion_family
+from games.population.congestion import CongestionFamily, check_population, check_populations, congestion_family
 from theory.validation import ParameterError, check_scalar
 
 __all__ = ["MRAModel", "Adaptation", "train", "adapt_weights", "project_simplex"]
