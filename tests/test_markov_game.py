@@ -1,6 +1,7 @@
 """Markov games: model validation, marginal MDPs, soft-Nash fixed points (checked by independent
 computations), NashConv, demonstrations, batched simulation and the PettingZoo environment."""
 import itertools
+import re
 import warnings
 
 import numpy as np
@@ -62,6 +63,26 @@ def test_validation_names_index_and_value():
     # numpy scalars are accepted
     assert MarkovGame(mg.P, mg.R, np.float32(0.5)).gamma == 0.5
 
+
+
+def test_initial_distribution_checks_are_the_mdp_ones():
+    """mu: uniform when omitted, else a checked copy; the messages are the single-agent model's, and the arrays
+    are frozen (theory.validation.initial_distribution / freeze, shared with mdp.TabularMDP)."""
+    mg = random_markov_game(3, (2, 2), seed=0)
+    assert MarkovGame(mg.P, mg.R, 0.9).mu.tolist() == [1 / 3, 1 / 3, 1 / 3]
+    mu = np.array([0.5, 0.25, 0.25])
+    g = MarkovGame(mg.P, mg.R, 0.9, mu)
+    mu[0] = 0.0                                            # a copy: the caller's array is not aliased
+    assert g.mu.tolist() == [0.5, 0.25, 0.25]
+    for arr in (g.P, g.R, g.mu):
+        with pytest.raises(ValueError, match="read-only"):
+            arr[(0,) * arr.ndim] = 1.0
+    with pytest.raises(ShapeError, match=re.escape("mu has shape (2,), expected (3,)")):
+        MarkovGame(mg.P, mg.R, 0.9, [0.5, 0.5])
+    with pytest.raises(NotStochasticError, match=r"mu sums to 0.9"):
+        MarkovGame(mg.P, mg.R, 0.9, [0.3, 0.3, 0.3])
+    with pytest.raises(NegativeProbabilityError, match=r"mu\[0\] is -0.5"):
+        MarkovGame(mg.P, mg.R, 0.9, [-0.5, 0.75, 0.75])
 
 def test_policy_and_temperature_errors():
     mg = random_markov_game(3, (2, 2), seed=0)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from theory.validation import (ModelError, ShapeError, check_distributions, check_finite, check_scalar,
-                               check_shape, to_numpy)
+                               check_shape, freeze, initial_distribution, to_numpy)
 
 __all__ = ["MarkovGame", "MarkovGameTensors", "validate_policies", "stack_games"]
 
@@ -73,14 +73,8 @@ class MarkovGame:
         check_finite("R", R)
         check_distributions("P", P)
         gamma = check_scalar("gamma", self.gamma, low=0.0, high=1.0, high_open=True)
-        if self.mu is None:
-            mu = np.full(S, 1.0 / S)
-        else:
-            mu = to_numpy(self.mu, name="mu")
-            check_shape("mu", mu, (S,))
-            check_distributions("mu", mu)
-        for a in (P, R, mu):
-            a.flags.writeable = False
+        mu = initial_distribution(self.mu, S)
+        freeze(P, R, mu)
         object.__setattr__(self, "P", P)
         object.__setattr__(self, "R", R)
         object.__setattr__(self, "gamma", gamma)
