@@ -69,15 +69,15 @@ def test_mamql_optimum_satisfies_hand_written_stationarity(game):
         m = marginal_mdp(mg, i, expert)
         w = data.weights[i][0].numpy()
         w_R = 0.5 * (w + 1.0 / w.size)  # the offline default: expert occupancy mixed with uniform pairs
-        g = hand_gradient(res.q[i][0], m.P, mg.gamma, w, w_R, alpha, T)
+        g = hand_gradient(res.Q[i][0], m.P, mg.gamma, w, w_R, alpha, T)
         assert np.abs(g).max() < 1e-8
         # a wrong regulariser constant (1/(2 alpha) instead of 1/(4 alpha)) is not stationary
-        assert np.abs(hand_gradient(res.q[i][0], m.P, mg.gamma, w, w_R, alpha / 2, T)).max() > 1e-4
+        assert np.abs(hand_gradient(res.Q[i][0], m.P, mg.gamma, w, w_R, alpha / 2, T)).max() > 1e-4
         # nor is the expert-only regulariser of the unbounded objective
-        assert np.abs(hand_gradient(res.q[i][0], m.P, mg.gamma, w, w, alpha, T)).max() > 1e-4
+        assert np.abs(hand_gradient(res.Q[i][0], m.P, mg.gamma, w, w, alpha, T)).max() > 1e-4
         # the recovered reward is Q - gamma P V
-        V = T * np.log(np.exp(res.q[i][0] / T).sum(1))
-        np.testing.assert_allclose(res.marginal_reward[i][0], res.q[i][0] - mg.gamma * m.P @ V, atol=1e-12)
+        V = T * np.log(np.exp(res.Q[i][0] / T).sum(1))
+        np.testing.assert_allclose(res.marginal_reward[i][0], res.Q[i][0] - mg.gamma * m.P @ V, atol=1e-12)
 
 
 @pytest.mark.parametrize("online", [False, True])
@@ -279,7 +279,7 @@ def test_fit_first_iterate_matches_hand_written_lbfgs(game):
         warnings.simplefilter("ignore", NotConvergedWarning)
         r1 = mamql(mg, demos, T, max_iter=1, online=False, opponents="expert", expert_policies=expert, alpha=alpha)
     for i in range(2):
-        np.testing.assert_allclose(r1.q[i], it1[i], atol=1e-12)
+        np.testing.assert_allclose(r1.Q[i], it1[i], atol=1e-12)
 
 
 def test_policy_tv_by_hand():

@@ -30,7 +30,7 @@ def behaviour_cloning(mg: MarkovGame, demos, smoothing: float = 1e-3) -> IRLResu
     """
     smoothing = check_scalar("smoothing", smoothing, low=0.0)
     data, sq = _as_data(mg, demos)
-    return IRLResult(_squeeze(_bc_policies(data, smoothing), sq), None, None, 0.0, None, None, 0, None, "bc")
+    return IRLResult(_squeeze(_bc_policies(data, smoothing), sq), None, None, "bc", residual=0.0, iterations=0)
 
 
 
@@ -87,8 +87,8 @@ def independent_iq_learn(mg: MarkovGame, demos, temperature: float = 1.0, alpha:
     Qs = critics.tables()
     rewards = [implied_reward(Qs[i], kernels[i], gamma, T)[0] for i in range(mg.n_agents)]
     pols = [torch.softmax(q / T, -1) for q in Qs]
-    return IRLResult(_squeeze(pols, sq), _squeeze(Qs, sq), _squeeze(rewards, sq), residual, None, converged, 1,
-                     None, "independent_iq")
+    return IRLResult(_squeeze(pols, sq), _squeeze(Qs, sq), _squeeze(rewards, sq), "independent_iq",
+                     residual=residual, converged=converged, iterations=1)
 
 
 def ma_airl(mg: MarkovGame, demos, temperature: float = 1.0, rounds: int = 100, disc_steps: int = 20,
@@ -148,4 +148,4 @@ def ma_airl(mg: MarkovGame, demos, temperature: float = 1.0, rounds: int = 100, 
                 new.append(torch.softmax(Q / T, -1))
             pols = new
     rewards = [x.detach() for x in gs]
-    return IRLResult(_squeeze(pols, sq), None, _squeeze(rewards, sq), 0.0, None, None, rounds, None, "ma_airl")
+    return IRLResult(_squeeze(pols, sq), None, _squeeze(rewards, sq), "ma_airl", residual=0.0, iterations=rounds)

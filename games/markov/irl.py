@@ -20,6 +20,7 @@ from games.markov.demonstrations import Demonstrations
 from games.markov.marginal import marginal_tensors
 from games.markov.model import MarkovGame, stack_games, validate_policies
 from mdp.operators import policy_kernel, q_values
+from theory.results import SolverResult
 from theory.validation import ShapeError
 
 __all__ = ["ExpertData", "IRLResult", "expert_data", "demonstration_data", "implied_reward", "state_occupancy"]
@@ -127,30 +128,25 @@ def _as_data(mg, data) -> tuple[ExpertData, bool]:
 # Results
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class IRLResult:
+class IRLResult(SolverResult):
     r"""Result of an imitation / inverse-RL learner (per agent lists; ``[B, ...]`` when batched).
 
     Attributes:
         policies: ``[(B,) S, A_i]`` learned policies.
-        q: ``[(B,) S, A_i]`` learned critics (``None`` for behaviour cloning).
+        Q: ``[(B,) S, A_i]`` learned critics (``None`` for behaviour cloning).
         marginal_reward: ``[(B,) S, A_i]`` recovered marginal rewards (``None`` for behaviour cloning).
         residual: max-norm gradient of the objective at the returned critics with the opponents fixed at
             the returned policies (the stationarity residual; ``0`` for behaviour cloning).
         error_bound: ``None`` (no certified distance exists).
         converged: ``residual <= tol`` (``None`` when no test applies).
         iterations: optimisation rounds; history: per-round residuals when asked for.
-        method: the learner's name.
+        solver: the learner's name.
     """
 
     policies: list
-    q: Any
+    Q: Any
     marginal_reward: Any
-    residual: float
-    error_bound: Any
-    converged: Any
-    iterations: int
-    history: Any = None
-    method: str = ""
+    solver: str = ""
 
 
 def _squeeze(xs, squeeze):

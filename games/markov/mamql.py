@@ -211,6 +211,6 @@ def mamql(mg: MarkovGame, demos, temperature: float = 1.0, alpha: float = 10.0, 
     if not converged:
         warn_not_converged("mamql", residual=residual, tol=tol, iterations=it)
     pols = [torch.softmax(q / T, -1) for q in Qs]
-    return IRLResult(_squeeze(pols, sq), _squeeze(Qs, sq), _squeeze(rewards, sq), residual, None, converged, it,
-                     np.asarray(hist) if history else None,
-                     f"mamql[{kind}{', online' if online else ''}, {ref} reference]")
+    return IRLResult(_squeeze(pols, sq), _squeeze(Qs, sq), _squeeze(rewards, sq),
+                     f"mamql[{kind}{', online' if online else ''}, {ref} reference]", residual=residual,
+                     converged=converged, iterations=it, history=np.asarray(hist) if history else None)

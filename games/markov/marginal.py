@@ -22,17 +22,14 @@ import torch
 from games.markov.model import MarkovGame, _tensors, validate_policies
 from mdp.model import TabularMDP
 from mdp.planning import policy_evaluation, policy_iteration
+from theory.backend import is_torch
 from theory.validation import ParameterError, check_scalar
 
 __all__ = ["marginal_tensors", "marginal_mdp", "agent_values", "markov_nash_conv"]
 
 
-def _is_torch(x) -> bool:
-    return type(x).__module__.startswith("torch")
-
-
 def _einsum(spec, *xs):
-    return torch.einsum(spec, *xs) if _is_torch(xs[0]) else np.einsum(spec, *xs, optimize=True)
+    return torch.einsum(spec, *xs) if is_torch(xs[0]) else np.einsum(spec, *xs, optimize=True)
 
 
 def _marginal_spec(n: int, i: int, batched: bool, lead: str, tail: str) -> str:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from games.markov.marginal import _is_torch, marginal_tensors
+from games.markov.marginal import marginal_tensors
 from games.markov.model import MarkovGameTensors
+from theory.backend import is_torch
 
 __all__ = ["S_sum_A"]
 
@@ -27,7 +28,7 @@ def _game_slice(g: MarkovGameTensors, b):
     """Game ``b`` of a batch (``None``: the one game) as unbatched float64 torch :class:`MarkovGameTensors`."""
     def t(x):
         x = x if b is None else x[b]
-        return x.to(dtype=torch.float64, device="cpu") if _is_torch(x) else torch.tensor(x, dtype=torch.float64)
+        return x.to(dtype=torch.float64, device="cpu") if is_torch(x) else torch.tensor(x, dtype=torch.float64)
     gamma = float(g.gamma if b is None else g.gamma[b])
     return MarkovGameTensors(t(g.P), t(g.R), gamma, t(g.mu), g.actions, False)
 

@@ -24,31 +24,26 @@ from typing import Any
 import numpy as np
 import torch
 
-from games.markov.marginal import _is_torch, marginal_tensors
+from games.markov.marginal import marginal_tensors
 from games.markov.model import _tensors, validate_policies
 from games.markov.newton import S_sum_A, _game_slice, _newton_path
 from mdp.operators import q_values
+from theory.backend import is_torch, log_softmax, logsumexp
 from theory.fixed_point import certified_fixed_point
-from theory.results import warn_not_converged
+from theory.results import SolverResult, warn_not_converged
 from theory.validation import ParameterError, check_scalar
 
 __all__ = ["SoftNashResult", "soft_nash", "soft_q", "logit_response"]
 
 
-def _lse(x):
-    """Log-sum-exp over the last axis (numpy or torch)."""
-    if _is_torch(x):
-        return torch.logsumexp(x, dim=-1)
-    m = np.max(x, axis=-1, keepdims=True)
-    return (m + np.log(np.sum(np.exp(x - m), axis=-1, keepdims=True)))[..., 0]
-
-
 def _softmax(x):
-    return torch.softmax(x, dim=-1) if _is_torch(x) else np.exp(x - _lse(x)[..., None])
+    """The logit response's softmax: ``torch.softmax`` for a tensor, ``exp(log_softmax(x))`` for numpy (the
+    numpy rounding these solvers have always used; :func:`theory.backend.softmax` divides by the sum instead)."""
+    return torch.softmax(x, dim=-1) if is_torch(x) else np.exp(log_softmax(x))
 
 
 def _amax(x):
-    return x.amax(-1) if _is_torch(x) else np.max(x, axis=-1)
+    return x.amax(-1) if is_torch(x) else np.max(x, axis=-1)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -78,10 +73,10 @@ def soft_q(P_bar, r_bar, gamma, temperature, V0=None, tol: float = 1e-12, max_it
         T_q = T_v = T
 
     def step(V):
-        return T_v * _lse(q_values(P_flat, r_bar, gamma, V) / T_q)
+        return T_v * logsumexp(q_values(P_flat, r_bar, gamma, V) / T_q)
 
     if V0 is None:
-        V0 = torch.zeros(r_bar.shape[:-1], dtype=r_bar.dtype, device=r_bar.device) if _is_torch(r_bar) \
+        V0 = torch.zeros(r_bar.shape[:-1], dtype=r_bar.dtype, device=r_bar.device) if is_torch(r_bar) \
             else np.zeros(r_bar.shape[:-1])
     fp = certified_fixed_point(step, V0, gamma, tol=tol, max_iter=max_iter, who="soft_q")
     V = fp.V
@@ -114,7 +109,7 @@ def logit_response(mg, policies, temperature, V0=None, tol: float = 1e-12):
 
 
 @dataclass(frozen=True)
-class SoftNashResult:
+class SoftNashResult(SolverResult):
     r"""A soft (logit) Nash equilibrium and its certificate.
 
     Attributes:
@@ -130,11 +125,6 @@ class SoftNashResult:
     policies: list
     Q: list
     V: list
-    residual: Any
-    error_bound: Any
-    converged: Any
-    iterations: int
-    history: Any = None
     temperature: Any = None
 
 
@@ -254,7 +244,7 @@ def soft_nash(mg, temperature, tol: float = 1e-10, max_iter: int = 20_000, dampi
                 P_flat = P_bar.reshape(*P_bar.shape[:-3], g.S * g.actions[i], g.S)
                 for _ in range(inner_steps):
                     Q = q_values(P_flat, r_bar, g.gamma, V[i])
-                    V_new = T * _lse(Q / T)
+                    V_new = T * logsumexp(Q / T)
                     step = _amax((V_new - V[i]).abs() if torch_mode else np.abs(V_new - V[i]))
                     V[i] = V_new
                 moved = step if i == 0 else (torch.maximum(moved, step) if torch_mode else max(moved, step))
@@ -312,11 +302,11 @@ def soft_nash(mg, temperature, tol: float = 1e-10, max_iter: int = 20_000, dampi
         warn_not_converged("soft_nash", residual=float(res.max()), tol=tol, iterations=total)
     if not torch_mode:
         res, converged = float(res), bool(converged)
-    return SoftNashResult(pols, Q_ex, V_ex, res, None, converged, total,
-                          (np.asarray(hist) if history else None), temperature)
+    return SoftNashResult(pols, Q_ex, V_ex, temperature, residual=res, error_bound=None, converged=converged,
+                          iterations=total, history=(np.asarray(hist) if history else None))
 
 
 def _residual(resp, pols):
-    if _is_torch(pols[0]):
+    if is_torch(pols[0]):
         return torch.stack([(r - p).abs().amax(dim=(-2, -1)) for r, p in zip(resp, pols)]).amax(0)
     return np.asarray(max(float(np.max(np.abs(r - p))) for r, p in zip(resp, pols)))
