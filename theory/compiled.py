@@ -31,7 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from theory.operators import LeastSquares, MatrixGame
+from theory.operators.regression import LeastSquares
+from theory.operators.saddle import MatrixGame
 
 HAVE_NUMBA = importlib.util.find_spec("numba") is not None
 """Whether numba is installed (``pip install theorysim[fast]``); it is imported only when a kernel first runs."""

@@ -58,7 +58,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from theory import compiled
-from theory.operators import FiniteSumOperator
+from theory.operators.base import FiniteSumOperator
 from theory.results import NotConvergedWarning, SolverResult
 from theory.validation import ParameterError, check_scalar
 
