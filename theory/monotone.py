@@ -42,6 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from theory.backend import is_torch
 from theory.operators.base import FiniteSumOperator
 from theory.results import NotConvergedWarning, SolverResult
 from theory.validation import check_scalar
@@ -141,7 +142,7 @@ def _step(eta, default, bound, what, method):
 
 
 def _copy(x):
-    return x.clone() if hasattr(x, "clone") else np.array(x, dtype=np.float64)
+    return x.clone() if is_torch(x) else np.array(x, dtype=np.float64)
 
 
 # ----------------------------------------------------------------------------------------------
