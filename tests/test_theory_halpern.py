@@ -243,7 +243,11 @@ def test_batched_torch_instances_match_numpy():
         warnings.simplefilter("ignore")  # the budget, not eps, ends both runs
         res = halpern(bop, torch.zeros(3, ops[0].dim, dtype=torch.float64), eps=1e-14, max_calls=iters * 64, eta=eta)
         assert res.iterations == iters
+        assert res.residual.shape == (3,) and res.converged.shape == (3,) and not res.converged.any()
         for i, o in enumerate(ops):
+            # per instance: the certificate ||A^T (A x - b)|| / n of instance i, not the batch maximum
+            assert float(res.residual[i]) == pytest.approx(
+                np.linalg.norm(o.A.T @ (o.A @ res.x[i].numpy() - o.b)) / 64, rel=1e-12)
             single = halpern(o, np.zeros(o.dim), eps=1e-14, max_calls=iters * 64, eta=eta)
             assert single.iterations == iters
             np.testing.assert_allclose(res.x[i].numpy(), single.x, rtol=1e-12, atol=1e-14)
@@ -548,7 +552,7 @@ def _Fi(A, b, idx, x):
 
 
 def test_random_subsets_are_uniform_distinct_and_sorted():
-    from theory.monotone import random_subsets
+    from theory.variance_reduced import random_subsets
 
     rng = np.random.default_rng(0)
     for n, b in ((5, 2), (6, 5)):  # rejection path (b^2 <= 4n) and the permutation path
@@ -568,7 +572,7 @@ _BACKENDS = ["python", pytest.param("numba", marks=pytest.mark.skipif(not compil
 
 @pytest.mark.parametrize("backend", _BACKENDS)
 def test_vr_halpern_iterates_match_the_plain_recursion_of_algorithm_1(backend):
-    from theory.monotone import DRAW_CHUNK, random_subsets
+    from theory.variance_reduced import DRAW_CHUNK, random_subsets
 
     op = _ls(n=64, d=5, seed=3)
     A, b, n = op.A, op.b, op.n

@@ -5,11 +5,11 @@ _EXPORTS = {
     "HalpernResult": "theory.monotone",
     "halpern": "theory.monotone",
     "halpern_fixed_point": "theory.monotone",
-    "vr_halpern": "theory.monotone",
-    "vr_halpern_inexact": "theory.monotone",
+    "vr_halpern": "theory.variance_reduced",
+    "vr_halpern_inexact": "theory.variance_reduced",
     "eag": "theory.monotone",
     "extragradient": "theory.monotone",
-    "vr_extragradient": "theory.monotone",
+    "vr_extragradient": "theory.variance_reduced",
 }
 _SUBMODULES = {}
 __all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, _SUBMODULES)

@@ -26,26 +26,27 @@ performs the same floating-point operations in the same order on that copy's inp
 change a result bit):
 
 Array-kind test (``type(x).__module__.startswith("torch")`` unless said otherwise):
-    ``theory/fixed_point.py`` ``_is_torch``, ``theory/validation.py`` ``_is_torch``, ``theory/operators.py``
-    ``_xp`` (= :func:`namespace`) and the inline test in ``check_batch``, ``games/population.py``
-    ``_is_torch``, ``games/markov_game.py`` ``_is_torch``, ``mdp/operators.py`` ``is_torch``, the inline tests
-    in ``mdp/grouping.py`` (``grouped_value_iteration``) and ``mdp/envs/recommender.py``: identical to
-    :func:`is_torch`. The ``torch.is_tensor`` / ``isinstance(x, torch.Tensor)`` tests (``games/extensive_form.py``
-    x3, ``games/evaluation.py``, ``games/mirror_descent.py``, ``mdp/batched.py`` x4, ``mdp/robust/batched.py``)
-    and ``hasattr(x, "detach")`` (``mdp/model.py``, ``theory/operators.py`` ``_np``, ``theory/results.py``)
-    agree with :func:`is_torch` on every numpy array, tensor and Parameter (they differ only on foreign
-    objects that have a ``detach`` attribute or subclass ``torch.Tensor`` from another module); the
+    ``theory/fixed_point.py`` ``_is_torch``, ``theory/validation.py`` ``_is_torch``, ``theory/operators.py`` ``_xp``
+    (= :func:`namespace`) and the inline test in ``_check_data``, ``games/population.py`` ``_is_torch``,
+    ``games/markov_game.py`` ``_is_torch``, ``mdp/operators.py`` ``is_torch``, the inline tests in
+    ``mdp/grouping.py`` (``grouped_value_iteration``) and ``mdp/envs/recommender.py`` (``sample_signals``):
+    identical to :func:`is_torch`. The ``torch.is_tensor`` / ``isinstance(x, torch.Tensor)`` tests
+    (``games/extensive_form.py`` x3, ``games/evaluation.py``, ``games/mirror_descent.py``, ``mdp/batched.py`` x4,
+    ``mdp/robust/batched.py``) and ``hasattr(x, "detach")`` (``mdp/model.py``, ``theory/operators.py`` ``_np``,
+    ``theory/results.py``) agree with :func:`is_torch` on every numpy array, tensor and Parameter (they differ only
+    on foreign objects that have a ``detach`` attribute or subclass ``torch.Tensor`` from another module); the
     conversions ``x.detach().cpu().numpy()`` are identical to :func:`to_numpy`.
 
 Softmax / log-sum-exp:
     ``mdp/constrained/two_stage.py`` ``_softmax`` (numpy, float64 input): identical to :func:`softmax`.
-    ``games/mra.py`` ``_softmax``: identical for float64 input (it first casts to float64, so a float32 input
-    is computed in float64 there and in float32 here). ``games/markov_game.py`` ``_softmax``: its torch branch
-    (``torch.softmax``) is identical; its numpy branch computes ``exp(x - lse(x))``, a different rounding
-    from :func:`softmax` — identical instead to ``np.exp(log_softmax(x))``. ``games/markov_game.py`` ``_lse``:
-    identical to :func:`logsumexp` on every row with a finite maximum (both branches). ``mdp/multiobjective/
-    cmorl.py`` ``_softmax_policy`` (``torch.softmax``): identical. ``tests/test_games_mmd_reference.py`` and
-    ``tests/test_markov_game.py`` ``_softmax`` are independent references in tests and stay.
+    ``games/mra.py`` ``_softmax``: identical for float64 input (it first casts to float64, so a float32 input is
+    computed in float64 there and in float32 here). ``games/markov_game.py`` ``_softmax``: its torch branch
+    (``torch.softmax``) is identical; its numpy branch computes ``exp(x - lse(x))``, a different rounding from
+    :func:`softmax` — identical instead to ``np.exp(log_softmax(x))`` (rows with a finite maximum).
+    ``games/markov_game.py`` ``_lse``: identical to :func:`logsumexp` on every row with a finite maximum (both
+    branches). ``mdp/multiobjective/cmorl.py`` ``_softmax_policy`` (``torch.softmax``): identical.
+    ``tests/test_games_mmd_reference.py`` and ``tests/test_markov_game.py`` ``_softmax`` are independent references
+    in tests and stay.
 
 Simplex projection:
     ``theory/operators.py`` ``project_simplex``: identical for float64 (numpy and torch); this module's
@@ -54,8 +55,8 @@ Simplex projection:
     ``games/mra.py`` ``project_simplex`` (numpy only, casts to float64): it takes :math:`\rho` as the *count*
     of indices with :math:`u_j - c_j/j > 0` where this one takes the largest such index; in exact arithmetic
     the condition holds on a prefix so both are equal, and the divisions are the same, so the results are
-    identical whenever the floating-point condition set is a prefix (always in the package's tests and
-    experiments; a non-prefix set needs a tie at rounding level between :math:`u_j` and :math:`c_j/j`).
+    identical whenever the floating-point condition set is a prefix (a non-prefix set needs a tie at
+    rounding level between :math:`u_j` and :math:`c_j/j`; compare results when switching).
 """
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ families whose components have a closed form:
   to the :math:`x`-block and :math:`-n\,x_iA_{i,:}` to the :math:`y`-block, resolvent the projection on
   the two simplices (the sort-based rule of :func:`theory.operators.project_simplex`, same arithmetic).
 
-The kernels consume the random draws that :mod:`theory.monotone` makes in Python with the same
+The kernels consume the random draws that :mod:`theory.variance_reduced` makes in Python with the same
 generator calls as the reference path (``backend="python"``), in the same order, so a run takes the same
 coins and the same sampled components; they perform the same floating-point operations up to the
 summation order inside the dot products, so the iterates agree with the reference path to rounding
@@ -31,7 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from theory.operators import LeastSquares, MatrixGame
+from theory.operators.regression import LeastSquares
+from theory.operators.saddle import MatrixGame
 
 HAVE_NUMBA = importlib.util.find_spec("numba") is not None
 """Whether numba is installed (``pip install theorysim[fast]``); it is imported only when a kernel first runs."""

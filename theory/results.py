@@ -114,10 +114,7 @@ def convention_violations(result, tol=None) -> list[str]:
     if out:
         return out
 
-    def arr(x):
-        if hasattr(x, "detach"):
-            x = x.detach().cpu().numpy()
-        return np.asarray(x)
+    from theory.backend import to_numpy as arr
 
     r = arr(result.residual).astype(float)
     if not (np.all(np.isfinite(r)) and np.all(r >= 0)):

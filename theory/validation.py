@@ -16,6 +16,8 @@ import numbers
 
 import numpy as np
 
+from theory.backend import is_torch
+
 __all__ = ["ROW_TOL", "ModelError", "ShapeError", "NotFiniteError", "NegativeProbabilityError",
            "NotStochasticError", "ParameterError", "to_numpy", "check_finite", "check_distributions",
            "check_shape", "check_scalar", "check_array", "format_index", "initial_distribution", "freeze"]
@@ -47,17 +49,13 @@ class ParameterError(ModelError):
     """A scalar parameter (gamma, H, a tolerance, ...) is outside its allowed range or not a number."""
 
 
-def _is_torch(x) -> bool:
-    return type(x).__module__.startswith("torch")
-
-
 def to_numpy(x, dtype=np.float64, name: str = "array") -> np.ndarray:
     """A fresh numpy copy of a numpy array, a torch tensor (any device) or a nested sequence.
 
     Raises:
         ShapeError: ``x`` is ragged or holds something that is not a number.
     """
-    if _is_torch(x):
+    if is_torch(x):
         x = x.detach().cpu().numpy()
     try:
         return np.array(x, dtype=dtype)
@@ -112,7 +110,7 @@ def check_array(name: str, x, dtype=np.float64, ndim: int | None = None) -> np.n
 
 def check_finite(name: str, x) -> None:
     """Raise :class:`NotFiniteError` naming the first NaN/inf entry of ``x`` (numpy or torch)."""
-    if _is_torch(x):
+    if is_torch(x):
         import torch
 
         bad = ~torch.isfinite(x)
@@ -130,7 +128,7 @@ def check_finite(name: str, x) -> None:
 
 def check_distributions(name: str, x, tol: float = ROW_TOL) -> None:
     """``x[..., k]`` must be finite, non-negative and sum to one along the last axis (within ``tol``)."""
-    if _is_torch(x):
+    if is_torch(x):
         x = x.detach().cpu().numpy()
     x = np.asarray(x, dtype=np.float64)
     if x.ndim == 0 or x.shape[-1] == 0:
@@ -171,7 +169,7 @@ def check_scalar(name: str, value, low=None, high=None, low_open: bool = False, 
         ParameterError: not a real number, a bool, NaN, non-integral when ``integer``, or out of range.
     """
     v = value
-    if _is_torch(v) or isinstance(v, np.ndarray):
+    if is_torch(v) or isinstance(v, np.ndarray):
         if getattr(v, "ndim", 0) != 0 and np.size(v) != 1:
             raise ParameterError(f"{name} must be a scalar, got an array of shape {tuple(v.shape)}")
         v = v.item()
