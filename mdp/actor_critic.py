@@ -46,7 +46,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from mdp.batched import BatchedTabularMDP, batched_backward_induction
+from mdp.batched import BatchedTabularMDP
+from mdp.batched_planning import batched_backward_induction
 from mdp.model import FiniteHorizonMDP, LinearMDP, ModelError, ShapeError, validate_policy
 from mdp.occupancy import finite_horizon_occupancy
 from mdp.operators import q_values

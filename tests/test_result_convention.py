@@ -77,7 +77,7 @@ def case_occupancy_lp():
 
 
 def case_batched_value_iteration():
-    from mdp.batched import batched_value_iteration
+    from mdp.batched_planning import batched_value_iteration
 
     ms = [_garnet(seed=s, gamma=g) for s, g in ((0, 0.5), (1, 0.9))]
     P = torch.as_tensor(np.stack([m.dense_P() for m in ms]))

@@ -67,7 +67,7 @@ from dataclasses import dataclass
 import numpy as np
 from cvxpy.error import SolverError
 
-from mdp.batched import batched_policy_evaluation
+from mdp.batched_planning import batched_policy_evaluation
 from mdp.model import ModelError, TabularMDP
 from mdp.multiobjective.fronts import (deterministic_epsilon_constraint, epsilon_constraint, evaluate_policies,
                                        pareto_value_iteration, require_multiobjective, scalarised_optimum)

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 from cvxpy.error import SolverError
 
-from mdp.batched import batched_policy_evaluation
+from mdp.batched_planning import batched_policy_evaluation
 from mdp.model import ModelError, TabularMDP
 from mdp.multiobjective.metrics import FrontError, as_front, pareto_filter, pareto_mask
 from mdp.occupancy import solve_occupancy_lp
