@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from experiments.core import Claim, Measurement
-from mdp.envs.windy_walk import windy_walk, windy_walk_set
+from mdp.envs.windy_walk import windy_walk
+from mdp.robust.instances import windy_walk_set
 from mdp.generators import garnet
 from mdp.model import TabularMDP
 from mdp.planning import policy_iteration

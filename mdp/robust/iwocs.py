@@ -33,7 +33,7 @@ from mdp.robust.sets import (ModelHull, ParametricSet, UncertaintySet, check_ker
                              require_rectangularity, same_kernel)
 from theory.results import warn_not_converged
 
-__all__ = ["IwocsResult", "IwocsSRectResult", "HISTORY_FIELDS", "iwocs", "iwocs_srect", "worst_case_search",
+__all__ = ["IwocsResult", "HISTORY_FIELDS", "iwocs", "iwocs_srect", "worst_case_search",
            "maxmin_policy",
            "history_array"]
 
@@ -243,10 +243,6 @@ def iwocs(m: TabularMDP, uset: UncertaintySet, eps: float = 1e-6, search: str = 
     return IwocsResult(float(rows[-1]["value"]), lower, float(upper), pi, models, len(rows), width,
                        width if certified else None, converged, stalled, calls,
                        history_array(rows) if history else None)
-
-
-IwocsSRectResult = IwocsResult
-"""The result of :func:`iwocs_srect` is an :class:`IwocsResult` (one type for both variants)."""
 
 
 def maxmin_policy(Qs) -> tuple[np.ndarray, np.ndarray]:
