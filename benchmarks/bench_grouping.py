@@ -17,7 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from timing import best_time  # noqa: E402
 
-from mdp.grouping import grouping_losses, hierarchical_mdp  # noqa: E402
+from mdp.generators import hierarchical_mdp  # noqa: E402
+from mdp.grouping import grouping_losses  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results"
 

@@ -1,6 +1,6 @@
 r"""E7 (multi-objective notes, companion paper): the action-grouping trade-off of Li, Ju & Shroff (ICLR 2024).
 
-Instance: :func:`mdp.grouping.hierarchical_mdp` (S = 10, A = 64, γ = 0.9, perturbations at the nested levels
+Instance: :func:`mdp.generators.hierarchical_mdp` (S = 10, A = 64, γ = 0.9, perturbations at the nested levels
 K = 1, 2, ..., 64 with scale ratio 0.5 between levels, Dirichlet(0.5) components; one fixed model per run).
 A learner with N generative-model samples per state (N/A per action, Bernoulli rewards) pools them over the
 K groups of a level, runs T value-iteration backups on the estimated grouped model and plays the first
@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from experiments.core import Claim, Measurement
-from mdp.grouping import approximation_constants, grouping_bound, grouping_losses, hierarchical_mdp, select_grouping
+from mdp.generators import hierarchical_mdp
+from mdp.grouping import approximation_constants, grouping_bound, grouping_losses, select_grouping
 from theory.rates import Interval, bootstrap_ci, mean_ci
 
 TITLE = "Action-space grouping: approximation against estimation error"

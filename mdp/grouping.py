@@ -63,6 +63,7 @@ constants themselves are computed here exactly from the model).
 
 Example:
     >>> import math
+    >>> from mdp.generators import hierarchical_mdp
     >>> h = hierarchical_mdp(S=4, A=8, seed=0)
     >>> res = grouping_losses(h.model, h.groupings, N_values=(64,), T_values=(math.inf,), seeds=3, seed=0)
     >>> res.loss.shape   # [seeds, levels, N values, T values]
@@ -81,12 +82,10 @@ from mdp.planning import policy_evaluation, policy_iteration
 from theory.fixed_point import certified_fixed_point
 from theory.validation import check_scalar, to_numpy
 
-__all__ = ["GroupingError", "Hierarchy", "ApproximationConstants", "GroupingBound", "GroupedVIResult",
-           "GroupingLosses", "Selection", "check_grouping", "check_nested", "nested_groupings",
-           "hierarchical_mdp", "grouped_model", "approximation_constants", "grouping_bound", "REWARD_MODELS",
-           "GenerativeSamples", "sample_generative", "estimate_grouped_model", "grouped_value_iteration",
-           "grouping_losses",
-           "select_grouping"]
+__all__ = ["GroupingError", "ApproximationConstants", "GroupingBound", "GroupedVIResult", "GroupingLosses",
+           "Selection", "check_grouping", "check_nested", "grouped_model", "approximation_constants",
+           "grouping_bound", "REWARD_MODELS", "GenerativeSamples", "sample_generative", "estimate_grouped_model",
+           "grouped_value_iteration", "grouping_losses", "select_grouping"]
 
 
 class GroupingError(ModelError):
@@ -164,74 +163,6 @@ def check_nested(groupings, A: int) -> tuple[tuple[np.ndarray, ...], tuple[int, 
         labels.append(lab)
         Ks.append(K)
     return tuple(labels), tuple(Ks)
-
-
-def nested_groupings(A: int) -> tuple[np.ndarray, ...]:
-    """Contiguous dyadic groupings of ``A = 2^L`` actions: ``K = 1, 2, 4, ..., A`` with ``g_K(a) = a // (A/K)``."""
-    A = check_scalar("A", A, low=1, integer=True)
-    if A & (A - 1):
-        raise ParameterError(f"A must be a power of 2 for the dyadic hierarchy, got A={A}")
-    return tuple(np.arange(A) // (A // (2 ** j)) for j in range(int(math.log2(A)) + 1))
-
-
-@dataclass(frozen=True)
-class Hierarchy:
-    """A hierarchical MDP and its nested groupings (coarse to fine)."""
-
-    model: TabularMDP
-    groupings: tuple
-    """Label arrays ``[A]``, one per level."""
-    Ks: tuple
-    """Groups per level, ``1, 2, 4, ..., A``."""
-
-
-def hierarchical_mdp(S: int = 10, A: int = 64, gamma: float = 0.9, reward_decay: float = 0.5,
-                     kernel_decay: float = 0.5, concentration: float = 0.5, seed=0) -> Hierarchy:
-    r"""A random MDP whose actions differ by perturbations at nested levels of shrinking scale.
-
-    Reconstruction: the paper's test MDPs are unknown. With the dyadic groupings :math:`g_j(a) = \lfloor a /
-    (A/2^j)\rfloor`, :math:`j = 0..L` (:math:`A = 2^L`), and weights :math:`w_j \propto \rho^j` summing to one,
-
-    .. math:: r(s,a) = \sum_{j=0}^{L} w^R_j\, u_{j, g_j(a), s}, \qquad
-              P(\cdot\mid s,a) = \sum_{j=0}^{L} w^P_j\, D_{j, g_j(a), s}(\cdot),
-
-    with :math:`u \sim U[0,1]` and :math:`D \sim \mathrm{Dirichlet}(\alpha\mathbf 1_S)`: a level-:math:`j`
-    perturbation is shared by the :math:`A/2^j` actions of a level-:math:`j` group, so grouping at level
-    :math:`K = 2^J` misses only the levels :math:`j > J` (:math:`\varepsilon_R, \varepsilon_P` shrink
-    geometrically in :math:`K` and vanish at :math:`K = A`). Rewards lie in ``[0, 1]``.
-
-    Args:
-        S: states. A: actions (a power of 2). gamma: discount.
-        reward_decay, kernel_decay: :math:`\rho^R, \rho^P \in (0, 1]`, the scale ratio between levels.
-        concentration: :math:`\alpha > 0` of the Dirichlet draws (small = peaked next-state laws).
-        seed: int or ``numpy.random.Generator``.
-
-    Returns:
-        :class:`Hierarchy` with the ``TabularMDP`` and the groupings ``K = 1, 2, ..., A``.
-    """
-    S = check_scalar("S", S, low=1, integer=True)
-    rho_r = check_scalar("reward_decay", reward_decay, low=0.0, high=1.0, low_open=True)
-    rho_p = check_scalar("kernel_decay", kernel_decay, low=0.0, high=1.0, low_open=True)
-    alpha = check_scalar("concentration", concentration, low=0.0, low_open=True)
-    groupings = nested_groupings(A)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    L = len(groupings)
-    w_r = rho_r ** np.arange(L)
-    w_r /= w_r.sum()
-    w_p = rho_p ** np.arange(L)
-    w_p /= w_p.sum()
-    R = np.zeros((S, A))
-    P = np.zeros((S, A, S))
-    for j, g in enumerate(groupings):
-        K = 2 ** j
-        u = rng.uniform(size=(K, S))
-        D = rng.dirichlet(np.full(S, alpha), size=(K, S))
-        R += w_r[j] * u[g].T
-        P += w_p[j] * D[g].transpose(1, 0, 2)
-    P /= P.sum(-1, keepdims=True)
-    m = TabularMDP(P, R, gamma, info={"generator": "hierarchical_mdp", "reward_decay": rho_r,
-                                      "kernel_decay": rho_p, "concentration": alpha})
-    return Hierarchy(m, groupings, tuple(2 ** j for j in range(L)))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -615,6 +546,7 @@ def grouping_losses(m: TabularMDP, groupings, N_values, T_values=(math.inf,), se
         :class:`GroupingLosses`.
 
     Example:
+        >>> from mdp.generators import hierarchical_mdp
         >>> h = hierarchical_mdp(S=4, A=8, seed=1)
         >>> res = grouping_losses(h.model, h.groupings, N_values=(8, 64), T_values=(5,), seeds=2)
         >>> bool((res.loss >= -1e-9).all())

@@ -53,9 +53,10 @@ def _entry_points():
     from mdp.envs.deep_sea_treasure import deep_sea_treasure
 
     import mdp.grouping as grp
+    from mdp.generators import hierarchical_mdp
 
     mom = mo.random_momdp(4, 2, 2, 0.9, seed=0)
-    hier = grp.hierarchical_mdp(S=3, A=4, seed=0)
+    hier = hierarchical_mdp(S=3, A=4, seed=0)
     hm = hier.model
     dst = deep_sea_treasure("convex", 0.99)
     sv = short_video_cmdp(Z=2, F=2, K=3, seed=0)

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from mdp import TabularMDP
+from mdp.generators import hierarchical_mdp, nested_groupings
 from mdp.grouping import (GroupingError, approximation_constants, check_grouping, check_nested,
                           estimate_grouped_model, grouped_model, grouped_value_iteration, grouping_bound,
-                          grouping_losses, hierarchical_mdp, nested_groupings, select_grouping)
+                          grouping_losses, select_grouping)
 from theory.validation import ParameterError, ShapeError
 
 

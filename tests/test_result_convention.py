@@ -224,7 +224,8 @@ def case_cmorl():
 def case_grouped_value_iteration():
     import math
 
-    from mdp.grouping import grouped_model, grouped_value_iteration, hierarchical_mdp
+    from mdp.generators import hierarchical_mdp
+    from mdp.grouping import grouped_model, grouped_value_iteration
 
     h = hierarchical_mdp(S=4, A=8, seed=0)
     g = grouped_model(h.model, h.groupings[1])
@@ -234,7 +235,8 @@ def case_grouped_value_iteration():
 
 
 def case_grouped_value_iteration_fixed_T():
-    from mdp.grouping import grouped_model, grouped_value_iteration, hierarchical_mdp
+    from mdp.generators import hierarchical_mdp
+    from mdp.grouping import grouped_model, grouped_value_iteration
 
     h = hierarchical_mdp(S=4, A=8, seed=0)
     g = grouped_model(h.model, h.groupings[1])
