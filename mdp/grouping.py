@@ -442,6 +442,36 @@ def estimate_grouped_model(m: TabularMDP, groups, N: int, seed: int = 0, device=
     return TabularMDP(P_hat[0, 0].reshape(m.S, K, m.S).cpu().numpy(), r_hat.cpu().numpy(), m.gamma, m.mu)
 
 
+def _backups(P_flat, R, gamma: float, V0, T: int, amax, on_q=None):
+    r"""Exactly ``T`` backups :math:`Q_t = \hat r + \gamma \hat P V_{t-1}`, :math:`V_t = \max_k Q_t` from ``V0``,
+    through the one certified loop (:func:`theory.fixed_point.certified_fixed_point` with ``max_iter = T``).
+
+    The loop's stopping test is set to the smallest positive normal float, so it ends before ``T`` only when a
+    step :math:`\gamma\|V_t - V_{t-1}\|_\infty/(1-\gamma)` is that small: in practice only when
+    :math:`V_t = V_{t-1}` exactly, and then every later iterate is the same array, so nothing is lost.
+    ``on_q(t, Q_t)`` is called after backup ``t``. Returns ``(fp, Q_last, d_last)``: the loop's result, the
+    last backup's action values and its per-instance step sizes :math:`\|V_t - V_{t-1}\|_\infty`.
+    """
+    last = {}
+
+    def step(V):
+        Q = q_values(P_flat, R, gamma, V)
+        last["Q"] = Q
+        return amax(Q)
+
+    def record(t, V, d):
+        last["Q_t"], last["d_t"] = last["Q"], d
+        if on_q is not None:
+            on_q(t, last["Q"])
+
+    fp = certified_fixed_point(step, V0, gamma, _EXACT_STOP, T, "grouped value iteration", warn=False,
+                               callback=record)
+    return fp, last["Q_t"], last["d_t"]
+
+
+_EXACT_STOP = float(np.finfo(np.float64).tiny)
+
+
 @dataclass(frozen=True)
 class GroupedVIResult:
     r"""``T`` backups of value iteration from ``V_0 = 0`` (``T = inf``: to a certified tolerance).
@@ -502,12 +532,10 @@ def grouped_value_iteration(P_flat, R, gamma, T, vi_tol: float = 1e-10, max_iter
                                float(fp.error_bound.max()) if hasattr(fp.error_bound, "max") else fp.error_bound,
                                bool(np.all(np.asarray(fp.converged.cpu() if torch_mode else fp.converged))),
                                fp.iterations + 1)
-    V_prev = V
-    for _ in range(T):
-        Q = q_values(P_flat, R, g, V)
-        V_prev, V = V, amax(Q)
-    residual = norm(amax(q_values(P_flat, R, g, V)) - V)
-    return GroupedVIResult(Q, V, residual, g * norm(V - V_prev) / (1 - g) if g > 0 else 0.0, None, T)
+    fp, Q, d = _backups(P_flat, R, g, V, T, amax)
+    residual = float(fp.residual.max()) if torch_mode else float(np.max(fp.residual))
+    step = float(d.max()) if torch_mode else float(np.max(d))     # ||V_T - V_{T-1}||_inf over the batch
+    return GroupedVIResult(Q, fp.V, residual, g * step / (1 - g) if g > 0 else 0.0, None, T)
 
 
 @dataclass(frozen=True)
@@ -573,10 +601,14 @@ def grouping_losses(m: TabularMDP, groupings, N_values, T_values=(math.inf,), se
         greedy = {}
         if finite:   # one pass of max(T) backups, reading off the greedy group at each requested T
             V = torch.zeros(B, nN, S, dtype=torch.float64, device=device)
-            for t in range(1, finite[-1] + 1):
-                Q = q_values(P_hat, R_bar, m.gamma, V)
-                V = Q.amax(-1)
+
+            def read_greedy(t, Q):
                 if t in finite:
+                    greedy[t] = Q.argmax(-1)
+
+            fp, Q, _ = _backups(P_hat, R_bar, m.gamma, V, finite[-1], lambda Q: Q.amax(-1), read_greedy)
+            for t in finite:   # a loop that stopped at an exact fixed point: later backups repeat its Q
+                if t > fp.iterations:
                     greedy[t] = Q.argmax(-1)
         if any(math.isinf(T) for T in Ts):
             greedy[math.inf] = grouped_value_iteration(P_hat, R_bar, m.gamma, math.inf, vi_tol).Q.argmax(-1)
