@@ -16,7 +16,7 @@ from mdp.multiobjective import (FrontError, cardinality, cmorl, convex_coverage_
                                 hypervolume, hypervolume_2d, igd, linear_scalarisation, maximum_utility_loss,
                                 pareto_filter, pareto_value_iteration, random_momdp, simplex_grid, sparsity,
                                 stochastic_front_hypervolume, thresholds)
-from mdp.multiobjective.cmorl import barrier_direction
+from mdp.multiobjective.cmorl_barrier import barrier_direction
 from mdp.planning import policy_evaluation
 from theory.validation import ParameterError
 from gpu_device import GPU
