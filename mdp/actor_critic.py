@@ -53,6 +53,7 @@ from mdp.batched_planning import batched_backward_induction
 from mdp.model import FiniteHorizonMDP, LinearMDP, ModelError, ShapeError, validate_policy
 from mdp.occupancy import finite_horizon_occupancy
 from mdp.planning import backward_induction
+from theory.results import SolverResult
 
 __all__ = ["ActorCriticResult", "ActorCriticSolver", "OfflineData", "optimistic_actor_critic", "ucbvi", "lsvi_ucb",
            "collect_offline_data", "behaviour_policy", "concentrability"]
@@ -72,16 +73,24 @@ class OfflineData:
 
 
 @dataclass(frozen=True)
-class ActorCriticResult:
+class ActorCriticResult(SolverResult):
     """``regret[seeds, T]`` (cumulative, exact), ``values[seeds, T]`` (exact :math:`V^{\\pi_t}(\\mu)`),
-    ``v_star``, ``switches[seeds, T]`` (cumulative critic switches), ``policy[seeds, H, S, A]`` (final actor)."""
+    ``v_star``, ``switches[seeds, T]`` (cumulative critic switches), ``policy[seeds, H, S, A]`` (final actor),
+    ``solver`` (the variant's name).
+
+    Base fields (:class:`theory.results.SolverResult`): ``residual[seeds]`` the exact sub-optimality
+    :math:`V^*(\\mu) - V^{\\pi_T}(\\mu)` of the last episode's policy (the last regret increment,
+    clipped at 0 against round-off);
+    ``iterations`` the episodes run; ``error_bound`` and ``converged`` are ``None`` (a learner with a fixed
+    episode budget has no stopping test and no certificate for its final actor).
+    """
 
     regret: np.ndarray
     values: np.ndarray
     v_star: float
     switches: np.ndarray
     policy: np.ndarray
-    method: str
+    solver: str
 
     @property
     def total_switches(self) -> np.ndarray:
@@ -136,7 +145,7 @@ class ActorCriticSolver:
     """
 
     def __init__(self, m, *, episodes, seeds, seed, optimism, reset, actor, switching, offline_data, critic,
-                 bonus_scale, delta, device, ridge, beta_scale, method, actor_scale=1.0):
+                 bonus_scale, delta, device, ridge, beta_scale, name, actor_scale=1.0):
         if isinstance(episodes, bool) or not isinstance(episodes, (int, np.integer)) or episodes < 1:
             raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}")
         if isinstance(seeds, bool) or not isinstance(seeds, (int, np.integer)) or seeds < 1:
@@ -146,7 +155,7 @@ class ActorCriticSolver:
         _check_offline(offline_data, S, A, H)
         dev = torch.device(device)
         dt = torch.float64
-        self.episodes, self.method, self.t = T, method, 0
+        self.episodes, self.name, self.t = T, name, 0
         gen = torch.Generator(device=dev).manual_seed(int(seed))
         self.sim = BatchedTabularMDP(fh, B, device=dev, generator=gen, dtype=dt)
         self.P_true = torch.as_tensor(np.array(fh.P), device=dev, dtype=dt).expand(B, H, S, A, S)
@@ -181,7 +190,7 @@ class ActorCriticSolver:
         """One episode of every run (at most ``episodes`` steps)."""
         t = self.t
         if t >= self.episodes:
-            raise RuntimeError(f"{self.method}: all {self.episodes} episodes are done")
+            raise RuntimeError(f"{self.name}: all {self.episodes} episodes are done")
         pi = self.actor.policy(self.Q)
         Vpi, _ = batched_backward_induction(self.P_true, self.R_true, pi)
         self.values[:, t] = (Vpi[:, 0] @ self.mu).cpu().numpy()
@@ -198,8 +207,9 @@ class ActorCriticSolver:
         t = self.t
         values = self.values[:, :t]
         regret = np.cumsum(self.v_star - values, axis=1)
+        last_gap = np.maximum(self.v_star - values[:, -1], 0.0) if t else np.zeros(values.shape[0])
         return ActorCriticResult(regret, values, self.v_star, self.switches[:, :t],
-                                 self.actor.final(self.Q).cpu().numpy(), self.method)
+                                 self.actor.final(self.Q).cpu().numpy(), self.name, residual=last_gap, iterations=t)
 
 
 def _run(m, *, progress=True, callback=None, **kwargs) -> ActorCriticResult:
@@ -209,7 +219,7 @@ def _run(m, *, progress=True, callback=None, **kwargs) -> ActorCriticResult:
     if progress and sys.stderr.isatty():
         from tqdm import tqdm
 
-        iterator = tqdm(iterator, desc=solver.method, leave=False)
+        iterator = tqdm(iterator, desc=solver.name, leave=False)
     for _ in iterator:
         solver.step()
         if callback is not None:
@@ -248,7 +258,7 @@ def optimistic_actor_critic(m, episodes: int, seeds: int, seed: int = 0, optimis
     name = "optac" + ("" if optimism else "-no-optimism") + ("" if reset else "-no-reset")
     return _run(m, episodes=episodes, seeds=seeds, seed=seed, optimism=optimism, reset=reset, actor="softmax",
                 switching="doubling", offline_data=offline_data, critic=critic, bonus_scale=bonus_scale,
-                delta=delta, device=device, ridge=ridge, beta_scale=beta_scale, method=name, progress=progress,
+                delta=delta, device=device, ridge=ridge, beta_scale=beta_scale, name=name, progress=progress,
                 callback=callback)
 
 
@@ -259,7 +269,7 @@ def ucbvi(m, episodes: int, seeds: int, seed: int = 0, bonus_scale: float = 0.05
     (``callback(solver)`` after every episode, as in :func:`optimistic_actor_critic`)."""
     return _run(m, episodes=episodes, seeds=seeds, seed=seed, optimism=True, reset=True, actor="greedy",
                 switching="every", offline_data=offline_data, critic="tabular", bonus_scale=bonus_scale,
-                delta=delta, device=device, ridge=1.0, beta_scale=0.0, method="ucbvi", progress=progress,
+                delta=delta, device=device, ridge=1.0, beta_scale=0.0, name="ucbvi", progress=progress,
                 callback=callback)
 
 
@@ -271,7 +281,7 @@ def lsvi_ucb(m: LinearMDP, episodes: int, seeds: int, seed: int = 0, rare_switch
     return _run(m, episodes=episodes, seeds=seeds, seed=seed, optimism=True, reset=True, actor="greedy",
                 switching="doubling" if rare_switching else "every", offline_data=None, critic="linear",
                 bonus_scale=0.0, delta=delta, device=device, ridge=ridge, beta_scale=beta_scale,
-                method="lsvi-ucb" + ("-rs" if rare_switching else ""), progress=progress, callback=callback)
+                name="lsvi-ucb" + ("-rs" if rare_switching else ""), progress=progress, callback=callback)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -80,6 +80,7 @@ from mdp.model import ModelError, ParameterError, ShapeError, TabularMDP
 from mdp.operators import q_values
 from mdp.planning import policy_evaluation, policy_iteration
 from theory.fixed_point import certified_fixed_point
+from theory.results import SolverResult
 from theory.validation import check_scalar, to_numpy
 
 __all__ = ["GroupingError", "ApproximationConstants", "GroupingBound", "GroupedVIResult", "GroupingLosses",
@@ -473,7 +474,7 @@ _EXACT_STOP = float(np.finfo(np.float64).tiny)
 
 
 @dataclass(frozen=True)
-class GroupedVIResult:
+class GroupedVIResult(SolverResult):
     r"""``T`` backups of value iteration from ``V_0 = 0`` (``T = inf``: to a certified tolerance).
 
     ``Q = q_values(V_{T-1})`` (what the agent is greedy for), ``V = V_T = max_k Q``; ``residual`` is
@@ -484,10 +485,6 @@ class GroupedVIResult:
 
     Q: object
     V: object
-    residual: float
-    error_bound: float
-    converged: bool | None
-    iterations: int
 
 
 def grouped_value_iteration(P_flat, R, gamma, T, vi_tol: float = 1e-10, max_iter: int = 100_000) -> GroupedVIResult:
@@ -528,14 +525,16 @@ def grouped_value_iteration(P_flat, R, gamma, T, vi_tol: float = 1e-10, max_iter
                                    "grouped_value_iteration")
         Q = q_values(P_flat, R, g, fp.V)
         V_new = amax(Q)
-        return GroupedVIResult(Q, V_new, norm(amax(q_values(P_flat, R, g, V_new)) - V_new),
-                               float(fp.error_bound.max()) if hasattr(fp.error_bound, "max") else fp.error_bound,
-                               bool(np.all(np.asarray(fp.converged.cpu() if torch_mode else fp.converged))),
-                               fp.iterations + 1)
+        return GroupedVIResult(Q, V_new, residual=norm(amax(q_values(P_flat, R, g, V_new)) - V_new),
+                               error_bound=(float(fp.error_bound.max()) if hasattr(fp.error_bound, "max")
+                                            else fp.error_bound),
+                               converged=bool(np.all(np.asarray(fp.converged.cpu() if torch_mode else fp.converged))),
+                               iterations=fp.iterations + 1)
     fp, Q, d = _backups(P_flat, R, g, V, T, amax)
     residual = float(fp.residual.max()) if torch_mode else float(np.max(fp.residual))
     step = float(d.max()) if torch_mode else float(np.max(d))     # ||V_T - V_{T-1}||_inf over the batch
-    return GroupedVIResult(Q, fp.V, residual, g * step / (1 - g) if g > 0 else 0.0, None, T)
+    return GroupedVIResult(Q, fp.V, residual=residual, error_bound=g * step / (1 - g) if g > 0 else 0.0,
+                           converged=None, iterations=T)
 
 
 @dataclass(frozen=True)

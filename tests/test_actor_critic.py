@@ -132,7 +132,7 @@ def test_bad_inputs(lock):
 def _optac_solver(m, episodes, seeds, seed):
     return ActorCriticSolver(m, episodes=episodes, seeds=seeds, seed=seed, optimism=True, reset=True,
                              actor="softmax", switching="doubling", offline_data=None, critic="tabular",
-                             bonus_scale=0.05, delta=0.1, device="cpu", ridge=1.0, beta_scale=0.01, method="optac")
+                             bonus_scale=0.05, delta=0.1, device="cpu", ridge=1.0, beta_scale=0.01, name="optac")
 
 
 def test_stepping_by_hand_equals_the_function(lock):

@@ -50,14 +50,14 @@ from mdp.constrained.core import check_cmdp, constraint_ratios, require_achievab
 from mdp.model import TabularMDP
 from mdp.operators import q_values
 from mdp.planning import policy_evaluation, policy_iteration
-from theory.results import warn_not_converged
+from theory.results import SolverResult, warn_not_converged
 from theory.validation import ParameterError, check_scalar
 
 __all__ = ["LagrangianResult", "LagrangianSolver", "lagrangian"]
 
 
 @dataclass(frozen=True)
-class LagrangianResult:
+class LagrangianResult(SolverResult):
     """Result of :func:`lagrangian`.
 
     Attributes:
@@ -89,11 +89,6 @@ class LagrangianResult:
     multipliers: np.ndarray
     dual_bound: float
     duality_gap: float
-    residual: float
-    error_bound: None
-    converged: bool
-    iterations: int
-    history: np.ndarray | None = None
 
 
 def _best_response(m: TabularMDP, r: np.ndarray, pi0, rng: np.random.Generator) -> np.ndarray:
@@ -248,7 +243,8 @@ class LagrangianSolver:
         dual_bound = self.dual_bound
         return LagrangianResult(avg, float(J_avg[0]), J_avg[1:], constraint_ratios(J_avg[1:], t), J_avg[1:] - t,
                                 pi, float(J[0]), J[1:], J[1:] - t, lam, dual_bound, dual_bound - float(J_avg[0]),
-                                float(self.residual), None, self.converged, it, hist)
+                                residual=float(self.residual), error_bound=None, converged=self.converged,
+                                iterations=it, history=hist)
 
 
 def lagrangian(m: TabularMDP, aux_rewards, thresholds, seed=0, iterations: int = 2000, step_size: float = 1.0,
