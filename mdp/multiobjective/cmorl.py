@@ -76,8 +76,8 @@ from mdp.multiobjective.fronts import epsilon_constraint, require_multiobjective
 from mdp.multiobjective.metrics import (as_front, check_weights, crowding_distance, energy_weights, simplex_grid)
 from theory.validation import ParameterError, check_scalar
 
-__all__ = ["CMORLResult", "cmorl", "linear_scalarisation", "thresholds", "default_ref", "check_ref", "utility_gap",
-           "weight_set"]
+__all__ = ["CMORLResult", "CMORLSolver", "cmorl", "linear_scalarisation", "thresholds", "default_ref", "check_ref",
+           "utility_gap", "weight_set"]
 
 THRESHOLDS = ("literal", "ref", "relax")
 
@@ -184,13 +184,147 @@ def _select(archive: ParetoArchive, n: int, selected: set, selection: str, rng) 
     return order[:n]
 
 
+def _oracle_init(self, W0) -> int:
+    """Stage one, exact: one scalarised solve (policy iteration) per preference."""
+    for w in W0:
+        G, pi = scalarised_optimum(self.m, w)
+        self.archive.add(G, pi)
+    return len(W0)
+
+
+def _barrier_init(self, W0) -> int:
+    """Stage one, barrier solver: ``init_iterations`` exact-gradient NPG updates per preference, batched."""
+    import torch
+
+    theta = torch.zeros((len(W0), self.m.S, self.m.A), dtype=torch.float64, device=self.device)
+    _npg_stage(self.m, theta, W0, self.init_iterations, self.eta, self.evaluate, self.archive, self.device)
+    return len(W0) * self.init_iterations
+
+
+def _oracle_extension(self, picks, jobs) -> None:
+    """Stage two, exact: the ε-constraint LP (or the deterministic-policy oracle) per job; one call each."""
+    for pi_r, l, d in jobs:
+        self.budget += 1
+        try:
+            res = (epsilon_constraint(self.m, l, d, lexicographic=self.lexicographic, solver=self.lp_solver)
+                   if self.pareto is None else deterministic_epsilon_constraint(self.m, l, d, self.pareto))
+        except (ModelError, SolverError):
+            continue                              # infeasible thresholds: the call is still spent
+        self.archive.add(res.value, res.policy)
+
+
+def _quirk_extension(self, picks, jobs) -> None:
+    """Stage two, the released code's step (:func:`~mdp.multiobjective.cmorl_barrier.code_quirk_extension`)."""
+    its = code_quirk_extension(self.m, np.stack([self.archive.pi[i] for i in picks]), self.iterations_per_round,
+                               self.eta, self.t, self.beta, self.device)
+    for pol in its:
+        _archive_batch(self.m, pol, self.evaluate, self.archive, self.device)
+    self.budget += len(jobs) * self.iterations_per_round
+
+
+def _barrier_extension(self, picks, jobs) -> None:
+    """Stage two, barrier NPG on every (selected policy, objective) job at once."""
+    pis = np.stack([j[0] for j in jobs])
+    _barrier_stage(self.m, pis, [j[1] for j in jobs], np.stack([j[2] for j in jobs]), self.iterations_per_round,
+                   self.eta, self.t, self.evaluate, self.archive, self.device)
+    self.budget += len(jobs) * self.iterations_per_round
+
+
+class CMORLSolver:
+    """C-MORL as a stepping object: the constructor runs stage one, one :meth:`step` is one extension round.
+
+    Arguments as :func:`cmorl` (``rounds`` is the budget of steps). Stage one and stage two are named pieces
+    chosen once from ``solver`` / ``quirks`` (:func:`_oracle_init` / :func:`_barrier_init`;
+    :func:`_oracle_extension`, :func:`_barrier_extension`, :func:`_quirk_extension`).
+    :meth:`result` reports the rounds stepped so far.
+    """
+
+    def __init__(self, m: TabularMDP, seed: int = 0, *, ref=None, delta: float | None = None, n_select: int = 5,
+                 rounds: int = 6, beta: float = 0.9, threshold: str = "ref", solver: str = "oracle",
+                 selection: str = "crowding", evaluate: str = "stochastic", init_iterations: int = 20,
+                 iterations_per_round: int = 20, eta: float = 1.0, t: float = 20.0, archive_size: int = 200,
+                 eval_weights=None, device: str = "cpu", lp_solver: str = "HIGHS",
+                 track_hypervolume: bool | None = None, policy_class: str = "stochastic",
+                 quirks: bool = False, lexicographic: bool = True):
+        k = require_multiobjective(m, "cmorl")
+        seed = check_scalar("seed", seed, low=0, integer=True)
+        z = check_ref(m, ref, "cmorl")
+        delta = ({2: 0.2, 3: 0.5}.get(k, 1.0)) if delta is None else delta
+        n_select = check_scalar("n_select", n_select, low=1, integer=True)
+        rounds = check_scalar("rounds", rounds, low=0, integer=True)
+        beta = check_scalar("beta", beta, low=0.0, high=1.0)
+        if threshold not in THRESHOLDS:
+            raise ParameterError(f"threshold must be one of {THRESHOLDS}, got {threshold!r}")
+        if solver not in ("oracle", "barrier"):
+            raise ParameterError(f"solver must be 'oracle' or 'barrier', got {solver!r}")
+        if selection not in ("crowding", "random"):
+            raise ParameterError(f"selection must be 'crowding' or 'random', got {selection!r}")
+        if evaluate not in ("stochastic", "greedy"):
+            raise ParameterError(f"evaluate must be 'stochastic' or 'greedy', got {evaluate!r}")
+        if policy_class not in ("stochastic", "deterministic"):
+            raise ParameterError(f"policy_class must be 'stochastic' or 'deterministic', got {policy_class!r}")
+        if policy_class == "deterministic" and solver != "oracle":
+            raise ParameterError(f"policy_class='deterministic' needs solver='oracle', got solver={solver!r}")
+        if quirks and solver != "barrier":
+            raise ParameterError(f"quirks=True needs solver='barrier', got solver={solver!r}")
+        pareto = pareto_value_iteration(m) if policy_class == "deterministic" else None
+        init_iterations = check_scalar("init_iterations", init_iterations, low=1, integer=True)
+        iterations_per_round = check_scalar("iterations_per_round", iterations_per_round, low=1, integer=True)
+        eta = check_scalar("eta", eta, low=0.0, low_open=True)
+        t = check_scalar("t", t, low=0.0, low_open=True)
+        archive_size = check_scalar("archive_size", archive_size, low=1, integer=True)
+        W_eval = energy_weights(k) if eval_weights is None else check_weights("eval_weights", eval_weights, k)
+        self.m, self.k, self.z, self.rounds, self.n_select, self.beta = m, k, z, rounds, n_select, beta
+        self.threshold, self.selection, self.evaluate, self.pareto = threshold, selection, evaluate, pareto
+        self.init_iterations, self.iterations_per_round = init_iterations, iterations_per_round
+        self.eta, self.t = eta, t
+        self.archive_size, self.W_eval, self.device = archive_size, W_eval, device
+        self.lp_solver, self.lexicographic = lp_solver, lexicographic
+        self.rng = np.random.default_rng(seed)
+        self.archive = ParetoArchive(z, archive_size)
+        W0 = simplex_grid(k, delta)
+        self.budget = 0
+        self.budget += (_oracle_init if solver == "oracle" else _barrier_init)(self, W0)
+        self.extend = (_oracle_extension if solver == "oracle" else _quirk_extension if quirks
+                       else _barrier_extension)
+        self.archive.prune(archive_size)
+        track = k <= 6 if track_hypervolume is None else bool(track_hypervolume)
+        self.measure = self.archive.hypervolume if track else (lambda: float("nan"))
+        self.hv, self.spent = [self.measure()], [self.budget]
+        self.selected: set = set()
+        self.round = 0
+
+    def step(self) -> None:
+        """One extension round: select, extend each selected policy in each objective, prune, measure."""
+        self.round += 1
+        picks = _select(self.archive, self.n_select, self.selected, self.selection, self.rng)
+        if not picks:
+            self.hv.append(self.hv[-1])
+            self.spent.append(self.budget)
+            return
+        jobs = []
+        for i in picks:
+            self.selected.add(tuple(np.round(self.archive.G[i], 12)))
+            for l in range(self.k):
+                d = thresholds(self.archive.G[i], self.beta, self.z, self.threshold)
+                d[l] = -np.inf
+                jobs.append((self.archive.pi[i], l, d))
+        self.extend(self, picks, jobs)
+        self.archive.prune(self.archive_size)
+        self.hv.append(self.measure())
+        self.spent.append(self.budget)
+
+    def result(self) -> CMORLResult:
+        return _result(self.m, self.archive, self.hv, self.spent, self.W_eval, self.round, self.budget, self.z)
+
+
 def cmorl(m: TabularMDP, seed: int = 0, *, ref=None, delta: float | None = None, n_select: int = 5,
           rounds: int = 6, beta: float = 0.9, threshold: str = "ref", solver: str = "oracle",
           selection: str = "crowding", evaluate: str = "stochastic", init_iterations: int = 20,
           iterations_per_round: int = 20, eta: float = 1.0, t: float = 20.0, archive_size: int = 200,
           eval_weights=None, device: str = "cpu", lp_solver: str = "HIGHS",
           track_hypervolume: bool | None = None, policy_class: str = "stochastic",
-          quirks: bool = False, lexicographic: bool = True) -> CMORLResult:
+          quirks: bool = False, lexicographic: bool = True, callback=None) -> CMORLResult:
     r"""C-MORL on a multi-objective tabular MDP (see the module docstring for the two stages).
 
     Args:
@@ -218,6 +352,8 @@ def cmorl(m: TabularMDP, seed: int = 0, *, ref=None, delta: float | None = None,
             exact hypervolume is exponential in ``k``, about 15 s for 135 points in 9-D); else NaN.
         policy_class: ``"stochastic"`` or ``"deterministic"`` (``solver="oracle"`` on a
             deterministic-transition model: the ε-constraint step over deterministic stationary policies).
+        callback: called as ``callback(solver)`` after every round with the :class:`CMORLSolver` (its
+            ``round``, ``archive``, ``budget``, ``hv``; ``solver.result()`` is the run so far).
 
     Returns:
         :class:`CMORLResult`.
@@ -234,93 +370,19 @@ def cmorl(m: TabularMDP, seed: int = 0, *, ref=None, delta: float | None = None,
         >>> np.sort(res.front[:, 0]).round(2).tolist()        # discounted treasures 1, 2, 3, 5, 8, 16, 124
         [1.0, 1.96, 2.88, 4.71, 7.46, 14.76, 103.48]
     """
-    k = require_multiobjective(m, "cmorl")
-    seed = check_scalar("seed", seed, low=0, integer=True)
-    z = check_ref(m, ref, "cmorl")
-    delta = ({2: 0.2, 3: 0.5}.get(k, 1.0)) if delta is None else delta
-    n_select = check_scalar("n_select", n_select, low=1, integer=True)
-    rounds = check_scalar("rounds", rounds, low=0, integer=True)
-    beta = check_scalar("beta", beta, low=0.0, high=1.0)
-    if threshold not in THRESHOLDS:
-        raise ParameterError(f"threshold must be one of {THRESHOLDS}, got {threshold!r}")
-    if solver not in ("oracle", "barrier"):
-        raise ParameterError(f"solver must be 'oracle' or 'barrier', got {solver!r}")
-    if selection not in ("crowding", "random"):
-        raise ParameterError(f"selection must be 'crowding' or 'random', got {selection!r}")
-    if evaluate not in ("stochastic", "greedy"):
-        raise ParameterError(f"evaluate must be 'stochastic' or 'greedy', got {evaluate!r}")
-    if policy_class not in ("stochastic", "deterministic"):
-        raise ParameterError(f"policy_class must be 'stochastic' or 'deterministic', got {policy_class!r}")
-    if policy_class == "deterministic" and solver != "oracle":
-        raise ParameterError(f"policy_class='deterministic' needs solver='oracle', got solver={solver!r}")
-    if quirks and solver != "barrier":
-        raise ParameterError(f"quirks=True needs solver='barrier', got solver={solver!r}")
-    pareto = pareto_value_iteration(m) if policy_class == "deterministic" else None
-    init_iterations = check_scalar("init_iterations", init_iterations, low=1, integer=True)
-    iterations_per_round = check_scalar("iterations_per_round", iterations_per_round, low=1, integer=True)
-    eta = check_scalar("eta", eta, low=0.0, low_open=True)
-    t = check_scalar("t", t, low=0.0, low_open=True)
-    archive_size = check_scalar("archive_size", archive_size, low=1, integer=True)
-    W_eval = energy_weights(k) if eval_weights is None else check_weights("eval_weights", eval_weights, k)
-    rng = np.random.default_rng(seed)
-    archive = ParetoArchive(z, archive_size)
-    W0 = simplex_grid(k, delta)
-    budget = 0
-    if solver == "oracle":
-        for w in W0:
-            G, pi = scalarised_optimum(m, w)
-            archive.add(G, pi)
-            budget += 1
-    else:
-        import torch
-
-        theta = torch.zeros((len(W0), m.S, m.A), dtype=torch.float64, device=device)
-        _npg_stage(m, theta, W0, init_iterations, eta, evaluate, archive, device)
-        budget += len(W0) * init_iterations
-    archive.prune(archive_size)
-    track = k <= 6 if track_hypervolume is None else bool(track_hypervolume)
-    measure = archive.hypervolume if track else (lambda: float("nan"))
-    hv, spent = [measure()], [budget]
-    selected: set = set()
+    solver_ = CMORLSolver(m, seed, ref=ref, delta=delta, n_select=n_select, rounds=rounds, beta=beta,
+                          threshold=threshold, solver=solver, selection=selection, evaluate=evaluate,
+                          init_iterations=init_iterations, iterations_per_round=iterations_per_round, eta=eta, t=t,
+                          archive_size=archive_size, eval_weights=eval_weights, device=device, lp_solver=lp_solver,
+                          track_hypervolume=track_hypervolume, policy_class=policy_class, quirks=quirks,
+                          lexicographic=lexicographic)
     from tqdm import tqdm
 
-    for _ in tqdm(range(rounds), desc="C-MORL rounds", leave=False, disable=None):
-        picks = _select(archive, n_select, selected, selection, rng)
-        if not picks:
-            hv.append(hv[-1])
-            spent.append(budget)
-            continue
-        jobs = []
-        for i in picks:
-            selected.add(tuple(np.round(archive.G[i], 12)))
-            for l in range(k):
-                d = thresholds(archive.G[i], beta, z, threshold)
-                d[l] = -np.inf
-                jobs.append((archive.pi[i], l, d))
-        if solver == "oracle":
-            for pi_r, l, d in jobs:
-                budget += 1
-                try:
-                    res = (epsilon_constraint(m, l, d, lexicographic=lexicographic, solver=lp_solver) if pareto is None
-                           else deterministic_epsilon_constraint(m, l, d, pareto))
-                except (ModelError, SolverError):
-                    continue                              # infeasible thresholds: the call is still spent
-                archive.add(res.value, res.policy)
-        elif quirks:
-            its = code_quirk_extension(m, np.stack([archive.pi[i] for i in picks]), iterations_per_round, eta, t,
-                                       beta, device)
-            for pol in its:
-                _archive_batch(m, pol, evaluate, archive, device)
-            budget += len(jobs) * iterations_per_round
-        else:
-            pis = np.stack([j[0] for j in jobs])
-            _barrier_stage(m, pis, [j[1] for j in jobs], np.stack([j[2] for j in jobs]),
-                           iterations_per_round, eta, t, evaluate, archive, device)
-            budget += len(jobs) * iterations_per_round
-        archive.prune(archive_size)
-        hv.append(measure())
-        spent.append(budget)
-    return _result(m, archive, hv, spent, W_eval, rounds, budget, z)
+    for _ in tqdm(range(solver_.rounds), desc="C-MORL rounds", leave=False, disable=None):
+        solver_.step()
+        if callback is not None:
+            callback(solver_)
+    return solver_.result()
 
 
 def linear_scalarisation(m: TabularMDP, budget: int, *, ref=None, solver: str = "oracle",
