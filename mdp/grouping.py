@@ -79,6 +79,7 @@ import numpy as np
 from mdp.model import ModelError, ParameterError, ShapeError, TabularMDP
 from mdp.operators import q_values
 from mdp.planning import policy_evaluation, policy_iteration
+from theory.backend import is_torch
 from theory.fixed_point import certified_fixed_point
 from theory.results import SolverResult
 from theory.validation import check_scalar, to_numpy
@@ -502,7 +503,7 @@ def grouped_value_iteration(P_flat, R, gamma, T, vi_tol: float = 1e-10, max_iter
     """
     T = _check_T(T)
     g = check_scalar("gamma", gamma, low=0.0, high=1.0, high_open=True)
-    torch_mode = type(P_flat).__module__.startswith("torch")
+    torch_mode = is_torch(P_flat)
     if getattr(R, "ndim", 0) < 2 or getattr(P_flat, "ndim", 0) < 2:
         raise ShapeError("grouped_value_iteration needs P_flat [..., S*K, S] and R [..., S, K] arrays")
     S, K = R.shape[-2], R.shape[-1]

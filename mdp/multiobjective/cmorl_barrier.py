@@ -19,10 +19,10 @@ import numpy as np
 
 from mdp.batched_planning import batched_policy_evaluation
 from mdp.model import TabularMDP
-from mdp.multiobjective.fronts import (evaluate_policies)
-from mdp.multiobjective.metrics import (crowding_distance, hypervolume,
-                                        pareto_mask)
+from mdp.multiobjective.fronts import evaluate_policies
+from mdp.multiobjective.metrics import crowding_distance, hypervolume, pareto_mask
 from mdp.operators import greedy_policy, q_values
+from theory.backend import softmax
 
 __all__ = ["ParetoArchive", "barrier_direction", "code_quirk_direction", "code_quirk_extension"]
 
@@ -76,12 +76,6 @@ class ParetoArchive:
         return hypervolume(np.array(self.G), self.ref) if self.G else 0.0
 
 
-def _softmax_policy(theta):
-    import torch
-
-    return torch.softmax(theta, dim=-1)
-
-
 def _evaluate(m, P_flat, R, mu, pi, gamma):
     """Batched exact ``(J [B, k], Q [B, k, S, A])`` of policies ``pi`` ``[B, S, A]`` (torch)."""
     import torch
@@ -103,12 +97,12 @@ def _npg_stage(m, theta, weights, iters, eta, evaluate, archive, device):
     mu = torch.as_tensor(m.mu.copy(), dtype=torch.float64, device=device)
     W = torch.as_tensor(weights, dtype=torch.float64, device=device)
     for _ in range(iters):
-        pi = _softmax_policy(theta)
+        pi = softmax(theta)
         J, Q = _evaluate(m, P_flat, R, mu, pi, m.gamma)
         Qw = torch.einsum("bk,bksa->bsa", W, Q)
         adv = Qw - (pi * Qw).sum(-1, keepdim=True)
         theta = theta + eta / (1.0 - m.gamma) * adv
-        _archive_batch(m, _softmax_policy(theta), evaluate, archive, device)
+        _archive_batch(m, softmax(theta), evaluate, archive, device)
     return theta
 
 
@@ -140,16 +134,16 @@ def _barrier_stage(m, pis, objs, D, iters, eta, t, evaluate, archive, device):
     k = m.R.shape[2]
     d = torch.as_tensor(D, dtype=torch.float64, device=device)                 # [B, k], -inf at l
     onehot = torch.nn.functional.one_hot(torch.as_tensor(objs, device=device), k).to(torch.float64)
-    J, Q = _evaluate(m, P_flat, R, mu, _softmax_policy(theta), m.gamma)
+    J, Q = _evaluate(m, P_flat, R, mu, softmax(theta), m.gamma)
     live = torch.all((J > d) | (onehot > 0), dim=1)                            # strictly feasible starts
     for _ in range(iters):
-        pi = _softmax_policy(theta)
+        pi = softmax(theta)
         adv = barrier_direction(pi, Q, J, d, onehot, t)
         step = torch.full((pi.shape[0], 1, 1), eta / (1.0 - m.gamma), dtype=torch.float64, device=device)
         accepted = torch.zeros(pi.shape[0], dtype=torch.bool, device=device)
         for _ in range(20):
             cand = theta + step * adv
-            Jc, Qc2 = _evaluate(m, P_flat, R, mu, _softmax_policy(cand), m.gamma)
+            Jc, Qc2 = _evaluate(m, P_flat, R, mu, softmax(cand), m.gamma)
             ok = torch.all((Jc > d) | (onehot > 0), dim=1) & ~accepted & live
             theta = torch.where(ok[:, None, None], cand, theta)
             J = torch.where(ok[:, None], Jc, J)
@@ -159,7 +153,7 @@ def _barrier_stage(m, pis, objs, D, iters, eta, t, evaluate, archive, device):
                 break
             step = torch.where(accepted[:, None, None], step, step / 2)
         if bool(live.any()):
-            _archive_batch(m, _softmax_policy(theta)[live], evaluate, archive, device)
+            _archive_batch(m, softmax(theta)[live], evaluate, archive, device)
     return int(live.sum())
 
 
@@ -253,8 +247,8 @@ def code_quirk_extension(m: TabularMDP, policies, iterations: int, eta: float, t
         onehot = torch.zeros((theta.shape[0], k), dtype=torch.float64, device=device)
         onehot[:, l] = 1.0
         for _ in range(iterations):
-            pi = _softmax_policy(theta)
+            pi = softmax(theta)
             J, Q = _evaluate(m, P_flat, R, mu, pi, m.gamma)
             theta = theta + eta / (1.0 - m.gamma) * code_quirk_direction(pi, Q, J, onehot, beta, t)
-            out.append(_softmax_policy(theta))
+            out.append(softmax(theta))
     return torch.stack(out)
