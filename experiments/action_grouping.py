@@ -5,7 +5,7 @@ K = 1, 2, ..., 64 with scale ratio 0.5 between levels, Dirichlet(0.5) components
 A learner with N generative-model samples per state (N/A per action, Bernoulli rewards) pools them over the
 K groups of a level, runs T value-iteration backups on the estimated grouped model and plays the first
 member of the greedy group; its loss :math:`\mu^\top(V^* - V^\pi)` is exact (policy evaluation). All seeds,
-levels and sample sizes are one batched torch program (:func:`mdp.grouping.grouping_losses`).
+levels and sample sizes are one batched torch program (:func:`mdp.grouping_learning.grouping_losses`).
 
 Claims: the loss is U-shaped in K at the smallest N (the best interior level, chosen on the even seeds, beats
 both ends on the odd seeds); the empirical optimum :math:`K^*` does not decrease from the smallest to the
@@ -23,7 +23,8 @@ import pandas as pd
 
 from experiments.core import Claim, Measurement
 from mdp.generators import hierarchical_mdp
-from mdp.grouping import approximation_constants, grouping_bound, grouping_losses, select_grouping
+from mdp.grouping import approximation_constants, grouping_bound, select_grouping
+from mdp.grouping_learning import grouping_losses
 from theory.rates import Interval, bootstrap_ci, mean_ci
 
 TITLE = "Action-space grouping: approximation against estimation error"

@@ -10,9 +10,9 @@ import pytest
 
 from mdp import TabularMDP
 from mdp.generators import hierarchical_mdp, nested_groupings
-from mdp.grouping import (GroupingError, approximation_constants, check_grouping, check_nested,
-                          estimate_grouped_model, grouped_model, grouped_value_iteration, grouping_bound,
-                          grouping_losses, select_grouping)
+from mdp.grouping import (GroupingError, approximation_constants, check_grouping, check_nested, grouped_model,
+                          grouping_bound, select_grouping)
+from mdp.grouping_learning import estimate_grouped_model, grouped_value_iteration, grouping_losses
 from theory.validation import ParameterError, ShapeError
 
 

@@ -291,7 +291,8 @@ def case_grouped_value_iteration():
     import math
 
     from mdp.generators import hierarchical_mdp
-    from mdp.grouping import grouped_model, grouped_value_iteration
+    from mdp.grouping import grouped_model
+    from mdp.grouping_learning import grouped_value_iteration
 
     h = hierarchical_mdp(S=4, A=8, seed=0)
     g = grouped_model(h.model, h.groupings[1])
@@ -302,7 +303,8 @@ def case_grouped_value_iteration():
 
 def case_grouped_value_iteration_fixed_T():
     from mdp.generators import hierarchical_mdp
-    from mdp.grouping import grouped_model, grouped_value_iteration
+    from mdp.grouping import grouped_model
+    from mdp.grouping_learning import grouped_value_iteration
 
     h = hierarchical_mdp(S=4, A=8, seed=0)
     g = grouped_model(h.model, h.groupings[1])
