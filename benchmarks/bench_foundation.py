@@ -29,7 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from timing import best_time  # noqa: E402
 
 from mdp import policy_evaluation, policy_iteration  # noqa: E402
-from mdp.batched import BatchedTabularMDP, batched_value_iteration  # noqa: E402
+from mdp.batched import BatchedTabularMDP  # noqa: E402
+from mdp.batched_planning import batched_value_iteration  # noqa: E402
 from mdp.envs import TabularEnv  # noqa: E402
 from mdp.generators import garnet  # noqa: E402
 from mdp.operators import bellman_optimality  # noqa: E402

@@ -29,7 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import games  # noqa: E402
 from mdp.actor_critic import optimistic_actor_critic  # noqa: E402
-from mdp.batched import BatchedTabularMDP, batched_value_iteration  # noqa: E402
+from mdp.batched import BatchedTabularMDP  # noqa: E402
+from mdp.batched_planning import batched_value_iteration  # noqa: E402
 from mdp.generators import combination_lock, garnet  # noqa: E402
 from mdp.operators import bellman_optimality  # noqa: E402
 from mdp.robust import batched_robust_value_iteration  # noqa: E402

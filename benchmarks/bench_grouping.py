@@ -1,6 +1,6 @@
 """Action-grouping benchmark: the (seed x N) batched learner against a per-seed loop, same run.
 
-Both sides call :func:`mdp.grouping.grouping_losses` on the E7 instance (S = 10, A = 64, gamma = 0.9, 7 nested
+Both sides call :func:`mdp.grouping_learning.grouping_losses` on the E7 instance (S = 10, A = 64, gamma = 0.9, 7 nested
 levels, N in {64, ..., 16384}, T in {5, 20, inf}, Bernoulli rewards): once with all seeds in one torch program,
 once seed by seed. The exact evaluation of the played policies (a cached LAPACK solve per distinct policy) is
 inside both timings. Usage: python benchmarks/bench_grouping.py [--quick]. Writes benchmarks/results/grouping.md.
@@ -17,7 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from timing import best_time  # noqa: E402
 
-from mdp.grouping import grouping_losses, hierarchical_mdp  # noqa: E402
+from mdp.generators import hierarchical_mdp  # noqa: E402
+from mdp.grouping_learning import grouping_losses  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results"
 

@@ -1,11 +1,11 @@
 r"""E7 (multi-objective notes, companion paper): the action-grouping trade-off of Li, Ju & Shroff (ICLR 2024).
 
-Instance: :func:`mdp.grouping.hierarchical_mdp` (S = 10, A = 64, γ = 0.9, perturbations at the nested levels
+Instance: :func:`mdp.generators.hierarchical_mdp` (S = 10, A = 64, γ = 0.9, perturbations at the nested levels
 K = 1, 2, ..., 64 with scale ratio 0.5 between levels, Dirichlet(0.5) components; one fixed model per run).
 A learner with N generative-model samples per state (N/A per action, Bernoulli rewards) pools them over the
 K groups of a level, runs T value-iteration backups on the estimated grouped model and plays the first
 member of the greedy group; its loss :math:`\mu^\top(V^* - V^\pi)` is exact (policy evaluation). All seeds,
-levels and sample sizes are one batched torch program (:func:`mdp.grouping.grouping_losses`).
+levels and sample sizes are one batched torch program (:func:`mdp.grouping_learning.grouping_losses`).
 
 Claims: the loss is U-shaped in K at the smallest N (the best interior level, chosen on the even seeds, beats
 both ends on the odd seeds); the empirical optimum :math:`K^*` does not decrease from the smallest to the
@@ -22,7 +22,9 @@ import numpy as np
 import pandas as pd
 
 from experiments.claims import Claim, Measurement
-from mdp.grouping import approximation_constants, grouping_bound, grouping_losses, hierarchical_mdp, select_grouping
+from mdp.generators import hierarchical_mdp
+from mdp.grouping import approximation_constants, grouping_bound, select_grouping
+from mdp.grouping_learning import grouping_losses
 from theory.rates import Interval, bootstrap_ci, mean_ci
 
 TITLE = "Action-space grouping: approximation against estimation error"

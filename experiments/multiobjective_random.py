@@ -16,7 +16,7 @@ Methods, all with exact values of their returned policies:
 * ``cmorl_barrier_quirks``: the same with stage two as the released code runs it (``quirks=True``: barrier
   threshold from the current iterate's own return, barrier over the maximised objective too, objectives
   extended one after the other from the previous one's end; reconstruction, see
-  :func:`mdp.multiobjective.cmorl.code_quirk_direction`), same budget;
+  :func:`mdp.multiobjective.cmorl_barrier.code_quirk_direction`), same budget;
 * ``ls_barrier``: NPG on an even weight grid with the same number of policy updates;
 * ``cmorl_oracle`` / ``ls_oracle``: exact LP / policy-iteration solves, budget = solves.
 

@@ -20,7 +20,8 @@ import pandas as pd
 
 from experiments.claims import Claim, Measurement
 from experiments.fits import N_NOT_CONVERGED, not_converged, with_fit_counts
-from mdp.envs.windy_walk import windy_walk, windy_walk_set
+from mdp.envs.windy_walk import windy_walk
+from mdp.robust.instances import windy_walk_set
 from mdp.generators import garnet
 from mdp.model import TabularMDP
 from mdp.planning import policy_iteration

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.claims import Claim, Measurement
-from mdp.batched import batched_policy_evaluation
+from mdp.batched_planning import batched_policy_evaluation
 from mdp.model import TabularMDP
 from mdp.robust import FiniteModelSet, iwocs, robust_value_iteration
 from theory.rates import Interval
@@ -71,7 +71,7 @@ def simplex_grid(K: int, n: int) -> np.ndarray:
 def payoff_matrix(kernels: np.ndarray, R: np.ndarray, gamma: float, mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     r"""``M[pi, g] = mu @ V^pi_{T_g}`` for every deterministic policy (row order of ``itertools.product``)
     and every kernel ``kernels[g]``, by one batched exact policy evaluation
-    (:func:`mdp.batched.batched_policy_evaluation`, :math:`(I-\gamma P_\pi)V = r_\pi`)."""
+    (:func:`mdp.batched_planning.batched_policy_evaluation`, :math:`(I-\gamma P_\pi)V = r_\pi`)."""
     G, S, A, _ = kernels.shape
     pols = np.array(list(product(range(A), repeat=S)))  # [Pi, S]
     onehot = np.eye(A)[pols]  # [Pi, S, A]

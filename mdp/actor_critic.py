@@ -46,13 +46,16 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from mdp.batched import BatchedTabularMDP, batched_backward_induction
+from mdp.actor_critic_parts import (GreedyActor, LinearCritic, SoftmaxActor, TabularCritic,
+                                    switch_every_episode, switch_on_doubling)
+from mdp.batched import BatchedTabularMDP
+from mdp.batched_planning import batched_backward_induction
 from mdp.model import FiniteHorizonMDP, LinearMDP, ModelError, ShapeError, validate_policy
 from mdp.occupancy import finite_horizon_occupancy
-from mdp.operators import q_values
 from mdp.planning import backward_induction
+from theory.results import SolverResult
 
-__all__ = ["ActorCriticResult", "OfflineData", "optimistic_actor_critic", "ucbvi", "lsvi_ucb",
+__all__ = ["ActorCriticResult", "ActorCriticSolver", "OfflineData", "optimistic_actor_critic", "ucbvi", "lsvi_ucb",
            "collect_offline_data", "behaviour_policy", "concentrability"]
 
 
@@ -70,16 +73,24 @@ class OfflineData:
 
 
 @dataclass(frozen=True)
-class ActorCriticResult:
+class ActorCriticResult(SolverResult):
     """``regret[seeds, T]`` (cumulative, exact), ``values[seeds, T]`` (exact :math:`V^{\\pi_t}(\\mu)`),
-    ``v_star``, ``switches[seeds, T]`` (cumulative critic switches), ``policy[seeds, H, S, A]`` (final actor)."""
+    ``v_star``, ``switches[seeds, T]`` (cumulative critic switches), ``policy[seeds, H, S, A]`` (final actor),
+    ``solver`` (the variant's name).
+
+    Base fields (:class:`theory.results.SolverResult`): ``residual[seeds]`` the exact sub-optimality
+    :math:`V^*(\\mu) - V^{\\pi_T}(\\mu)` of the last episode's policy (the last regret increment,
+    clipped at 0 against round-off);
+    ``iterations`` the episodes run; ``error_bound`` and ``converged`` are ``None`` (a learner with a fixed
+    episode budget has no stopping test and no certificate for its final actor).
+    """
 
     regret: np.ndarray
     values: np.ndarray
     v_star: float
     switches: np.ndarray
     policy: np.ndarray
-    method: str
+    solver: str
 
     @property
     def total_switches(self) -> np.ndarray:
@@ -124,163 +135,102 @@ def _check_offline(data: OfflineData | None, S: int, A: int, H: int):
 # ----------------------------------------------------------------------------------------------
 # The batched learner
 # ----------------------------------------------------------------------------------------------
-def _run(m, *, episodes, seeds, seed, optimism, reset, actor, switching, offline_data, critic, bonus_scale,
-         delta, device, ridge, beta_scale, method, progress=True, actor_scale=1.0):
-    if isinstance(episodes, bool) or not isinstance(episodes, (int, np.integer)) or episodes < 1:
-        raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}")
-    if isinstance(seeds, bool) or not isinstance(seeds, (int, np.integer)) or seeds < 1:
-        raise ValueError(f"seeds must be an integer >= 1, got {seeds!r}")
-    fh, phi = _as_finite_horizon(m, critic)
-    H, S, A, B, T = fh.H, fh.S, fh.A, int(seeds), int(episodes)
-    _check_offline(offline_data, S, A, H)
-    dev = torch.device(device)
-    dt = torch.float64
-    gen = torch.Generator(device=dev).manual_seed(int(seed))
-    sim = BatchedTabularMDP(fh, B, device=dev, generator=gen, dtype=dt)
-    P_true = torch.as_tensor(np.array(fh.P), device=dev, dtype=dt).expand(B, H, S, A, S)
-    R_true = torch.as_tensor(np.array(fh.R), device=dev, dtype=dt).expand(B, H, S, A)
-    mu = torch.as_tensor(np.array(fh.mu), device=dev, dtype=dt)
-    v_star = backward_induction(fh).value
-    rows = torch.arange(B, device=dev)
-    # data: counts (tabular) and, for the linear critic, a transition buffer
-    N = torch.zeros(B, H, S, A, device=dev, dtype=dt)
-    Ntr = torch.zeros(B, H, S, A, S, device=dev, dtype=dt)
-    Rsum = torch.zeros(B, H, S, A, device=dev, dtype=dt)
-    log_term = math.log(S * A * H * T / delta)
-    if critic == "linear":
-        Phi = torch.as_tensor(np.array(phi), device=dev, dtype=dt)  # [S, A, d]
-        d = Phi.shape[-1]
-        Lam = ridge * torch.eye(d, device=dev, dtype=dt).expand(B, H, d, d).clone()
-        cap = T + (offline_data.size if offline_data is not None else 0)
-        buf_s = torch.zeros(B, cap, H, dtype=torch.long, device=dev)
-        buf_a = torch.zeros_like(buf_s)
-        buf_s2 = torch.zeros_like(buf_s)
-        buf_r = torch.zeros(B, cap, H, device=dev, dtype=dt)
-        n_buf = 0
-        beta = beta_scale * d * H * math.sqrt(math.log(d * H * T / delta))
+class ActorCriticSolver:
+    """The batched learner as a stepping object: one :meth:`step` is one episode of every run.
 
-    def add(states, actions, rewards):
-        nonlocal n_buf
-        # states [H+1, B], actions/rewards [H, B]
-        for h in range(H):
-            s, a, s2 = states[h], actions[h], states[h + 1]
-            N[rows, h, s, a] += 1
-            Ntr[rows, h, s, a, s2] += 1
-            Rsum[rows, h, s, a] += rewards[h]
-            if critic == "linear":
-                f = Phi[s, a]  # [B, d]
-                Lam[:, h] += f[:, :, None] * f[:, None, :]
+    ``B = seeds`` runs share one torch program. A step evaluates the current policy exactly (batched backward
+    induction on the true model), rolls it out once, adds the episode to the critic's data, applies the
+    switching rule and updates the actor. :meth:`result` reports the episodes stepped so far.
+    The pieces (critic, switching rule, actor) are those of :mod:`mdp.actor_critic_parts`.
+    """
+
+    def __init__(self, m, *, episodes, seeds, seed, optimism, reset, actor, switching, offline_data, critic,
+                 bonus_scale, delta, device, ridge, beta_scale, name, actor_scale=1.0):
+        if isinstance(episodes, bool) or not isinstance(episodes, (int, np.integer)) or episodes < 1:
+            raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}")
+        if isinstance(seeds, bool) or not isinstance(seeds, (int, np.integer)) or seeds < 1:
+            raise ValueError(f"seeds must be an integer >= 1, got {seeds!r}")
+        fh, phi = _as_finite_horizon(m, critic)
+        H, S, A, B, T = fh.H, fh.S, fh.A, int(seeds), int(episodes)
+        _check_offline(offline_data, S, A, H)
+        dev = torch.device(device)
+        dt = torch.float64
+        self.episodes, self.name, self.t = T, name, 0
+        gen = torch.Generator(device=dev).manual_seed(int(seed))
+        self.sim = BatchedTabularMDP(fh, B, device=dev, generator=gen, dtype=dt)
+        self.P_true = torch.as_tensor(np.array(fh.P), device=dev, dtype=dt).expand(B, H, S, A, S)
+        self.R_true = torch.as_tensor(np.array(fh.R), device=dev, dtype=dt).expand(B, H, S, A)
+        self.mu = torch.as_tensor(np.array(fh.mu), device=dev, dtype=dt)
+        self.v_star = backward_induction(fh).value
         if critic == "linear":
-            buf_s[:, n_buf] = states[:H].T
-            buf_a[:, n_buf] = actions.T
-            buf_s2[:, n_buf] = states[1:].T
-            buf_r[:, n_buf] = rewards.T
-            n_buf += 1
+            Phi = torch.as_tensor(np.array(phi), device=dev, dtype=dt)  # [S, A, d]
+            d = Phi.shape[-1]
+            cap = T + (offline_data.size if offline_data is not None else 0)
+            beta = beta_scale * d * H * math.sqrt(math.log(d * H * T / delta))
+            self.critic = LinearCritic(B, H, S, A, dev, dt, optimism, Phi, ridge, cap, beta)
+        else:
+            self.critic = TabularCritic(B, H, S, A, dev, dt, optimism, bonus_scale, math.log(S * A * H * T / delta))
+        self.switch = switch_every_episode if switching == "every" else switch_on_doubling
+        self.actor = GreedyActor(A, dt) if actor == "greedy" else SoftmaxActor(B, H, S, A, dev, dt, reset,
+                                                                                 actor_scale)
+        if offline_data is not None:
+            st = torch.as_tensor(offline_data.states, device=dev, dtype=torch.long)
+            ac = torch.as_tensor(offline_data.actions, device=dev, dtype=torch.long)
+            rw = torch.as_tensor(offline_data.rewards, device=dev, dtype=dt)
+            for j in range(offline_data.size):
+                self.critic.add(st[j][:, None].expand(H + 1, B), ac[j][:, None].expand(H, B),
+                                rw[j][:, None].expand(H, B))
+        self.Q = self.critic.compute()
+        self.critic.start()
+        self.values = np.zeros((B, T))
+        self.switches = np.zeros((B, T), dtype=np.int64)
+        self.n_switch = torch.zeros(B, dtype=torch.long, device=dev)
 
-    if offline_data is not None:
-        st = torch.as_tensor(offline_data.states, device=dev, dtype=torch.long)
-        ac = torch.as_tensor(offline_data.actions, device=dev, dtype=torch.long)
-        rw = torch.as_tensor(offline_data.rewards, device=dev, dtype=dt)
-        for j in range(offline_data.size):
-            add(st[j][:, None].expand(H + 1, B), ac[j][:, None].expand(H, B), rw[j][:, None].expand(H, B))
+    def step(self) -> None:
+        """One episode of every run (at most ``episodes`` steps)."""
+        t = self.t
+        if t >= self.episodes:
+            raise RuntimeError(f"{self.name}: all {self.episodes} episodes are done")
+        pi = self.actor.policy(self.Q)
+        Vpi, _ = batched_backward_induction(self.P_true, self.R_true, pi)
+        self.values[:, t] = (Vpi[:, 0] @ self.mu).cpu().numpy()
+        roll = self.sim.rollout(pi)
+        self.critic.add(roll.states, roll.actions, roll.rewards)
+        self.Q, switched = self.switch(self.critic, self.Q)
+        self.n_switch += switched.long()
+        self.switches[:, t] = self.n_switch.cpu().numpy()
+        self.actor.update(self.Q, switched)
+        self.t = t + 1
 
-    def tabular_critic():
-        n = N.clamp(min=1.0)
-        P_hat = Ntr / n[..., None]
-        r_hat = Rsum / n
-        visited = N > 0
-        Q = torch.zeros(B, H, S, A, device=dev, dtype=dt)
-        V = torch.zeros(B, S, device=dev, dtype=dt)
-        for h in range(H - 1, -1, -1):
-            cap_h = float(H - h)
-            q = q_values(P_hat[:, h].reshape(B, S * A, S), r_hat[:, h], 1.0, V)
-            if optimism:
-                q = q + bonus_scale * cap_h * torch.sqrt(log_term / n[:, h])
-                q = torch.where(visited[:, h], q, torch.full_like(q, cap_h))
-            else:
-                q = torch.where(visited[:, h], q, torch.zeros_like(q))
-            Q[:, h] = q.clamp(max=cap_h)
-            V = Q[:, h].amax(-1)
-        return Q
+    def result(self) -> ActorCriticResult:
+        """The result over the ``t`` episodes stepped so far (``regret``, ``values``, ``switches`` ``[B, t]``)."""
+        t = self.t
+        values = self.values[:, :t]
+        regret = np.cumsum(self.v_star - values, axis=1)
+        last_gap = np.maximum(self.v_star - values[:, -1], 0.0) if t else np.zeros(values.shape[0])
+        return ActorCriticResult(regret, values, self.v_star, self.switches[:, :t],
+                                 self.actor.final(self.Q).cpu().numpy(), self.name, residual=last_gap, iterations=t)
 
-    def linear_critic():
-        Q = torch.zeros(B, H, S, A, device=dev, dtype=dt)
-        V = torch.zeros(B, S, device=dev, dtype=dt)
-        Lam_inv = torch.linalg.inv(Lam)
-        for h in range(H - 1, -1, -1):
-            cap_h = float(H - h)
-            s, a, s2, r = buf_s[:, :n_buf, h], buf_a[:, :n_buf, h], buf_s2[:, :n_buf, h], buf_r[:, :n_buf, h]
-            target = r + (V.gather(1, s2) if h < H - 1 else torch.zeros_like(r))
-            f = Phi[s, a]  # [B, n, d]
-            w = (Lam_inv[:, h] @ (f * target[..., None]).sum(1)[..., None])[..., 0]  # [B, d]
-            q = torch.einsum("sad,bd->bsa", Phi, w)
-            if optimism:
-                quad = torch.einsum("sad,bde,sae->bsa", Phi, Lam_inv[:, h], Phi).clamp(min=0)
-                q = q + beta * quad.sqrt()
-            Q[:, h] = q.clamp(min=0.0, max=cap_h)
-            V = Q[:, h].amax(-1)
-        return Q
 
-    compute_critic = linear_critic if critic == "linear" else tabular_critic
-    Q = compute_critic()
-    logits = torch.zeros(B, H, S, A, device=dev, dtype=dt)
-    tau = torch.zeros(B, device=dev, dtype=dt)
-    N_last = N.clone()
-    logdet_last = torch.logdet(Lam) if critic == "linear" else None
-    values = np.zeros((B, T))
-    switches = np.zeros((B, T), dtype=np.int64)
-    n_switch = torch.zeros(B, dtype=torch.long, device=dev)
-    log_a = math.log(A) if A > 1 else 1.0
-    iterator = range(T)
+def _run(m, *, progress=True, callback=None, **kwargs) -> ActorCriticResult:
+    """``episodes`` steps of :class:`ActorCriticSolver`, calling ``callback(solver)`` after each."""
+    solver = ActorCriticSolver(m, **kwargs)
+    iterator = range(solver.episodes)
     if progress and sys.stderr.isatty():
         from tqdm import tqdm
 
-        iterator = tqdm(iterator, desc=method, leave=False)
-    for t in iterator:
-        if actor == "greedy":
-            pi = torch.nn.functional.one_hot(Q.argmax(-1), A).to(dt)
-        else:
-            pi = torch.softmax(logits, dim=-1)
-        Vpi, _ = batched_backward_induction(P_true, R_true, pi)
-        values[:, t] = (Vpi[:, 0] @ mu).cpu().numpy()
-        roll = sim.rollout(pi)
-        add(roll.states, roll.actions, roll.rewards)
-        # critic switching
-        if switching == "every":
-            Q = compute_critic()
-            switched = torch.ones(B, dtype=torch.bool, device=dev)
-        else:
-            if critic == "linear":
-                logdet = torch.logdet(Lam)
-                switched = ((logdet - logdet_last) > math.log(2.0)).any(-1)
-            else:
-                switched = ((N >= 2 * N_last) & (N > 0)).flatten(1).any(-1)
-            if switched.any():
-                Qn = compute_critic()
-                Q = torch.where(switched[:, None, None, None], Qn, Q)
-                if critic == "linear":
-                    logdet_last = torch.where(switched[:, None], logdet, logdet_last)
-                else:
-                    N_last = torch.where(switched[:, None, None, None], N, N_last)
-        n_switch += switched.long()
-        switches[:, t] = n_switch.cpu().numpy()
-        if actor != "greedy":
-            if reset:
-                logits = torch.where(switched[:, None, None, None], torch.zeros_like(logits), logits)
-                tau = torch.where(switched, torch.zeros_like(tau), tau)
-            tau = tau + 1
-            eta = actor_scale * torch.sqrt(log_a / tau)
-            logits = logits + eta[:, None, None, None] * Q
-    final_pi = (torch.nn.functional.one_hot(Q.argmax(-1), A).to(dt) if actor == "greedy"
-                else torch.softmax(logits, -1))
-    regret = np.cumsum(v_star - values, axis=1)
-    return ActorCriticResult(regret, values, v_star, switches, final_pi.cpu().numpy(), method)
+        iterator = tqdm(iterator, desc=solver.name, leave=False)
+    for _ in iterator:
+        solver.step()
+        if callback is not None:
+            callback(solver)
+    return solver.result()
 
 
 def optimistic_actor_critic(m, episodes: int, seeds: int, seed: int = 0, optimism: bool = True,
                             reset: bool = True, offline_data: OfflineData | None = None, critic: str = "tabular",
                             bonus_scale: float = 0.05, delta: float = 0.1, device="cpu", ridge: float = 1.0,
-                            beta_scale: float = 0.01, progress: bool = True) -> ActorCriticResult:
+                            beta_scale: float = 0.01, progress: bool = True, callback=None) -> ActorCriticResult:
     """Optimistic actor-critic with rare switching and actor resets (reconstruction; see the module doc).
 
     Args:
@@ -291,6 +241,8 @@ def optimistic_actor_critic(m, episodes: int, seeds: int, seed: int = 0, optimis
       offline_data: hybrid variant; pre-fills the critic's data.
       bonus_scale: :math:`c_b` of the tabular bonus; ``beta_scale``: :math:`c_\\beta` of the linear bonus
         (the reconstruction's practical constants; the theory's constants are larger).
+      callback: called as ``callback(solver)`` after every episode with the :class:`ActorCriticSolver`
+        (its ``t``, ``Q``, ``actor``, ``critic``, ``values[:, :t]``); ``solver.result()`` is the run so far.
 
     Returns:
         :class:`ActorCriticResult` with exact cumulative ``regret[seeds, T]``, critic ``switches[seeds, T]``,
@@ -306,26 +258,30 @@ def optimistic_actor_critic(m, episodes: int, seeds: int, seed: int = 0, optimis
     name = "optac" + ("" if optimism else "-no-optimism") + ("" if reset else "-no-reset")
     return _run(m, episodes=episodes, seeds=seeds, seed=seed, optimism=optimism, reset=reset, actor="softmax",
                 switching="doubling", offline_data=offline_data, critic=critic, bonus_scale=bonus_scale,
-                delta=delta, device=device, ridge=ridge, beta_scale=beta_scale, method=name, progress=progress)
+                delta=delta, device=device, ridge=ridge, beta_scale=beta_scale, name=name, progress=progress,
+                callback=callback)
 
 
 def ucbvi(m, episodes: int, seeds: int, seed: int = 0, bonus_scale: float = 0.05, delta: float = 0.1,
-          offline_data: OfflineData | None = None, device="cpu", progress: bool = True) -> ActorCriticResult:
-    """UCBVI-Hoeffding (Azar et al. 2017): greedy on the optimistic critic, recomputed every episode."""
+          offline_data: OfflineData | None = None, device="cpu", progress: bool = True,
+          callback=None) -> ActorCriticResult:
+    """UCBVI-Hoeffding (Azar et al. 2017): greedy on the optimistic critic, recomputed every episode
+    (``callback(solver)`` after every episode, as in :func:`optimistic_actor_critic`)."""
     return _run(m, episodes=episodes, seeds=seeds, seed=seed, optimism=True, reset=True, actor="greedy",
                 switching="every", offline_data=offline_data, critic="tabular", bonus_scale=bonus_scale,
-                delta=delta, device=device, ridge=1.0, beta_scale=0.0, method="ucbvi", progress=progress)
+                delta=delta, device=device, ridge=1.0, beta_scale=0.0, name="ucbvi", progress=progress,
+                callback=callback)
 
 
 def lsvi_ucb(m: LinearMDP, episodes: int, seeds: int, seed: int = 0, rare_switching: bool = False,
              beta_scale: float = 0.01, ridge: float = 1.0, delta: float = 0.1, device="cpu",
-             progress: bool = True) -> ActorCriticResult:
+             progress: bool = True, callback=None) -> ActorCriticResult:
     """LSVI-UCB (Jin et al. 2020), greedy; ``rare_switching=True`` recomputes only on log-det doubling
-    (Wang, Zhou & Gu 2021)."""
+    (Wang, Zhou & Gu 2021); ``callback(solver)`` after every episode."""
     return _run(m, episodes=episodes, seeds=seeds, seed=seed, optimism=True, reset=True, actor="greedy",
                 switching="doubling" if rare_switching else "every", offline_data=None, critic="linear",
                 bonus_scale=0.0, delta=delta, device=device, ridge=ridge, beta_scale=beta_scale,
-                method="lsvi-ucb" + ("-rs" if rare_switching else ""), progress=progress)
+                name="lsvi-ucb" + ("-rs" if rare_switching else ""), progress=progress, callback=callback)
 
 
 # ----------------------------------------------------------------------------------------------

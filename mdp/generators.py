@@ -10,19 +10,25 @@ r"""Seeded generators of standard benchmark MDPs.
   instance of the actor-critic experiments; parameters in ``docs/experiments.md#actor_critic_regret``).
 * :func:`gridworld` — a grid built with networkx (walls, slip probability, goal and pit cells).
 * :func:`random_linear_mdp` — a linear MDP with Dirichlet features (``docs/experiments.md#actor_critic_linear``).
+* :func:`hierarchical_mdp` — actions differing by perturbations at nested levels (action grouping,
+  :mod:`mdp.grouping`), with the dyadic groupings of :func:`nested_groupings`.
 
 Every generator takes ``seed`` (an int or a ``numpy.random.Generator``) and is a pure function of it.
 """
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
 from mdp.model import FiniteHorizonMDP, LinearMDP, ParameterError, TabularMDP
+from theory.validation import check_scalar
 
 __all__ = ["garnet", "sparse_garnet", "river_swim", "combination_lock", "gridworld", "random_linear_mdp",
-           "GRID_ACTIONS"]
+           "GRID_ACTIONS", "Hierarchy", "hierarchical_mdp", "nested_groupings"]
 
 
 def _rng(seed) -> np.random.Generator:
@@ -258,3 +264,74 @@ def random_linear_mdp(S: int = 50, A: int = 10, d: int = 8, H: int = 5, seed=0, 
     mu = np.zeros(S)
     mu[0] = 1.0
     return LinearMDP(phi, mu_feat, theta, H=H, mu=mu)
+
+
+# ----------------------------------------------------------------------------------------------
+# Hierarchical MDPs for action grouping (mdp.grouping)
+# ----------------------------------------------------------------------------------------------
+def nested_groupings(A: int) -> tuple[np.ndarray, ...]:
+    """Contiguous dyadic groupings of ``A = 2^L`` actions: ``K = 1, 2, 4, ..., A`` with ``g_K(a) = a // (A/K)``."""
+    A = check_scalar("A", A, low=1, integer=True)
+    if A & (A - 1):
+        raise ParameterError(f"A must be a power of 2 for the dyadic hierarchy, got A={A}")
+    return tuple(np.arange(A) // (A // (2 ** j)) for j in range(int(math.log2(A)) + 1))
+
+
+@dataclass(frozen=True)
+class Hierarchy:
+    """A hierarchical MDP and its nested groupings (coarse to fine)."""
+
+    model: TabularMDP
+    groupings: tuple
+    """Label arrays ``[A]``, one per level."""
+    Ks: tuple
+    """Groups per level, ``1, 2, 4, ..., A``."""
+
+
+def hierarchical_mdp(S: int = 10, A: int = 64, gamma: float = 0.9, reward_decay: float = 0.5,
+                     kernel_decay: float = 0.5, concentration: float = 0.5, seed=0) -> Hierarchy:
+    r"""A random MDP whose actions differ by perturbations at nested levels of shrinking scale.
+
+    Reconstruction: the paper's test MDPs are unknown. With the dyadic groupings :math:`g_j(a) = \lfloor a /
+    (A/2^j)\rfloor`, :math:`j = 0..L` (:math:`A = 2^L`), and weights :math:`w_j \propto \rho^j` summing to one,
+
+    .. math:: r(s,a) = \sum_{j=0}^{L} w^R_j\, u_{j, g_j(a), s}, \qquad
+              P(\cdot\mid s,a) = \sum_{j=0}^{L} w^P_j\, D_{j, g_j(a), s}(\cdot),
+
+    with :math:`u \sim U[0,1]` and :math:`D \sim \mathrm{Dirichlet}(\alpha\mathbf 1_S)`: a level-:math:`j`
+    perturbation is shared by the :math:`A/2^j` actions of a level-:math:`j` group, so grouping at level
+    :math:`K = 2^J` misses only the levels :math:`j > J` (:math:`\varepsilon_R, \varepsilon_P` shrink
+    geometrically in :math:`K` and vanish at :math:`K = A`). Rewards lie in ``[0, 1]``.
+
+    Args:
+        S: states. A: actions (a power of 2). gamma: discount.
+        reward_decay, kernel_decay: :math:`\rho^R, \rho^P \in (0, 1]`, the scale ratio between levels.
+        concentration: :math:`\alpha > 0` of the Dirichlet draws (small = peaked next-state laws).
+        seed: int or ``numpy.random.Generator``.
+
+    Returns:
+        :class:`Hierarchy` with the ``TabularMDP`` and the groupings ``K = 1, 2, ..., A``.
+    """
+    S = check_scalar("S", S, low=1, integer=True)
+    rho_r = check_scalar("reward_decay", reward_decay, low=0.0, high=1.0, low_open=True)
+    rho_p = check_scalar("kernel_decay", kernel_decay, low=0.0, high=1.0, low_open=True)
+    alpha = check_scalar("concentration", concentration, low=0.0, low_open=True)
+    groupings = nested_groupings(A)
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    L = len(groupings)
+    w_r = rho_r ** np.arange(L)
+    w_r /= w_r.sum()
+    w_p = rho_p ** np.arange(L)
+    w_p /= w_p.sum()
+    R = np.zeros((S, A))
+    P = np.zeros((S, A, S))
+    for j, g in enumerate(groupings):
+        K = 2 ** j
+        u = rng.uniform(size=(K, S))
+        D = rng.dirichlet(np.full(S, alpha), size=(K, S))
+        R += w_r[j] * u[g].T
+        P += w_p[j] * D[g].transpose(1, 0, 2)
+    P /= P.sum(-1, keepdims=True)
+    m = TabularMDP(P, R, gamma, info={"generator": "hierarchical_mdp", "reward_decay": rho_r,
+                                      "kernel_decay": rho_p, "concentration": alpha})
+    return Hierarchy(m, groupings, tuple(2 ** j for j in range(L)))

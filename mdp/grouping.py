@@ -18,7 +18,8 @@ and the approximation constants :math:`\varepsilon_R = \max_{s,a}|r(s,a) - \bar 
 **Learning (Reconstruction:).** A generative model gives ``N`` samples per state, split evenly over the
 ``K`` groups and, inside a group, evenly over its members (``N/A`` draws per action). Group ``k`` pools its
 members' samples: :math:`\hat P_k(\cdot\mid s)` is the empirical distribution of its :math:`n = N/K` next
-states and :math:`\hat r_k(s)` the mean of its observed rewards. Two reward models (:data:`REWARD_MODELS`):
+states and :math:`\hat r_k(s)` the mean of its observed rewards (the learner lives in
+:mod:`mdp.grouping_learning`). Two reward models (:data:`REWARD_MODELS`):
 ``known`` (the draw reports the expected reward :math:`r(s,a)`, so :math:`\hat r_k = \bar r_k`) and
 ``bernoulli`` (a Bernoulli(:math:`r(s,a)`) reward; the experiment uses this one).
 ``T`` value-iteration backups from :math:`V_0 = 0` on the estimated grouped
@@ -63,6 +64,8 @@ constants themselves are computed here exactly from the model).
 
 Example:
     >>> import math
+    >>> from mdp.generators import hierarchical_mdp
+    >>> from mdp.grouping_learning import grouping_losses
     >>> h = hierarchical_mdp(S=4, A=8, seed=0)
     >>> res = grouping_losses(h.model, h.groupings, N_values=(64,), T_values=(math.inf,), seeds=3, seed=0)
     >>> res.loss.shape   # [seeds, levels, N values, T values]
@@ -76,17 +79,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from mdp.model import ModelError, ParameterError, ShapeError, TabularMDP
-from mdp.operators import q_values
-from mdp.planning import policy_evaluation, policy_iteration
-from theory.fixed_point import certified_fixed_point
 from theory.validation import check_scalar, to_numpy
 
-__all__ = ["GroupingError", "Hierarchy", "ApproximationConstants", "GroupingBound", "GroupedVIResult",
-           "GroupingLosses", "Selection", "check_grouping", "check_nested", "nested_groupings",
-           "hierarchical_mdp", "grouped_model", "approximation_constants", "grouping_bound", "REWARD_MODELS",
-           "GenerativeSamples", "sample_generative", "estimate_grouped_model", "grouped_value_iteration",
-           "grouping_losses",
-           "select_grouping"]
+__all__ = ["GroupingError", "ApproximationConstants", "GroupingBound", "Selection", "check_grouping", "check_nested",
+           "grouped_model", "approximation_constants", "grouping_bound", "REWARD_MODELS", "select_grouping"]
 
 
 class GroupingError(ModelError):
@@ -164,74 +160,6 @@ def check_nested(groupings, A: int) -> tuple[tuple[np.ndarray, ...], tuple[int, 
         labels.append(lab)
         Ks.append(K)
     return tuple(labels), tuple(Ks)
-
-
-def nested_groupings(A: int) -> tuple[np.ndarray, ...]:
-    """Contiguous dyadic groupings of ``A = 2^L`` actions: ``K = 1, 2, 4, ..., A`` with ``g_K(a) = a // (A/K)``."""
-    A = check_scalar("A", A, low=1, integer=True)
-    if A & (A - 1):
-        raise ParameterError(f"A must be a power of 2 for the dyadic hierarchy, got A={A}")
-    return tuple(np.arange(A) // (A // (2 ** j)) for j in range(int(math.log2(A)) + 1))
-
-
-@dataclass(frozen=True)
-class Hierarchy:
-    """A hierarchical MDP and its nested groupings (coarse to fine)."""
-
-    model: TabularMDP
-    groupings: tuple
-    """Label arrays ``[A]``, one per level."""
-    Ks: tuple
-    """Groups per level, ``1, 2, 4, ..., A``."""
-
-
-def hierarchical_mdp(S: int = 10, A: int = 64, gamma: float = 0.9, reward_decay: float = 0.5,
-                     kernel_decay: float = 0.5, concentration: float = 0.5, seed=0) -> Hierarchy:
-    r"""A random MDP whose actions differ by perturbations at nested levels of shrinking scale.
-
-    Reconstruction: the paper's test MDPs are unknown. With the dyadic groupings :math:`g_j(a) = \lfloor a /
-    (A/2^j)\rfloor`, :math:`j = 0..L` (:math:`A = 2^L`), and weights :math:`w_j \propto \rho^j` summing to one,
-
-    .. math:: r(s,a) = \sum_{j=0}^{L} w^R_j\, u_{j, g_j(a), s}, \qquad
-              P(\cdot\mid s,a) = \sum_{j=0}^{L} w^P_j\, D_{j, g_j(a), s}(\cdot),
-
-    with :math:`u \sim U[0,1]` and :math:`D \sim \mathrm{Dirichlet}(\alpha\mathbf 1_S)`: a level-:math:`j`
-    perturbation is shared by the :math:`A/2^j` actions of a level-:math:`j` group, so grouping at level
-    :math:`K = 2^J` misses only the levels :math:`j > J` (:math:`\varepsilon_R, \varepsilon_P` shrink
-    geometrically in :math:`K` and vanish at :math:`K = A`). Rewards lie in ``[0, 1]``.
-
-    Args:
-        S: states. A: actions (a power of 2). gamma: discount.
-        reward_decay, kernel_decay: :math:`\rho^R, \rho^P \in (0, 1]`, the scale ratio between levels.
-        concentration: :math:`\alpha > 0` of the Dirichlet draws (small = peaked next-state laws).
-        seed: int or ``numpy.random.Generator``.
-
-    Returns:
-        :class:`Hierarchy` with the ``TabularMDP`` and the groupings ``K = 1, 2, ..., A``.
-    """
-    S = check_scalar("S", S, low=1, integer=True)
-    rho_r = check_scalar("reward_decay", reward_decay, low=0.0, high=1.0, low_open=True)
-    rho_p = check_scalar("kernel_decay", kernel_decay, low=0.0, high=1.0, low_open=True)
-    alpha = check_scalar("concentration", concentration, low=0.0, low_open=True)
-    groupings = nested_groupings(A)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    L = len(groupings)
-    w_r = rho_r ** np.arange(L)
-    w_r /= w_r.sum()
-    w_p = rho_p ** np.arange(L)
-    w_p /= w_p.sum()
-    R = np.zeros((S, A))
-    P = np.zeros((S, A, S))
-    for j, g in enumerate(groupings):
-        K = 2 ** j
-        u = rng.uniform(size=(K, S))
-        D = rng.dirichlet(np.full(S, alpha), size=(K, S))
-        R += w_r[j] * u[g].T
-        P += w_p[j] * D[g].transpose(1, 0, 2)
-    P /= P.sum(-1, keepdims=True)
-    m = TabularMDP(P, R, gamma, info={"generator": "hierarchical_mdp", "reward_decay": rho_r,
-                                      "kernel_decay": rho_p, "concentration": alpha})
-    return Hierarchy(m, groupings, tuple(2 ** j for j in range(L)))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -387,50 +315,9 @@ def select_grouping(m: TabularMDP, groupings, N, T=math.inf, delta=0.05, vi_tol=
     return Selection(Ks[i], i, Ks, bounds)
 
 
-# ----------------------------------------------------------------------------------------------
-# Sampling and grouped value iteration (torch, batched)
-# ----------------------------------------------------------------------------------------------
-def _check_N(N, K: int, A: int) -> int:
-    N = check_scalar("N", N, low=1, integer=True)
-    if N < K:
-        raise ParameterError(f"N={N} < K={K}: N samples per state must give every group at least one sample")
-    if N % A:
-        raise ParameterError(f"N={N} is not a multiple of A={A}: the samples of a state are split evenly over "
-                             "the groups and, inside a group, evenly over its members (N/A per action)")
-    return N
-
-
-def _multinomial(n, p, generator):
-    """Counts ``[..., S]`` of ``n[...]`` draws from ``p[..., S]`` by conditional binomials (torch)."""
-    import torch
-
-    out = []
-    left = n.clone()
-    mass = torch.ones_like(n)
-    for j in range(p.shape[-1] - 1):
-        q = torch.where(mass > 0, p[..., j] / mass.clamp_min(1e-300), torch.zeros_like(mass)).clamp(0.0, 1.0)
-        c = torch.binomial(left, q, generator=generator)
-        out.append(c)
-        left = left - c
-        mass = mass - p[..., j]
-    out.append(left)
-    return torch.stack(out, -1)
-
-
 REWARD_MODELS = ("known", "bernoulli")
 """How the generative model reports rewards: ``known`` (the expected reward ``r(s, a)`` of the drawn action) or
 ``bernoulli`` (a draw from Bernoulli(``r(s, a)``); needs rewards in ``[0, 1]``)."""
-
-
-@dataclass(frozen=True)
-class GenerativeSamples:
-    """Per-action generative-model draws for (seed x N), torch tensors on the sampling device."""
-
-    counts: object
-    """``[seeds, len(N_values), S, A, S]`` next-state counts (``N/A`` draws per action)."""
-    reward_sums: object
-    """``[seeds, len(N_values), S, A]`` sums of the observed rewards (``None`` for ``rewards="known"``)."""
-    N_values: tuple
 
 
 def _check_rewards(m, rewards: str) -> str:
@@ -439,225 +326,3 @@ def _check_rewards(m, rewards: str) -> str:
     if rewards == "bernoulli" and (m.R.min() < 0 or m.R.max() > 1):
         raise ParameterError(f"rewards='bernoulli' needs R in [0, 1]; R spans [{m.R.min():g}, {m.R.max():g}]")
     return rewards
-
-
-def sample_generative(m: TabularMDP, N_values, seeds: int, seed: int = 0, device="cpu",
-                      rewards: str = "known") -> GenerativeSamples:
-    """Generative-model draws, ``N/A`` per action and state, for every (seed, N) in one torch program.
-
-    The draws for each ``(seed, N, s, a)`` are a multinomial of ``N/A`` trials from ``P(.|s, a)`` (conditional
-    binomials) and, for ``rewards="bernoulli"``, a binomial count of unit rewards. Pool them into groups with
-    :func:`estimate_grouped_model` / :func:`grouping_losses`.
-    """
-    import torch
-
-    _scalar_model(m)
-    rewards = _check_rewards(m, rewards)
-    seeds = check_scalar("seeds", seeds, low=1, integer=True)
-    Ns = tuple(_check_N(N, 1, m.A) for N in N_values)
-    gen = torch.Generator(device=device).manual_seed(int(check_scalar("seed", seed, low=0, integer=True)))
-    P = torch.tensor(np.array(m.dense_P()), dtype=torch.float64, device=device)
-    n = torch.as_tensor([N // m.A for N in Ns], dtype=torch.float64, device=device)
-    n = n[None, :, None, None].expand(seeds, len(Ns), m.S, m.A).contiguous()
-    counts = _multinomial(n, P.expand(seeds, len(Ns), *P.shape), gen)
-    sums = None
-    if rewards == "bernoulli":
-        r = torch.tensor(np.array(m.R), dtype=torch.float64, device=device).expand_as(n).contiguous()
-        sums = torch.binomial(n, r, generator=gen)
-    return GenerativeSamples(counts, sums, Ns)
-
-
-def _pooled_model(samples: GenerativeSamples, m: TabularMDP, labels: np.ndarray, K: int):
-    """``(P_hat[..., S*K, S], r_hat[..., S, K] or [S, K])`` of the grouped model from pooled draws."""
-    import torch
-
-    counts = torch.einsum("...sat,ak->...skt", samples.counts,
-                          torch.as_tensor((labels[:, None] == np.arange(K)[None, :]).astype(np.float64),
-                                          dtype=samples.counts.dtype, device=samples.counts.device))
-    n = counts.sum(-1, keepdim=True)
-    P_hat = (counts / n).reshape(*counts.shape[:-3], m.S * K, m.S)
-    if samples.reward_sums is None:
-        r_hat = torch.tensor(np.array(grouped_model(m, labels).R), dtype=torch.float64,
-                             device=samples.counts.device)
-    else:
-        sums = torch.einsum("...sa,ak->...sk", samples.reward_sums,
-                            torch.as_tensor((labels[:, None] == np.arange(K)[None, :]).astype(np.float64),
-                                            dtype=samples.counts.dtype, device=samples.counts.device))
-        r_hat = sums / n[..., 0]
-    return P_hat, r_hat
-
-
-def estimate_grouped_model(m: TabularMDP, groups, N: int, seed: int = 0, device="cpu",
-                           rewards: str = "known") -> TabularMDP:
-    r"""The estimated grouped model :math:`\hat M_g` from ``N`` generative-model samples per state.
-
-    Reconstruction: ``N/A`` draws per action, pooled over each group's members; :math:`\hat P_k(\cdot|s)` is the
-    empirical law of the group's :math:`N/K` next states and :math:`\hat r_k(s)` the mean observed reward
-    (:math:`= \bar r_k(s)` exactly for ``rewards="known"``).
-
-    Args:
-        m: ``TabularMDP`` with ``R[S, A]``. groups: labels ``[A]``. N: samples per state (a multiple of ``A``,
-            at least ``K``). seed: generator seed. device: torch device for the sampling.
-        rewards: ``"known"`` or ``"bernoulli"`` (see :data:`REWARD_MODELS`).
-
-    Returns:
-        ``TabularMDP`` with ``K`` actions: ``P_hat[S, K, S]``, ``R[S, K] = r_hat``.
-    """
-    labels, K = check_grouping(groups, m.A)
-    N = _check_N(N, K, m.A)
-    samples = sample_generative(m, (N,), 1, seed, device, rewards)
-    P_hat, r_hat = _pooled_model(samples, m, labels, K)
-    r_hat = r_hat if r_hat.ndim == 2 else r_hat[0, 0]
-    return TabularMDP(P_hat[0, 0].reshape(m.S, K, m.S).cpu().numpy(), r_hat.cpu().numpy(), m.gamma, m.mu)
-
-
-@dataclass(frozen=True)
-class GroupedVIResult:
-    r"""``T`` backups of value iteration from ``V_0 = 0`` (``T = inf``: to a certified tolerance).
-
-    ``Q = q_values(V_{T-1})`` (what the agent is greedy for), ``V = V_T = max_k Q``; ``residual`` is
-    :math:`\|\mathcal T V_T - V_T\|_\infty` (max over the batch); ``error_bound`` the certified
-    :math:`\|V_T - \hat V^*\|_\infty \le \gamma\|V_T - V_{T-1}\|_\infty/(1-\gamma)`; ``converged`` is ``None`` for
-    finite ``T`` (nothing tested) and the certified stop for ``T = inf``.
-    """
-
-    Q: object
-    V: object
-    residual: float
-    error_bound: float
-    converged: bool | None
-    iterations: int
-
-
-def grouped_value_iteration(P_flat, R, gamma, T, vi_tol: float = 1e-10, max_iter: int = 100_000) -> GroupedVIResult:
-    r"""Value iteration on a (batched) grouped model via :func:`mdp.operators.q_values`.
-
-    .. math:: V_0 = 0,\quad Q_t = \hat r + \gamma \hat P V_{t-1},\quad V_t = \max_k Q_t(\cdot, k),
-              \quad t = 1..T.
-
-    Args:
-        P_flat: ``[..., S*K, S]`` kernels (numpy or torch). R: ``[S, K]`` or ``[..., S, K]`` rewards.
-        gamma: discount. T: backups (>= 1) or ``math.inf``. vi_tol, max_iter: for ``T = inf``.
-
-    Returns:
-        :class:`GroupedVIResult` with ``Q[..., S, K]`` and ``V[..., S]``.
-    """
-    T = _check_T(T)
-    g = check_scalar("gamma", gamma, low=0.0, high=1.0, high_open=True)
-    torch_mode = type(P_flat).__module__.startswith("torch")
-    if getattr(R, "ndim", 0) < 2 or getattr(P_flat, "ndim", 0) < 2:
-        raise ShapeError("grouped_value_iteration needs P_flat [..., S*K, S] and R [..., S, K] arrays")
-    S, K = R.shape[-2], R.shape[-1]
-    if tuple(P_flat.shape[-2:]) != (S * K, S):
-        raise ShapeError(f"P_flat has trailing shape {tuple(P_flat.shape[-2:])}; with R of shape {tuple(R.shape)} "
-                         f"expected ({S * K}, {S})")
-    lead = P_flat.shape[:-2]
-    if torch_mode:
-        import torch
-
-        V = torch.zeros(*lead, S, dtype=P_flat.dtype, device=P_flat.device)
-        amax = lambda Q: Q.amax(-1)  # noqa: E731
-        norm = lambda x: float(x.abs().amax()) if x.numel() else 0.0  # noqa: E731
-    else:
-        V = np.zeros((*lead, S))
-        amax = lambda Q: Q.max(-1)  # noqa: E731
-        norm = lambda x: float(np.max(np.abs(x))) if x.size else 0.0  # noqa: E731
-    if math.isinf(T):
-        fp = certified_fixed_point(lambda V: amax(q_values(P_flat, R, g, V)), V, g, vi_tol, max_iter,
-                                   "grouped_value_iteration")
-        Q = q_values(P_flat, R, g, fp.V)
-        V_new = amax(Q)
-        return GroupedVIResult(Q, V_new, norm(amax(q_values(P_flat, R, g, V_new)) - V_new),
-                               float(fp.error_bound.max()) if hasattr(fp.error_bound, "max") else fp.error_bound,
-                               bool(np.all(np.asarray(fp.converged.cpu() if torch_mode else fp.converged))),
-                               fp.iterations + 1)
-    V_prev = V
-    for _ in range(T):
-        Q = q_values(P_flat, R, g, V)
-        V_prev, V = V, amax(Q)
-    residual = norm(amax(q_values(P_flat, R, g, V)) - V)
-    return GroupedVIResult(Q, V, residual, g * norm(V - V_prev) / (1 - g) if g > 0 else 0.0, None, T)
-
-
-@dataclass(frozen=True)
-class GroupingLosses:
-    """Exact losses of the grouped learner over (seed x level x N x T)."""
-
-    loss: np.ndarray
-    r"""``[seeds, levels, len(N_values), len(T_values)]``: :math:`\mu^\top(V^* - V^\pi)`."""
-    loss_max: np.ndarray
-    r"""Same shape: :math:`\max_s (V^* - V^\pi)(s)`, the quantity the bound controls."""
-    actions: np.ndarray
-    """``[seeds, levels, len(N_values), len(T_values), S]`` the played actions."""
-    Ks: tuple
-    N_values: tuple
-    T_values: tuple
-
-
-def grouping_losses(m: TabularMDP, groupings, N_values, T_values=(math.inf,), seeds: int = 1, seed: int = 0,
-                    device="cpu", vi_tol: float = 1e-10, rewards: str = "known") -> GroupingLosses:
-    r"""Loss :math:`V^* - V^\pi` of the grouped learner for every (seed, grouping level, N, T).
-
-    The draws are shared by all levels of a seed and N (each level pools the same per-action samples), so
-    comparisons between levels are paired. Sampling is one torch program over (seed x N); value iteration is
-    one program over (seed x N) per level (levels have different action counts); the losses are exact
-    (:func:`mdp.policy_evaluation` of each distinct played policy, :math:`V^*` by policy iteration).
-
-    Args:
-        m: ``TabularMDP`` with ``R[S, A]``.
-        groupings: nested label arrays (coarse to fine), see :func:`check_nested`.
-        N_values: samples per state (multiples of ``A``). T_values: backups (>= 1) or ``math.inf``.
-        seeds: number of independent sample sets. seed: root seed. device: torch device.
-        vi_tol: certified tolerance of ``T = inf``.
-        rewards: ``"known"`` or ``"bernoulli"`` (see :data:`REWARD_MODELS`).
-
-    Returns:
-        :class:`GroupingLosses`.
-
-    Example:
-        >>> h = hierarchical_mdp(S=4, A=8, seed=1)
-        >>> res = grouping_losses(h.model, h.groupings, N_values=(8, 64), T_values=(5,), seeds=2)
-        >>> bool((res.loss >= -1e-9).all())
-        True
-    """
-    import torch
-
-    _scalar_model(m)
-    labels, Ks = check_nested(groupings, m.A)
-    Ns = tuple(_check_N(N, Ks[-1], m.A) for N in N_values)
-    Ts = tuple(_check_T(T) for T in T_values)
-    if not Ts:
-        raise ParameterError("T_values is empty")
-    samples = sample_generative(m, Ns, seeds, seed, device, rewards)   # counts [B, nN, S, A, S]
-    B, nN, S = samples.counts.shape[0], len(Ns), m.S
-    actions = np.zeros((B, len(Ks), nN, len(Ts), S), dtype=np.int64)
-    finite = sorted({T for T in Ts if not math.isinf(T)})
-    from tqdm import tqdm
-
-    levels = tqdm(list(enumerate(zip(labels, Ks))), desc="grouping levels", leave=False, disable=None)
-    for i, (lab, K) in levels:
-        P_hat, R_bar = _pooled_model(samples, m, lab, K)
-        first = np.array([np.flatnonzero(lab == k)[0] for k in range(K)])
-        greedy = {}
-        if finite:   # one pass of max(T) backups, reading off the greedy group at each requested T
-            V = torch.zeros(B, nN, S, dtype=torch.float64, device=device)
-            for t in range(1, finite[-1] + 1):
-                Q = q_values(P_hat, R_bar, m.gamma, V)
-                V = Q.amax(-1)
-                if t in finite:
-                    greedy[t] = Q.argmax(-1)
-        if any(math.isinf(T) for T in Ts):
-            greedy[math.inf] = grouped_value_iteration(P_hat, R_bar, m.gamma, math.inf, vi_tol).Q.argmax(-1)
-        for j, T in enumerate(Ts):
-            actions[:, i, :, j, :] = first[greedy[T].cpu().numpy()]
-    V_star = policy_iteration(m).V
-    cache = {}
-    loss = np.zeros(actions.shape[:-1])
-    loss_max = np.zeros(actions.shape[:-1])
-    for idx in np.ndindex(*actions.shape[:-1]):
-        key = actions[idx].tobytes()
-        if key not in cache:
-            gap = V_star - policy_evaluation(m, actions[idx])
-            cache[key] = (float(m.mu @ gap), float(gap.max()))
-        loss[idx], loss_max[idx] = cache[key]
-    return GroupingLosses(loss, loss_max, actions, Ks, Ns, Ts)

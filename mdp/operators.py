@@ -20,12 +20,10 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["is_torch", "expected_next", "q_values", "bellman_optimality", "bellman_expectation",
+from theory.backend import is_torch
+
+__all__ = ["expected_next", "q_values", "bellman_optimality", "bellman_expectation",
            "greedy_actions", "greedy_policy", "policy_average", "policy_kernel", "policy_reward"]
-
-
-def is_torch(x) -> bool:
-    return type(x).__module__.startswith("torch")
 
 
 def _amax(x):

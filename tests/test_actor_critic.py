@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from mdp import FiniteHorizonMDP, backward_induction
-from mdp.actor_critic import (OfflineData, behaviour_policy, collect_offline_data, concentrability, lsvi_ucb,
-                              optimistic_actor_critic, ucbvi)
+from mdp.actor_critic import (ActorCriticSolver, OfflineData, behaviour_policy, collect_offline_data,
+                              concentrability, lsvi_ucb, optimistic_actor_critic, ucbvi)
 from mdp.generators import combination_lock, garnet, random_linear_mdp
 from mdp.model import ModelError, ShapeError
 from mdp.occupancy import finite_horizon_occupancy
@@ -127,3 +127,93 @@ def test_bad_inputs(lock):
         optimistic_actor_critic(lock, 10, 1, critic="linear")
     with pytest.raises(ValueError, match="critic must be"):
         optimistic_actor_critic(lock, 10, 1, critic="deep")
+
+
+def _optac_solver(m, episodes, seeds, seed):
+    return ActorCriticSolver(m, episodes=episodes, seeds=seeds, seed=seed, optimism=True, reset=True,
+                             actor="softmax", switching="doubling", offline_data=None, critic="tabular",
+                             bonus_scale=0.05, delta=0.1, device="cpu", ridge=1.0, beta_scale=0.01, name="optac")
+
+
+def test_stepping_by_hand_equals_the_function(lock):
+    solver = _optac_solver(lock, 30, 2, seed=7)
+    for _ in range(30):
+        solver.step()
+    a, b = solver.result(), optimistic_actor_critic(lock, 30, 2, seed=7, progress=False)
+    for f in ("regret", "values", "switches", "policy"):
+        np.testing.assert_array_equal(getattr(a, f), getattr(b, f))
+    with pytest.raises(RuntimeError, match="episodes are done"):
+        solver.step()
+
+
+def test_callback_sees_every_episode(lock):
+    seen = []
+    full = ucbvi(lock, 12, 2, seed=1, progress=False,
+                 callback=lambda s: seen.append((s.t, s.result().values.copy())))
+    assert [t for t, _ in seen] == list(range(1, 13))
+    for t, v in seen:                                   # the run so far is a prefix of the full run
+        np.testing.assert_array_equal(v, full.values[:, :t])
+
+
+def _hand_ucbvi_q(N, Ntr, Rsum, H, S, A, T, c_b=0.05, delta=0.1):
+    """Optimistic backward induction on the empirical model, one run (the module docstring's critic)."""
+    log_term = math.log(S * A * H * T / delta)
+    Q = np.zeros((H, S, A))
+    V = np.zeros(S)
+    for h in range(H - 1, -1, -1):
+        for s in range(S):
+            for a in range(A):
+                n = N[h, s, a]
+                if n == 0:
+                    Q[h, s, a] = H - h
+                    continue
+                q = Rsum[h, s, a] / n + Ntr[h, s, a] @ V / n + c_b * (H - h) * math.sqrt(log_term / n)
+                Q[h, s, a] = min(H - h, q)
+        V = Q[h].max(-1)
+    return Q
+
+
+def test_first_actor_iterates_follow_the_mirror_descent_recursion(lock):
+    """Episode 1 plays the uniform policy; every run switches (counts 0 -> 1) and resets, so the logits are
+    eta_1 Q_1 with eta_1 = sqrt(log A); episode 2 switches iff some count doubled, then
+    logits = eta_1 Q_2 (reset) or eta_1 Q_1 + sqrt(log A / 2) Q_1."""
+    H, S, A, T = lock.H, lock.S, lock.A, 5
+    solver = _optac_solver(lock, T, 3, seed=4)
+    c = solver.critic
+    N0 = c.N.numpy().copy()
+    solver.step()
+    N1, Ntr1, R1 = c.N.numpy().copy(), c.Ntr.numpy().copy(), c.Rsum.numpy().copy()
+    eta1 = math.sqrt(math.log(A))
+    for b in range(3):
+        assert (N0[b] == 0).all() and N1[b].sum() == H
+        Q1 = _hand_ucbvi_q(N1[b], Ntr1[b], R1[b], H, S, A, T)
+        np.testing.assert_allclose(solver.actor.logits[b].numpy(), eta1 * Q1, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(solver.switches[:, 0], 1)
+    solver.step()
+    N2, Ntr2, R2 = c.N.numpy(), c.Ntr.numpy(), c.Rsum.numpy()
+    for b in range(3):
+        switched = bool(((N2[b] >= 2 * N1[b]) & (N2[b] > 0)).any())
+        assert solver.switches[b, 1] == 1 + switched
+        Q1 = _hand_ucbvi_q(N1[b], Ntr1[b], R1[b], H, S, A, T)
+        if switched:
+            want = eta1 * _hand_ucbvi_q(N2[b], Ntr2[b], R2[b], H, S, A, T)
+        else:
+            want = eta1 * Q1 + math.sqrt(math.log(A) / 2) * Q1
+        np.testing.assert_allclose(solver.actor.logits[b].numpy(), want, rtol=0, atol=1e-12)
+
+
+def test_rare_switching_follows_the_doubling_rule(lock):
+    """A run switches after an episode iff some count N_h(s, a) reached twice its value at the run's last
+    switch (N_last starts at the pre-run counts, zero here)."""
+    solver = _optac_solver(lock, 40, 3, seed=9)
+    N_last = solver.critic.N.numpy().copy()
+    n_switch = np.zeros(3, dtype=int)
+    for t in range(40):
+        solver.step()
+        N = solver.critic.N.numpy()
+        for b in range(3):
+            if ((N[b] >= 2 * N_last[b]) & (N[b] > 0)).any():
+                n_switch[b] += 1
+                N_last[b] = N[b]
+        np.testing.assert_array_equal(solver.switches[:, t], n_switch)
+    assert n_switch.max() < 40                           # rare: not every episode

@@ -53,9 +53,11 @@ def _entry_points():
     from mdp.envs.deep_sea_treasure import deep_sea_treasure
 
     import mdp.grouping as grp
+    import mdp.grouping_learning as grl
+    from mdp.generators import hierarchical_mdp
 
     mom = mo.random_momdp(4, 2, 2, 0.9, seed=0)
-    hier = grp.hierarchical_mdp(S=3, A=4, seed=0)
+    hier = hierarchical_mdp(S=3, A=4, seed=0)
     hm = hier.model
     dst = deep_sea_treasure("convex", 0.99)
     sv = short_video_cmdp(Z=2, F=2, K=3, seed=0)
@@ -91,12 +93,12 @@ def _entry_points():
                                                              max_points=max_points),
                                    ("gamma", "tol", "epsilon", "max_points")),
         "check_grouping": (lambda groups=np.array([0, 0, 1, 1]): grp.check_grouping(groups, 4), ("groups",)),
-        "estimate_grouped_model": (lambda groups=np.array([0, 0, 1, 1]), N=8: grp.estimate_grouped_model(
+        "estimate_grouped_model": (lambda groups=np.array([0, 0, 1, 1]), N=8: grl.estimate_grouped_model(
             hm, groups, N), ("groups", "N")),
         "grouping_bound": (lambda eps_R=0.1, K=2, N=8, T=3, delta=0.1: grp.grouping_bound(
             eps_R, 0.1, K, N, T, 2, 0.9, 1.0, delta), ("eps_R", "K", "N", "T", "delta")),
         "select_grouping": (lambda N=8, T=3: grp.select_grouping(hm, hier.groupings, N, T), ("N", "T")),
-        "grouping_losses": (lambda N_values=(8,), T_values=(2,), seeds=2: grp.grouping_losses(
+        "grouping_losses": (lambda N_values=(8,), T_values=(2,), seeds=2: grl.grouping_losses(
             hm, hier.groupings, N_values, T_values, seeds), ("N_values", "T_values", "seeds")),
         "cfr": (lambda iterations=5: games.cfr(kuhn, iterations=iterations), ("iterations",)),
         "bellman_residual": (lambda V=np.zeros(6): bellman_residual(m, V), ("V",)),

@@ -10,6 +10,7 @@ from mdp.constrained import (DEFAULT_PRIOR_SPREAD, DEFAULT_PRIOR_TEMPERATURE,
                              NoFeasibleLambdaWarning, closed_form_policy, lagrangian, sampled_stage_one,
                              sampled_stage_two, signal_values, stage_one_policies, stage_two, thresholds_between,
                              two_stage_actor_critic)
+from mdp.constrained.lagrangian import LagrangianSolver
 from mdp.envs.recommender import short_video_cmdp
 from mdp.model import ModelError, NotFiniteError, ParameterError, ShapeError
 from mdp.occupancy import InfeasibleConstraintsError
@@ -374,3 +375,35 @@ def test_tscac_names_stage_one_when_it_is_unknown(sv):
     m, C = sv.model, sv.aux_rewards
     with pytest.raises(ParameterError, match=r"stage_one must be .*'bogus'"):
         two_stage_actor_critic(m, C, thresholds_between(m, C, 0.25), stage_one="bogus")
+
+
+@pytest.mark.parametrize("dual_step", ["cutting_plane", "sqrt"])
+def test_lagrangian_stepping_by_hand_equals_the_function_and_the_callback_sees_each_step(sv, dual_step):
+    m, C = sv.model, sv.aux_rewards
+    t = thresholds_between(m, C, 0.5)
+    seen = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotConvergedWarning)
+        r = lagrangian(m, C, t, iterations=6, seed=2, history=True, dual_step=dual_step,
+                       callback=lambda s: seen.append((s.iteration, s.multipliers.copy(), s.residual)))
+    solver = LagrangianSolver(m, C, t, seed=2, history=True, dual_step=dual_step)
+    for _ in range(r.iterations):
+        solver.step()
+    h = solver.result()
+    for f in ("policy", "value", "slacks", "last_policy", "multipliers", "dual_bound", "residual", "converged",
+              "iterations"):
+        np.testing.assert_array_equal(getattr(h, f), getattr(r, f))
+    assert [i for i, _, _ in seen] == list(range(1, r.iterations + 1))
+    for i, lam, _ in seen:     # after step i the callback sees lambda_{i+1}, the next best response's multipliers
+        if i < r.iterations:
+            np.testing.assert_array_equal(lam, r.history["multipliers"][i])
+
+
+def test_lagrangian_keeps_the_multipliers_of_the_converged_step(sv):
+    """A step whose residual meets tol ends the run without a dual update: the reported multipliers are the
+    ones its best response answered (lambda0 here: residual <= 1 holds at the first step)."""
+    m, C = sv.model, sv.aux_rewards
+    lam0 = np.array([0.5, 0.25, 2.0])[:C.shape[0]]
+    r = lagrangian(m, C, thresholds_between(m, C, 0.5), tol=1e9, lambda0=lam0, dual_step="sqrt")
+    assert r.iterations == 1 and r.converged
+    np.testing.assert_array_equal(r.multipliers, lam0)

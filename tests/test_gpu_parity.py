@@ -11,7 +11,7 @@ import games
 from gpu_device import GPU
 from mdp import policy_iteration
 from mdp.actor_critic import optimistic_actor_critic
-from mdp.batched import batched_backward_induction, batched_policy_evaluation, batched_value_iteration
+from mdp.batched_planning import batched_backward_induction, batched_policy_evaluation, batched_value_iteration
 from mdp.generators import combination_lock, garnet
 from mdp.robust import batched_robust_value_iteration
 from theory import halpern, vr_halpern

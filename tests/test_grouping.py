@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from mdp import TabularMDP
-from mdp.grouping import (GroupingError, approximation_constants, check_grouping, check_nested,
-                          estimate_grouped_model, grouped_model, grouped_value_iteration, grouping_bound,
-                          grouping_losses, hierarchical_mdp, nested_groupings, select_grouping)
+from mdp.generators import hierarchical_mdp, nested_groupings
+from mdp.grouping import (GroupingError, approximation_constants, check_grouping, check_nested, grouped_model,
+                          grouping_bound, select_grouping)
+from mdp.grouping_learning import estimate_grouped_model, grouped_value_iteration, grouping_losses
 from theory.validation import ParameterError, ShapeError
 
 
@@ -272,3 +273,21 @@ def test_u_shape_claim_is_contradicted_on_a_monotone_frame():
     assert verdicts["u_shape_N64_best_interior_below_finest"] == "contradicted"
     assert verdicts["bound_holds_w_p_1_minus_delta"] == "supported"
     assert verdicts["k_hat_within_factor_2_N64"] == "contradicted"        # K-hat = 1 against K* = 64
+
+
+def test_finite_backups_past_an_exact_fixed_point():
+    """With gamma = 0 every backup gives Q_t = r_hat exactly, so the certified loop stops after one backup;
+    the greedy groups at later T (and grouped VI's T-th iterate) are still those of Q_1 = r_hat."""
+    h = hierarchical_mdp(S=4, A=8, gamma=0.0, seed=4)
+    m = h.model
+    res = grouping_losses(m, h.groupings, N_values=(16,), T_values=(1, 3, 7), seeds=1, seed=2)
+    for i, lab in enumerate(h.groupings):
+        est = estimate_grouped_model(m, lab, 16, seed=2)
+        first = [int(np.flatnonzero(lab == k)[0]) for k in range(est.A)]
+        hand = np.array([first[int(np.argmax(est.R[s]))] for s in range(m.S)])
+        for j in range(3):
+            np.testing.assert_array_equal(res.actions[0, i, 0, j], hand)
+    g = grouped_model(m, h.groupings[1])
+    r = grouped_value_iteration(g.P.reshape(-1, m.S), g.R, 0.0, 5)
+    np.testing.assert_array_equal(r.Q, g.R)
+    assert r.iterations == 5 and r.error_bound == 0.0 and r.residual == 0.0

@@ -5,9 +5,9 @@ import torch
 from scipy import stats
 
 from mdp import backward_induction, policy_evaluation, policy_iteration
-from mdp.batched import (BatchedTabularMDP, TabularVectorEnv, batched_backward_induction,
-                         batched_policy_evaluation, batched_value_iteration, sample_categorical,
-                         stack_models)
+from mdp.batched import BatchedTabularMDP, sample_categorical, stack_models
+from mdp.batched_planning import batched_backward_induction, batched_policy_evaluation, batched_value_iteration
+from mdp.envs.vector import TabularVectorEnv
 from mdp.generators import combination_lock, garnet, gridworld, river_swim
 from mdp.model import ShapeError, TabularMDP
 from mdp.operators import bellman_optimality, policy_kernel, q_values

@@ -16,7 +16,7 @@ from mdp.multiobjective import (FrontError, cardinality, cmorl, convex_coverage_
                                 hypervolume, hypervolume_2d, igd, linear_scalarisation, maximum_utility_loss,
                                 pareto_filter, pareto_value_iteration, random_momdp, simplex_grid, sparsity,
                                 stochastic_front_hypervolume, thresholds)
-from mdp.multiobjective.cmorl import barrier_direction
+from mdp.multiobjective.cmorl_barrier import barrier_direction
 from mdp.planning import policy_evaluation
 from theory.validation import ParameterError
 from gpu_device import GPU
@@ -378,3 +378,24 @@ def test_cmorl_with_a_reachable_but_undominated_ref_returns_an_empty_front():
     assert np.all(res.hypervolume == 0.0) and res.residual == np.inf
     lin = linear_scalarisation(m, 5, ref=z)
     assert lin.front.shape == (0, 2) and lin.hypervolume[0] == 0.0
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(solver="barrier", init_iterations=3, iterations_per_round=3)])
+def test_cmorl_stepping_by_hand_equals_the_function_and_the_callback_sees_each_round(kw):
+    from mdp.multiobjective.cmorl import CMORLSolver
+
+    m = random_momdp(5, 3, 2, 0.9, seed=6)
+    seen = []
+    r = cmorl(m, rounds=3, n_select=2, **kw,
+              callback=lambda s: seen.append((s.round, s.budget, s.result().iterations, s.result().hypervolume.copy())))
+    solver = CMORLSolver(m, rounds=3, n_select=2, **kw)
+    assert solver.round == 0 and len(solver.hv) == 1                  # stage one ran in the constructor
+    for _ in range(3):
+        solver.step()
+    h = solver.result()
+    for f in ("front", "policies", "hypervolume", "budget", "residual", "iterations", "oracle_calls", "ref"):
+        np.testing.assert_array_equal(getattr(h, f), getattr(r, f))
+    assert [(i, n) for i, _, n, _ in seen] == [(1, 1), (2, 2), (3, 3)]     # result() = rounds so far
+    for i, b, _, hv in seen:                  # after round i: the budget and hypervolumes so far
+        assert b == r.budget[i]
+        np.testing.assert_array_equal(hv, r.hypervolume[:i + 1])

@@ -15,7 +15,7 @@ from mdp.envs.deep_sea_treasure import TREASURE_STEPS, TREASURES, deep_sea_treas
 from mdp.model import ModelError, TabularMDP
 from mdp.multiobjective import (cmorl, deterministic_epsilon_constraint, hypervolume, linear_scalarisation,
                                 pareto_value_iteration, random_momdp, recover_deterministic_policy)
-from mdp.multiobjective.cmorl import code_quirk_direction, code_quirk_extension
+from mdp.multiobjective.cmorl_barrier import code_quirk_direction, code_quirk_extension
 from mdp.planning import policy_evaluation
 from theory.validation import ParameterError
 
@@ -217,7 +217,7 @@ def test_incremental_archive_prune_equals_a_full_pareto_filter():
     """Adding batches and pruning incrementally keeps exactly the points (and order) of pareto_mask on the
     whole history above the reference point, duplicates and ties included."""
     from mdp.multiobjective import pareto_mask
-    from mdp.multiobjective.cmorl import ParetoArchive
+    from mdp.multiobjective.cmorl_barrier import ParetoArchive
 
     rng = np.random.default_rng(5)
     for m in (2, 3):

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from mdp import TabularMDP, policy_evaluation, value_iteration
-from mdp.envs.windy_walk import windy_walk, windy_walk_set
+from mdp.envs.windy_walk import windy_walk
+from mdp.robust.instances import windy_walk_set
 from mdp.generators import garnet
 from mdp.model import NotStochasticError
 from theory.results import NotConvergedWarning

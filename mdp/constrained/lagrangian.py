@@ -50,14 +50,14 @@ from mdp.constrained.core import check_cmdp, constraint_ratios, require_achievab
 from mdp.model import TabularMDP
 from mdp.operators import q_values
 from mdp.planning import policy_evaluation, policy_iteration
-from theory.results import warn_not_converged
+from theory.results import SolverResult, warn_not_converged
 from theory.validation import ParameterError, check_scalar
 
-__all__ = ["LagrangianResult", "lagrangian"]
+__all__ = ["LagrangianResult", "LagrangianSolver", "lagrangian"]
 
 
 @dataclass(frozen=True)
-class LagrangianResult:
+class LagrangianResult(SolverResult):
     """Result of :func:`lagrangian`.
 
     Attributes:
@@ -89,11 +89,6 @@ class LagrangianResult:
     multipliers: np.ndarray
     dual_bound: float
     duality_gap: float
-    residual: float
-    error_bound: None
-    converged: bool
-    iterations: int
-    history: np.ndarray | None = None
 
 
 def _best_response(m: TabularMDP, r: np.ndarray, pi0, rng: np.random.Generator) -> np.ndarray:
@@ -127,9 +122,134 @@ def _cutting_plane_step(cuts_J: np.ndarray, t: np.ndarray, box: np.ndarray):
     return np.clip(res.x[:k], 0.0, box), w
 
 
+class _SqrtDual:
+    r"""RCPO's projected subgradient step; the averaged policy weights best response :math:`s` by :math:`s`."""
+
+    def __init__(self, m, k, eta):
+        self.eta = eta
+        self.occ_sum = np.zeros((m.S, m.A))
+        self.J_sum = np.zeros(k + 1)
+
+    def mix(self, it, J, occ, lam):
+        r"""Add best response ``it``; return the averaged values :math:`J(\bar\pi_t)`."""
+        self.occ_sum += it * occ
+        self.J_sum += it * J
+        return self.J_sum / (it * (it + 1) / 2)
+
+    def next_multipliers(self, lam, it, J, t):
+        return np.maximum(0.0, lam - self.eta / np.sqrt(it) * (J[1:] - t))
+
+    def averages(self, it, J_avg):
+        return self.occ_sum, self.J_sum / (it * (it + 1) / 2)
+
+
+class _CuttingPlaneDual:
+    """Kelley's cutting plane over the best responses' minorants; the master LP's duals mix them."""
+
+    def __init__(self, t, box):
+        self.t, self.box = t, box
+        self.cuts, self.occs, self.w_prev = [], [], np.zeros(0)
+        self.occ_sum = None
+        self.lam_next = None
+
+    def mix(self, it, J, occ, lam):
+        self.cuts.append(J)
+        self.occs.append(occ)
+        lam_next, w = _cutting_plane_step(np.array(self.cuts), self.t, self.box)
+        if w is None:                                          # keep the previous mixture and multipliers
+            lam_next, w = lam, np.r_[self.w_prev, 0.0]
+        self.w_prev = w
+        self.lam_next = lam_next
+        self.occ_sum = np.tensordot(w, np.array(self.occs), 1)
+        return w @ np.array(self.cuts)
+
+    def next_multipliers(self, lam, it, J, t):
+        return self.lam_next
+
+    def averages(self, it, J_avg):
+        return self.occ_sum, J_avg
+
+
+class LagrangianSolver:
+    """The primal–dual method as a stepping object: one :meth:`step` is one best response and one dual update.
+
+    Arguments as :func:`lagrangian` (without ``iterations``: the caller decides how many steps). After a step
+    whose ``residual <= tol`` the multipliers are kept and ``converged`` is ``True``. :meth:`result` reports the
+    iterations so far (it needs at least one step).
+    """
+
+    def __init__(self, m: TabularMDP, aux_rewards, thresholds, seed=0, step_size: float = 1.0, tol: float = 1e-3,
+                 lambda0=None, history: bool = False, dual_step: str = "cutting_plane"):
+        C, t = check_cmdp(m, aux_rewards, thresholds, who="lagrangian")
+        require_achievable(m, C, t, who="lagrangian")
+        step_size = check_scalar("step_size", step_size, low=0.0, low_open=True)
+        self.tol = check_scalar("tol", tol, low=0.0, low_open=True)
+        if dual_step not in ("cutting_plane", "sqrt"):
+            raise ParameterError(f"dual_step must be 'cutting_plane' or 'sqrt', got {dual_step!r}")
+        k = C.shape[0]
+        lam = np.zeros(k) if lambda0 is None else np.atleast_1d(np.asarray(lambda0, dtype=float)).copy()
+        if lam.shape != (k,):
+            raise ValueError(f"lambda0 has shape {lam.shape}; expected ({k},)")
+        for i, v in enumerate(lam):
+            check_scalar(f"lambda0[{i}]", v, low=0.0)
+        self.m, self.C, self.t, self.k, self.history = m, C, t, k, history
+        self.rng = np.random.default_rng(seed)
+        span = lambda r: max(float(r.max() - r.min()), 1e-12) / (1.0 - m.gamma)  # noqa: E731
+        eta = step_size * span(m.R) / np.array([span(c) ** 2 for c in C])
+        box = 1e6 * span(m.R) / np.array([span(c) for c in C])
+        box = np.maximum(box, lam)
+        self.dual = _SqrtDual(m, k, eta) if dual_step == "sqrt" else _CuttingPlaneDual(t, box)
+        R_all = np.concatenate([m.R[..., None], np.moveaxis(C, 0, -1)], axis=-1)
+        self.m_all = m.with_rewards(R_all)
+        self.multipliers = lam
+        self.dual_bound = np.inf
+        self.pi = self.J = self.J_avg = None
+        self.rows = []
+        self.iteration = 0
+        self.residual = np.inf
+        self.converged = False
+
+    def step(self) -> None:
+        """Best response to the current multipliers, exact values, averaged policy, then the dual step."""
+        m, C, t, lam = self.m, self.C, self.t, self.multipliers
+        it = self.iteration + 1
+        self.iteration = it
+        pi = self.pi = _best_response(m, m.R + np.tensordot(lam, C, 1), self.pi, self.rng)
+        V = policy_evaluation(self.m_all, pi)                  # [S, 1 + k]
+        J = self.J = m.mu @ V
+        self.dual_bound = min(self.dual_bound, float(J[0] + lam @ (J[1:] - t)))
+        # occupancy d(s, a) = (1 - gamma) mu^T (I - gamma P_pi)^{-1} [s] pi(a|s)
+        occ = _state_occupancy(m, pi)[:, None] * pi
+        J_avg = self.J_avg = self.dual.mix(it, J, occ, lam)
+        gap = self.dual_bound - J_avg[0]
+        viol = np.max(np.maximum(0.0, t - J_avg[1:]) / np.maximum(np.abs(t), 1e-12))
+        self.residual = max(abs(gap) / max(1.0, abs(self.dual_bound)), float(viol))
+        if self.history:
+            self.rows.append((it, J_avg[0], gap, J_avg[1:] - t, J[1:] - t, lam.copy()))
+        self.converged = bool(self.residual <= self.tol)
+        if not self.converged:
+            self.multipliers = self.dual.next_multipliers(lam, it, J, t)
+
+    def result(self) -> LagrangianResult:
+        m, t, k, it, J, pi, lam = self.m, self.t, self.k, self.iteration, self.J, self.pi, self.multipliers
+        occ_sum, J_avg = self.dual.averages(it, self.J_avg)
+        mass = occ_sum.sum(1, keepdims=True)
+        avg = np.where(mass > 0, occ_sum / np.where(mass > 0, mass, 1.0), 1.0 / m.A)
+        hist = None
+        if self.history:
+            dt = [("iteration", int), ("value", float), ("duality_gap", float), ("slacks", float, (k,)),
+                  ("last_slacks", float, (k,)), ("multipliers", float, (k,))]
+            hist = np.array(self.rows, dtype=dt)
+        dual_bound = self.dual_bound
+        return LagrangianResult(avg, float(J_avg[0]), J_avg[1:], constraint_ratios(J_avg[1:], t), J_avg[1:] - t,
+                                pi, float(J[0]), J[1:], J[1:] - t, lam, dual_bound, dual_bound - float(J_avg[0]),
+                                residual=float(self.residual), error_bound=None, converged=self.converged,
+                                iterations=it, history=hist)
+
+
 def lagrangian(m: TabularMDP, aux_rewards, thresholds, seed=0, iterations: int = 2000, step_size: float = 1.0,
                tol: float = 1e-3, lambda0=None, history: bool = False,
-               dual_step: str = "cutting_plane") -> LagrangianResult:
+               dual_step: str = "cutting_plane", callback=None) -> LagrangianResult:
     r"""Primal–dual method with exact best responses and projected dual descent (module docstring).
 
     Args:
@@ -145,6 +265,8 @@ def lagrangian(m: TabularMDP, aux_rewards, thresholds, seed=0, iterations: int =
         history: record the per-iteration values, gap, slacks and multipliers.
         dual_step: ``"cutting_plane"`` (default, no step size, converges in finitely many best responses) or
             ``"sqrt"`` (RCPO's projected subgradient step :math:`\eta_{t,i} \propto 1/\sqrt t`).
+        callback: called as ``callback(solver)`` after every iteration with the :class:`LagrangianSolver`
+            (its ``iteration``, ``multipliers``, ``residual``; ``solver.result()`` is the run so far).
 
     Returns:
         :class:`LagrangianResult`.
@@ -161,80 +283,17 @@ def lagrangian(m: TabularMDP, aux_rewards, thresholds, seed=0, iterations: int =
         >>> round(r.value, 6), round(float(r.slacks[0]), 6), r.converged   # the mixture pi = (1/2, 1/2)
         (1.0, 0.0, True)
     """
-    C, t = check_cmdp(m, aux_rewards, thresholds, who="lagrangian")
-    require_achievable(m, C, t, who="lagrangian")
+    solver = LagrangianSolver(m, aux_rewards, thresholds, seed, step_size, tol, lambda0, history, dual_step)
     iterations = check_scalar("iterations", iterations, low=1, integer=True)
-    step_size = check_scalar("step_size", step_size, low=0.0, low_open=True)
-    tol = check_scalar("tol", tol, low=0.0, low_open=True)
-    if dual_step not in ("cutting_plane", "sqrt"):
-        raise ParameterError(f"dual_step must be 'cutting_plane' or 'sqrt', got {dual_step!r}")
-    k = C.shape[0]
-    lam = np.zeros(k) if lambda0 is None else np.atleast_1d(np.asarray(lambda0, dtype=float)).copy()
-    if lam.shape != (k,):
-        raise ValueError(f"lambda0 has shape {lam.shape}; expected ({k},)")
-    for i, v in enumerate(lam):
-        check_scalar(f"lambda0[{i}]", v, low=0.0)
-    rng = np.random.default_rng(seed)
-    span = lambda r: max(float(r.max() - r.min()), 1e-12) / (1.0 - m.gamma)  # noqa: E731
-    eta = step_size * span(m.R) / np.array([span(c) ** 2 for c in C])
-    box = 1e6 * span(m.R) / np.array([span(c) for c in C])
-    box = np.maximum(box, lam)
-    cuts, occs, w_prev = [], [], np.zeros(0)
-    R_all = np.concatenate([m.R[..., None], np.moveaxis(C, 0, -1)], axis=-1)
-    m_all = m.with_rewards(R_all)
-    occ_sum = np.zeros((m.S, m.A))
-    J_sum = np.zeros(k + 1)
-    dual_bound = np.inf
-    pi = None
-    rows = []
-    it = 0
-    residual = np.inf
-    for it in tqdm(range(1, iterations + 1), desc="lagrangian", disable=None, leave=False):
-        pi = _best_response(m, m.R + np.tensordot(lam, C, 1), pi, rng)
-        V = policy_evaluation(m_all, pi)                      # [S, 1 + k]
-        J = m.mu @ V
-        dual_bound = min(dual_bound, float(J[0] + lam @ (J[1:] - t)))
-        # occupancy d(s, a) = (1 - gamma) mu^T (I - gamma P_pi)^{-1} [s] pi(a|s)
-        occ = _state_occupancy(m, pi)[:, None] * pi
-        if dual_step == "sqrt":
-            occ_sum += it * occ
-            J_sum += it * J
-            J_avg = J_sum / (it * (it + 1) / 2)
-        else:
-            cuts.append(J)
-            occs.append(occ)
-            lam_next, w = _cutting_plane_step(np.array(cuts), t, box)
-            if w is None:                                          # keep the previous mixture and multipliers
-                lam_next, w = lam, np.r_[w_prev, 0.0]
-            w_prev = w
-            occ_sum = np.tensordot(w, np.array(occs), 1)
-            J_avg = w @ np.array(cuts)
-        gap = dual_bound - J_avg[0]
-        viol = np.max(np.maximum(0.0, t - J_avg[1:]) / np.maximum(np.abs(t), 1e-12))
-        residual = max(abs(gap) / max(1.0, abs(dual_bound)), float(viol))
-        if history:
-            rows.append((it, J_avg[0], gap, J_avg[1:] - t, J[1:] - t, lam.copy()))
-        if residual <= tol:
+    for _ in tqdm(range(iterations), desc="lagrangian", disable=None, leave=False):
+        solver.step()
+        if callback is not None:
+            callback(solver)
+        if solver.converged:
             break
-        if dual_step == "sqrt":
-            lam = np.maximum(0.0, lam - eta / np.sqrt(it) * (J[1:] - t))
-        else:
-            lam = lam_next
-    converged = bool(residual <= tol)
-    if not converged:
-        warn_not_converged("lagrangian", residual=residual, tol=tol, iterations=it)
-    mass = occ_sum.sum(1, keepdims=True)
-    avg = np.where(mass > 0, occ_sum / np.where(mass > 0, mass, 1.0), 1.0 / m.A)
-    if dual_step == "sqrt":
-        J_avg = J_sum / (it * (it + 1) / 2)
-    hist = None
-    if history:
-        dt = [("iteration", int), ("value", float), ("duality_gap", float), ("slacks", float, (k,)),
-              ("last_slacks", float, (k,)), ("multipliers", float, (k,))]
-        hist = np.array(rows, dtype=dt)
-    return LagrangianResult(avg, float(J_avg[0]), J_avg[1:], constraint_ratios(J_avg[1:], t), J_avg[1:] - t,
-                            pi, float(J[0]), J[1:], J[1:] - t, lam, dual_bound, dual_bound - float(J_avg[0]),
-                            float(residual), None, converged, it, hist)
+    if not solver.converged:
+        warn_not_converged("lagrangian", residual=solver.residual, tol=solver.tol, iterations=solver.iteration)
+    return solver.result()
 
 
 def _state_occupancy(m: TabularMDP, pi: np.ndarray) -> np.ndarray:

@@ -61,6 +61,7 @@ from mdp.constrained.core import (check_cmdp, constraint_ratios, is_feasible, ma
 from mdp.model import ParameterError, ShapeError, TabularMDP, validate_policy
 from mdp.operators import q_values
 from mdp.planning import policy_evaluation
+from theory.backend import softmax
 from theory.fixed_point import certified_fixed_point
 from theory.results import warn_not_converged
 from theory.validation import check_scalar, to_numpy
@@ -78,12 +79,6 @@ r"""Default uniform mass :math:`\epsilon` mixed into the ``"npg"`` stage-one pri
 
 class NoFeasibleLambdaWarning(RuntimeWarning):
     """No multiplier tried by the one-dimensional search gives a feasible stage-two policy."""
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(-1, keepdims=True)
 
 
 def closed_form_policy(priors, advantage, lambdas) -> np.ndarray:
@@ -119,7 +114,7 @@ def closed_form_policy(priors, advantage, lambdas) -> np.ndarray:
     w = lam / Lam
     logits = np.where(w[:, None, None] > 0, logp, 0.0)
     logits = (w[:, None, None] * logits).sum(0) + adv / Lam
-    return _softmax(logits)
+    return softmax(logits)
 
 
 def soft_optimal_policy(m: TabularMDP, reward, tau: float, tol: float = 1e-9) -> np.ndarray:
@@ -136,7 +131,7 @@ def soft_optimal_policy(m: TabularMDP, reward, tau: float, tol: float = 1e-9) ->
         return tau * (top + np.log(np.exp(Q - top[:, None]).sum(-1)))
 
     fp = certified_fixed_point(step, np.zeros(m.S), m.gamma, tol=tol, max_iter=100_000, who="soft_optimal_policy")
-    return _softmax(q_values(m.P_flat, r, m.gamma, fp.V) / tau)
+    return softmax(q_values(m.P_flat, r, m.gamma, fp.V) / tau)
 
 
 def stage_one_policies(m: TabularMDP, aux_rewards, method: str = "npg", quality: float = 0.95,
@@ -172,11 +167,11 @@ def stage_one_policies(m: TabularMDP, aux_rewards, method: str = "npg", quality:
             mc = m.with_rewards(c)
             logits = np.zeros((m.S, m.A))
             for _ in range(iterations):
-                pi = _softmax(logits)
+                pi = softmax(logits)
                 V = policy_evaluation(mc, pi)
                 Q = q_values(m.P_flat, c, m.gamma, V)
                 logits = logits + step_size * (Q - V[:, None]) / sigma
-            out.append((1.0 - spread) * _softmax(logits / temperature) + spread / m.A)
+            out.append((1.0 - spread) * softmax(logits / temperature) + spread / m.A)
         return np.stack(out)
     if method != "soft":
         raise ParameterError(f"method must be 'npg' or 'soft', got {method!r}")
@@ -245,11 +240,11 @@ def stage_two(m: TabularMDP, priors, lambdas, tol: float = 1e-8, max_iter: int =
         base = sum(np.log(p) * (li / Lam) for p, li in zip(pri, lam) if li > 0)
 
     def lemma(A):
-        return _softmax(base + A / Lam)
+        return softmax(base + A / Lam)
 
     if pi0 is None:
         with np.errstate(divide="ignore"):
-            pi = _softmax(np.log(pri).mean(0))
+            pi = softmax(np.log(pri).mean(0))
     else:
         pi = validate_policy(pi0, m.S, m.A, name="pi0")
     hist = []
@@ -268,7 +263,7 @@ def stage_two(m: TabularMDP, priors, lambdas, tol: float = 1e-8, max_iter: int =
         if since >= 10:                       # no progress: the undamped map cycles; damp it
             alpha, best, since = alpha / 2, res, 0
         with np.errstate(divide="ignore"):
-            pi = target if alpha == 1.0 else _softmax((1 - alpha) * np.log(pi) + alpha * np.log(target))
+            pi = target if alpha == 1.0 else softmax((1 - alpha) * np.log(pi) + alpha * np.log(target))
     if res > tol:                 # the budget ran out: the residual of the returned (last updated) pi
         V = policy_evaluation(m, pi)
         A = q_values(m.P_flat, m.R, m.gamma, V) - V[:, None]
@@ -389,7 +384,7 @@ def two_stage_actor_critic(m: TabularMDP, aux_rewards, thresholds, seed=0, stage
         if lam not in tried:
             if np.isinf(lam):
                 with np.errstate(divide="ignore"):
-                    pi = _softmax(np.log(pri).mean(0))
+                    pi = softmax(np.log(pri).mean(0))
                 st = StageTwoResult(pi, 0.0, None, True, 0)
             else:   # warm start at the solution for the nearest larger lambda already solved
                 above = [x for x in tried if x > lam]

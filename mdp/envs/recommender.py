@@ -47,6 +47,7 @@ import numpy as np
 
 from mdp.envs.tabular import TabularEnv
 from mdp.model import LinearMDP, ParameterError, TabularMDP
+from theory.backend import is_torch
 from theory.validation import check_scalar
 
 __all__ = ["ShortVideoCMDP", "short_video_cmdp", "short_video_features", "sample_signals", "ShortVideoEnv",
@@ -201,7 +202,7 @@ def sample_signals(expected, u):
     Returns:
         ``[..., 1 + k]``: ``expected[..., 0]`` and ``1{u < expected[..., i]}`` for ``i >= 1``.
     """
-    if type(expected).__module__.startswith("torch"):
+    if is_torch(expected):
         out = (u < expected).to(expected.dtype)
         out[..., 0] = expected[..., 0]
         return out

@@ -8,7 +8,7 @@ southern; walls at (1,1), (1,2), (1,3) and (3,2), (3,3), (3,4) separate them exc
 start (0,0), goal (0,5). Every action moves as intended with probability 1 − w and is pushed one cell
 west with probability w (a wall or the border means staying put); action W always goes west. For small
 α the straight northern route is optimal; for large α the detour through the calmer corridors wins.
-The uncertainty set is :func:`windy_walk_set` (α on a grid of 25 values in [0, 0.5]).
+The uncertainty set is :func:`mdp.robust.instances.windy_walk_set` (α on a grid of 25 values in [0, 0.5]).
 """
 from __future__ import annotations
 
@@ -73,13 +73,6 @@ def windy_walk(alpha: float = 0.0, gamma: float = 0.95) -> TabularMDP:
     mu = np.zeros(S)
     mu[cells.index(START)] = 1.0
     return TabularMDP(P, R, gamma, mu, info={"cells": cells})
-
-
-def windy_walk_set(n: int = 25, high: float = 0.5):
-    """The paper's uncertainty set: alpha on ``n`` values in ``[0, high]`` (static, coupled across cells)."""
-    from mdp.robust.sets import ParametricSet
-
-    return ParametricSet(windy_walk_kernel, np.linspace(0.0, high, n), bounds=[[0.0, high]])
 
 
 def make_windy_walk(alpha: float = 0.0, gamma: float = 0.95, max_steps: int = 200, render_mode=None):

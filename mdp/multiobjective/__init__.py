@@ -5,13 +5,16 @@ A multi-objective MDP is a :class:`~mdp.model.TabularMDP` with vector rewards ``
 * :mod:`mdp.multiobjective.metrics`: hypervolume, expected utility, sparsity, cardinality, IGD, maximum
   utility loss, Pareto filter, crowding distance (maximisation, morl-baselines' definitions).
 * :mod:`mdp.multiobjective.fronts`: exact value vectors (batched), the convex coverage set and the exact
-  stochastic-policy front, ε-constraint LP steps, set-valued value iteration for deterministic fronts.
-* :mod:`mdp.multiobjective.cmorl`: C-MORL (Liu et al., ICLR 2025) and its linear-scalarisation baseline.
+  stochastic-policy front, ε-constraint LP steps.
+* :mod:`mdp.multiobjective.deterministic_fronts`: set-valued value iteration for deterministic fronts.
+* :mod:`mdp.multiobjective.cmorl`: C-MORL (Liu et al., ICLR 2025) and its linear-scalarisation baseline;
+  :mod:`mdp.multiobjective.cmorl_barrier`: its barrier (interior-point) solver and archive.
 """
-from mdp.multiobjective.fronts import (CCSResult, EpsilonConstraintResult, ParetoVIResult, convex_coverage_set,
-                                       deterministic_epsilon_constraint, epsilon_constraint,
-                                       recover_deterministic_policy, evaluate_policies, pareto_value_iteration,
-                                       scalarised_optimum, stochastic_front_hypervolume, vector_value)
+from mdp.multiobjective.fronts import (CCSResult, EpsilonConstraintResult, convex_coverage_set, epsilon_constraint,
+                                       evaluate_policies, scalarised_optimum, stochastic_front_hypervolume,
+                                       vector_value)
+from mdp.multiobjective.deterministic_fronts import (ParetoVIResult, deterministic_epsilon_constraint,
+                                                     pareto_value_iteration, recover_deterministic_policy)
 from mdp.multiobjective.cmorl import CMORLResult, cmorl, linear_scalarisation, thresholds, weight_set
 from mdp.multiobjective.models import random_momdp
 from mdp.multiobjective.metrics import (FrontError, cardinality, check_weights, crowding_distance, dominates,

@@ -43,7 +43,8 @@ Two solvers of both stages:
   still charged, as an infeasible LP is in the oracle solver).
 
 ``quirks=True`` (barrier solver; an ablation) replaces stage two by the released code's step
-(:func:`code_quirk_direction`, :func:`code_quirk_extension`): (a) the barrier threshold is
+(:func:`~mdp.multiobjective.cmorl_barrier.code_quirk_direction`,
+:func:`~mdp.multiobjective.cmorl_barrier.code_quirk_extension`): (a) the barrier threshold is
 :math:`\beta J_j` of the *current* iterate (recomputed every update) rather than of the selected policy,
 (b) the barrier also covers the maximised objective, (c) for each selected policy the objectives are
 extended one after the other, objective :math:`l+1` starting where objective :math:`l`'s run ended.
@@ -67,17 +68,16 @@ from dataclasses import dataclass
 import numpy as np
 from cvxpy.error import SolverError
 
-from mdp.batched import batched_policy_evaluation
 from mdp.model import ModelError, TabularMDP
-from mdp.multiobjective.fronts import (deterministic_epsilon_constraint, epsilon_constraint, evaluate_policies,
-                                       pareto_value_iteration, require_multiobjective, scalarised_optimum)
-from mdp.multiobjective.metrics import (as_front, check_weights, crowding_distance, energy_weights, hypervolume,
-                                        pareto_mask, simplex_grid)
-from mdp.operators import greedy_policy, q_values
+from mdp.multiobjective.cmorl_barrier import (ParetoArchive, _archive_batch, _barrier_stage, _npg_stage,
+                                              code_quirk_extension)
+from mdp.multiobjective.deterministic_fronts import deterministic_epsilon_constraint, pareto_value_iteration
+from mdp.multiobjective.fronts import epsilon_constraint, require_multiobjective, scalarised_optimum
+from mdp.multiobjective.metrics import (as_front, check_weights, crowding_distance, energy_weights, simplex_grid)
 from theory.validation import ParameterError, check_scalar
 
-__all__ = ["CMORLResult", "cmorl", "linear_scalarisation", "thresholds", "default_ref", "check_ref", "utility_gap",
-           "barrier_direction", "weight_set", "code_quirk_direction", "code_quirk_extension", "ParetoArchive"]
+__all__ = ["CMORLResult", "CMORLSolver", "cmorl", "linear_scalarisation", "thresholds", "default_ref", "check_ref",
+           "utility_gap", "weight_set"]
 
 THRESHOLDS = ("literal", "ref", "relax")
 
@@ -171,239 +171,6 @@ def utility_gap(m: TabularMDP, front, weights) -> float:
     return float(max(0.0, np.max(opt - (weights @ F.T).max(1))))
 
 
-class ParetoArchive:
-    """Growing list of (value, policy) pairs; ``prune`` applies C-MORL's pruning.
-
-    The first ``clean`` entries are known to be mutually non-dominated and above the reference point, so a
-    prune compares only the new entries with the old ones and with each other (:math:`O(|A||B| + |B|^2)`
-    instead of :math:`O((|A|+|B|)^2)`); the kept set and its order are those of :func:`pareto_mask` on the
-    whole list (first copy of duplicates kept; checked in the tests), then, above ``cap`` points, the ``cap``
-    of largest crowding distance in decreasing order (C-MORL's ``policy_buffer``).
-    """
-
-    def __init__(self, ref, cap: int = 10 ** 9):
-        self.ref = ref
-        self.cap = cap
-        self.G: list[np.ndarray] = []
-        self.pi: list[np.ndarray] = []
-        self.clean = 0
-
-    def add(self, G, pi):
-        self.G.append(np.asarray(G, float))
-        self.pi.append(np.asarray(pi, float))
-
-    def prune(self, cap: int):
-        if len(self.G) == self.clean:
-            return
-        B = np.array(self.G[self.clean:])
-        A = np.array(self.G[:self.clean]) if self.clean else np.zeros((0, B.shape[1]))
-        ok_b = np.all(B >= self.ref, axis=1)
-        if A.shape[0]:
-            ge_ab = np.all(A[:, None, :] >= B[None, :, :], axis=-1)              # A_i >= B_j: drop B_j
-            ok_b &= ~np.any(ge_ab, axis=0)
-        idx_b = np.flatnonzero(ok_b)
-        idx_b = idx_b[pareto_mask(B[idx_b])] if idx_b.size else idx_b
-        keep_a = np.ones(A.shape[0], bool)
-        if A.shape[0] and idx_b.size:
-            Bk = B[idx_b]
-            dom = np.all(Bk[:, None, :] >= A[None, :, :], axis=-1) & np.any(Bk[:, None, :] > A[None, :, :], axis=-1)
-            keep_a = ~np.any(dom, axis=0)
-        keep = np.r_[np.flatnonzero(keep_a), self.clean + idx_b].astype(int)
-        if keep.size > cap:
-            cd = crowding_distance(np.array([self.G[i] for i in keep]))
-            keep = keep[np.argsort(-cd, kind="stable")[:cap]]
-        self.G = [self.G[i] for i in keep]
-        self.pi = [self.pi[i] for i in keep]
-        self.clean = len(self.G)
-
-    def hypervolume(self) -> float:
-        return hypervolume(np.array(self.G), self.ref) if self.G else 0.0
-
-
-def _softmax_policy(theta):
-    import torch
-
-    return torch.softmax(theta, dim=-1)
-
-
-def _evaluate(m, P_flat, R, mu, pi, gamma):
-    """Batched exact ``(J [B, k], Q [B, k, S, A])`` of policies ``pi`` ``[B, S, A]`` (torch)."""
-    import torch
-
-    S, A = m.S, m.A
-    V = batched_policy_evaluation(P_flat.reshape(S, A, S), R, gamma, pi)             # [B, S, k]
-    Vk = V.permute(0, 2, 1)                                                            # [B, k, S]
-    Q = q_values(P_flat, R.permute(2, 0, 1), gamma, Vk)                               # [B, k, S, A]
-    return torch.einsum("s,bks->bk", mu, Vk), Q
-
-
-def _npg_stage(m, theta, weights, iters, eta, evaluate, archive, device):
-    """Stage one with ``solver="barrier"``: batched NPG on ``R @ w`` for each row of ``weights``."""
-    import torch
-
-    P_flat = torch.as_tensor(m.dense_P().reshape(-1, m.S).copy(),
-                             dtype=torch.float64, device=device)
-    R = torch.as_tensor(m.R.copy(), dtype=torch.float64, device=device)
-    mu = torch.as_tensor(m.mu.copy(), dtype=torch.float64, device=device)
-    W = torch.as_tensor(weights, dtype=torch.float64, device=device)
-    for _ in range(iters):
-        pi = _softmax_policy(theta)
-        J, Q = _evaluate(m, P_flat, R, mu, pi, m.gamma)
-        Qw = torch.einsum("bk,bksa->bsa", W, Q)
-        adv = Qw - (pi * Qw).sum(-1, keepdim=True)
-        theta = theta + eta / (1.0 - m.gamma) * adv
-        _archive_batch(m, _softmax_policy(theta), evaluate, archive, device)
-    return theta
-
-
-def _archive_batch(m, pi, evaluate, archive, device):
-    pol = greedy_policy(pi) if evaluate == "greedy" else pi
-    G = evaluate_policies(m, pol, device=device).cpu().numpy()
-    for g, p in zip(G, pol.cpu().numpy()):
-        archive.add(g, p)
-    archive.prune(archive.cap)          # C-MORL's EP.update: append, then keep the pruned front
-
-
-def _extension_start(m, pis, device):
-    r"""The model as torch tensors (``P_flat [S A, S]``, ``R [S, A, k]``, ``mu [S]``) and the start logits
-    :math:`\theta_0 = \log(0.999\,\pi_r + 0.001/A)` of stage-two runs from the policies ``pis [B, S, A]``."""
-    import torch
-
-    P_flat = torch.as_tensor(m.dense_P().reshape(-1, m.S).copy(), dtype=torch.float64, device=device)
-    R = torch.as_tensor(m.R.copy(), dtype=torch.float64, device=device)
-    mu = torch.as_tensor(m.mu.copy(), dtype=torch.float64, device=device)
-    pi0 = torch.as_tensor(pis, dtype=torch.float64, device=device)
-    return P_flat, R, mu, torch.log(0.999 * pi0 + 0.001 / m.A)
-
-
-def _barrier_stage(m, pis, objs, D, iters, eta, t, evaluate, archive, device):
-    """Stage two with ``solver="barrier"``: batched barrier NPG from ``pis`` ``[B, S, A]``."""
-    import torch
-
-    P_flat, R, mu, theta = _extension_start(m, pis, device)
-    k = m.R.shape[2]
-    d = torch.as_tensor(D, dtype=torch.float64, device=device)                 # [B, k], -inf at l
-    onehot = torch.nn.functional.one_hot(torch.as_tensor(objs, device=device), k).to(torch.float64)
-    J, Q = _evaluate(m, P_flat, R, mu, _softmax_policy(theta), m.gamma)
-    live = torch.all((J > d) | (onehot > 0), dim=1)                            # strictly feasible starts
-    for _ in range(iters):
-        pi = _softmax_policy(theta)
-        adv = barrier_direction(pi, Q, J, d, onehot, t)
-        step = torch.full((pi.shape[0], 1, 1), eta / (1.0 - m.gamma), dtype=torch.float64, device=device)
-        accepted = torch.zeros(pi.shape[0], dtype=torch.bool, device=device)
-        for _ in range(20):
-            cand = theta + step * adv
-            Jc, Qc2 = _evaluate(m, P_flat, R, mu, _softmax_policy(cand), m.gamma)
-            ok = torch.all((Jc > d) | (onehot > 0), dim=1) & ~accepted & live
-            theta = torch.where(ok[:, None, None], cand, theta)
-            J = torch.where(ok[:, None], Jc, J)
-            Q = torch.where(ok[:, None, None, None], Qc2, Q)
-            accepted |= ok
-            if bool(torch.all(accepted | ~live)):
-                break
-            step = torch.where(accepted[:, None, None], step, step / 2)
-        if bool(live.any()):
-            _archive_batch(m, _softmax_policy(theta)[live], evaluate, archive, device)
-    return int(live.sum())
-
-
-def barrier_direction(pi, Q, J, d, onehot, t: float):
-    r"""The barrier-NPG direction of C-MORL's constrained step (exact, tabular softmax).
-
-    For :math:`\max J_l + \tfrac1t \sum_{j\ne l}\log(J_j - d_j)` the NPG update of a softmax policy
-    is :math:`\theta \leftarrow \theta + \tfrac{\eta}{1-\gamma}\tilde A` with the combined advantage
-
-    .. math:: \tilde A(s,a) = \sum_k c_k A_k(s,a),\quad c_l = 1,\quad c_j = \frac{1}{t\,(J_j - d_j)},
-       \quad A_k = Q_k - \sum_b \pi(b|s) Q_k(s,b).
-
-    Args:
-        pi: ``[B, S, A]`` current policies; Q: ``[B, k, S, A]`` their exact Q-values per objective;
-        J: ``[B, k]`` their values; d: ``[B, k]`` thresholds (ignored where ``onehot`` is 1);
-        onehot: ``[B, k]`` the maximised objective; t: barrier parameter.
-
-    Returns:
-        ``[B, S, A]`` the combined advantage :math:`\tilde A` (torch).
-    """
-    import torch
-
-    slack = torch.where(onehot > 0, torch.ones_like(J), J - d)
-    c = torch.where(onehot > 0, torch.ones_like(J), 1.0 / (t * slack))
-    Qc = torch.einsum("bk,bksa->bsa", c, Q)
-    return Qc - (pi * Qc).sum(-1, keepdim=True)
-
-
-def code_quirk_direction(pi, Q, J, onehot, beta: float, t: float):
-    r"""The released C-MORL code's extension step read as an exact-gradient tabular NPG direction (ablation).
-
-    Reconstruction: the code (``ipo_update``) adds :math:`-\tfrac1t\log(-\hat c_j)` with
-    :math:`\hat c_j = \min(\beta \bar R_j - \mathrm{clip}(\rho)\bar R_j, -10^{-3})`, :math:`\bar R_j` the
-    current batch's mean return. Its quirks read on exact returns of the current iterate :math:`\pi_k`:
-
-    * (a) the threshold is :math:`d_j = \beta J_j(\pi_k)`, recomputed at every update, so the slack is
-      :math:`(1-\beta) J_j(\pi_k)` and the barrier weight :math:`c_j = 1/(t(1-\beta)J_j)` never grows with
-      the distance to the selected policy: no constraint binds (and no step is ever halved). Where
-      :math:`(1-\beta) J_j \le 10^{-3}` (e.g. negative returns) the code's clamp makes the term constant:
-      :math:`c_j = 0`;
-    * (b) the barrier sum runs over all objectives, the maximised :math:`l` included:
-      :math:`c_l = 1 + 1/(t(1-\beta)J_l)`.
-
-    The direction is :math:`\tilde A = \sum_k c_k A_k`, :math:`A_k = Q_k - \sum_b \pi(b|s) Q_k(s,b)`. (Read
-    literally, the code's barrier acts on the ratio :math:`\rho = \pi_\theta/\pi_k` only; its exact gradient at
-    :math:`\rho = 1` is :math:`\tfrac{1}{t(1-\beta)}\mathbb E_{\pi_k}[\nabla\log\pi]`, which is zero, so that
-    reading would be plain NPG on :math:`J_l`. We keep the true-return barrier so the term has its effect.)
-
-    Args:
-        pi: ``[B, S, A]`` current policies; Q: ``[B, k, S, A]`` their Q-values per objective;
-        J: ``[B, k]`` their values; onehot: ``[B, k]`` the maximised objective; beta, t: C-MORL's ``--beta``
-        and ``--t``.
-
-    Returns:
-        ``[B, S, A]`` the combined advantage (torch).
-    """
-    import torch
-
-    slack = (1.0 - beta) * J
-    c = torch.where(slack > 1e-3, 1.0 / (t * slack.clamp_min(1e-3)), torch.zeros_like(J)) + onehot
-    Qc = torch.einsum("bk,bksa->bsa", c, Q)
-    return Qc - (pi * Qc).sum(-1, keepdim=True)
-
-
-def code_quirk_extension(m: TabularMDP, policies, iterations: int, eta: float, t: float, beta: float,
-                         device: str = "cpu"):
-    r"""Stage two as the released code runs it (quirk (c)): from each selected policy, ``iterations`` NPG
-    updates :math:`\theta \leftarrow \theta + \tfrac{\eta}{1-\gamma}\tilde A` along
-    :func:`code_quirk_direction` for objective 0, then ``iterations`` for objective 1 *continuing from the
-    end of objective 0's run*, and so on. Batched over the selected policies.
-
-    Reconstruction: see :func:`code_quirk_direction`; the start :math:`\theta_0 = \log(0.999\pi_r + 0.001/A)`
-    is the one of the paper-faithful barrier solver.
-
-    Args:
-        m: multi-objective model with ``k`` objectives.
-        policies: ``[n, S, A]`` the selected policies.
-        iterations: updates per objective; eta: NPG step size; t, beta: barrier parameter and coefficient.
-        device: torch device.
-
-    Returns:
-        ``[k * iterations, n, S, A]`` torch tensor: every iterate, in order (the first ``iterations`` are the
-        objective-0 run).
-    """
-    import torch
-
-    P_flat, R, mu, theta = _extension_start(m, policies, device)
-    k = m.R.shape[2]
-    out = []
-    for l in range(k):
-        onehot = torch.zeros((theta.shape[0], k), dtype=torch.float64, device=device)
-        onehot[:, l] = 1.0
-        for _ in range(iterations):
-            pi = _softmax_policy(theta)
-            J, Q = _evaluate(m, P_flat, R, mu, pi, m.gamma)
-            theta = theta + eta / (1.0 - m.gamma) * code_quirk_direction(pi, Q, J, onehot, beta, t)
-            out.append(_softmax_policy(theta))
-    return torch.stack(out)
-
-
 def _select(archive: ParetoArchive, n: int, selected: set, selection: str, rng) -> list[int]:
     if not archive.G:
         return []                                          # nothing above ref to extend
@@ -417,13 +184,147 @@ def _select(archive: ParetoArchive, n: int, selected: set, selection: str, rng) 
     return order[:n]
 
 
+def _oracle_init(self, W0) -> int:
+    """Stage one, exact: one scalarised solve (policy iteration) per preference."""
+    for w in W0:
+        G, pi = scalarised_optimum(self.m, w)
+        self.archive.add(G, pi)
+    return len(W0)
+
+
+def _barrier_init(self, W0) -> int:
+    """Stage one, barrier solver: ``init_iterations`` exact-gradient NPG updates per preference, batched."""
+    import torch
+
+    theta = torch.zeros((len(W0), self.m.S, self.m.A), dtype=torch.float64, device=self.device)
+    _npg_stage(self.m, theta, W0, self.init_iterations, self.eta, self.evaluate, self.archive, self.device)
+    return len(W0) * self.init_iterations
+
+
+def _oracle_extension(self, picks, jobs) -> None:
+    """Stage two, exact: the ε-constraint LP (or the deterministic-policy oracle) per job; one call each."""
+    for pi_r, l, d in jobs:
+        self.budget += 1
+        try:
+            res = (epsilon_constraint(self.m, l, d, lexicographic=self.lexicographic, solver=self.lp_solver)
+                   if self.pareto is None else deterministic_epsilon_constraint(self.m, l, d, self.pareto))
+        except (ModelError, SolverError):
+            continue                              # infeasible thresholds: the call is still spent
+        self.archive.add(res.value, res.policy)
+
+
+def _quirk_extension(self, picks, jobs) -> None:
+    """Stage two, the released code's step (:func:`~mdp.multiobjective.cmorl_barrier.code_quirk_extension`)."""
+    its = code_quirk_extension(self.m, np.stack([self.archive.pi[i] for i in picks]), self.iterations_per_round,
+                               self.eta, self.t, self.beta, self.device)
+    for pol in its:
+        _archive_batch(self.m, pol, self.evaluate, self.archive, self.device)
+    self.budget += len(jobs) * self.iterations_per_round
+
+
+def _barrier_extension(self, picks, jobs) -> None:
+    """Stage two, barrier NPG on every (selected policy, objective) job at once."""
+    pis = np.stack([j[0] for j in jobs])
+    _barrier_stage(self.m, pis, [j[1] for j in jobs], np.stack([j[2] for j in jobs]), self.iterations_per_round,
+                   self.eta, self.t, self.evaluate, self.archive, self.device)
+    self.budget += len(jobs) * self.iterations_per_round
+
+
+class CMORLSolver:
+    """C-MORL as a stepping object: the constructor runs stage one, one :meth:`step` is one extension round.
+
+    Arguments as :func:`cmorl` (``rounds`` is the budget of steps). Stage one and stage two are named pieces
+    chosen once from ``solver`` / ``quirks`` (:func:`_oracle_init` / :func:`_barrier_init`;
+    :func:`_oracle_extension`, :func:`_barrier_extension`, :func:`_quirk_extension`).
+    :meth:`result` reports the rounds stepped so far.
+    """
+
+    def __init__(self, m: TabularMDP, seed: int = 0, *, ref=None, delta: float | None = None, n_select: int = 5,
+                 rounds: int = 6, beta: float = 0.9, threshold: str = "ref", solver: str = "oracle",
+                 selection: str = "crowding", evaluate: str = "stochastic", init_iterations: int = 20,
+                 iterations_per_round: int = 20, eta: float = 1.0, t: float = 20.0, archive_size: int = 200,
+                 eval_weights=None, device: str = "cpu", lp_solver: str = "HIGHS",
+                 track_hypervolume: bool | None = None, policy_class: str = "stochastic",
+                 quirks: bool = False, lexicographic: bool = True):
+        k = require_multiobjective(m, "cmorl")
+        seed = check_scalar("seed", seed, low=0, integer=True)
+        z = check_ref(m, ref, "cmorl")
+        delta = ({2: 0.2, 3: 0.5}.get(k, 1.0)) if delta is None else delta
+        n_select = check_scalar("n_select", n_select, low=1, integer=True)
+        rounds = check_scalar("rounds", rounds, low=0, integer=True)
+        beta = check_scalar("beta", beta, low=0.0, high=1.0)
+        if threshold not in THRESHOLDS:
+            raise ParameterError(f"threshold must be one of {THRESHOLDS}, got {threshold!r}")
+        if solver not in ("oracle", "barrier"):
+            raise ParameterError(f"solver must be 'oracle' or 'barrier', got {solver!r}")
+        if selection not in ("crowding", "random"):
+            raise ParameterError(f"selection must be 'crowding' or 'random', got {selection!r}")
+        if evaluate not in ("stochastic", "greedy"):
+            raise ParameterError(f"evaluate must be 'stochastic' or 'greedy', got {evaluate!r}")
+        if policy_class not in ("stochastic", "deterministic"):
+            raise ParameterError(f"policy_class must be 'stochastic' or 'deterministic', got {policy_class!r}")
+        if policy_class == "deterministic" and solver != "oracle":
+            raise ParameterError(f"policy_class='deterministic' needs solver='oracle', got solver={solver!r}")
+        if quirks and solver != "barrier":
+            raise ParameterError(f"quirks=True needs solver='barrier', got solver={solver!r}")
+        pareto = pareto_value_iteration(m) if policy_class == "deterministic" else None
+        init_iterations = check_scalar("init_iterations", init_iterations, low=1, integer=True)
+        iterations_per_round = check_scalar("iterations_per_round", iterations_per_round, low=1, integer=True)
+        eta = check_scalar("eta", eta, low=0.0, low_open=True)
+        t = check_scalar("t", t, low=0.0, low_open=True)
+        archive_size = check_scalar("archive_size", archive_size, low=1, integer=True)
+        W_eval = energy_weights(k) if eval_weights is None else check_weights("eval_weights", eval_weights, k)
+        self.m, self.k, self.z, self.rounds, self.n_select, self.beta = m, k, z, rounds, n_select, beta
+        self.threshold, self.selection, self.evaluate, self.pareto = threshold, selection, evaluate, pareto
+        self.init_iterations, self.iterations_per_round = init_iterations, iterations_per_round
+        self.eta, self.t = eta, t
+        self.archive_size, self.W_eval, self.device = archive_size, W_eval, device
+        self.lp_solver, self.lexicographic = lp_solver, lexicographic
+        self.rng = np.random.default_rng(seed)
+        self.archive = ParetoArchive(z, archive_size)
+        W0 = simplex_grid(k, delta)
+        self.budget = 0
+        self.budget += (_oracle_init if solver == "oracle" else _barrier_init)(self, W0)
+        self.extend = (_oracle_extension if solver == "oracle" else _quirk_extension if quirks
+                       else _barrier_extension)
+        self.archive.prune(archive_size)
+        track = k <= 6 if track_hypervolume is None else bool(track_hypervolume)
+        self.measure = self.archive.hypervolume if track else (lambda: float("nan"))
+        self.hv, self.spent = [self.measure()], [self.budget]
+        self.selected: set = set()
+        self.round = 0
+
+    def step(self) -> None:
+        """One extension round: select, extend each selected policy in each objective, prune, measure."""
+        self.round += 1
+        picks = _select(self.archive, self.n_select, self.selected, self.selection, self.rng)
+        if not picks:
+            self.hv.append(self.hv[-1])
+            self.spent.append(self.budget)
+            return
+        jobs = []
+        for i in picks:
+            self.selected.add(tuple(np.round(self.archive.G[i], 12)))
+            for l in range(self.k):
+                d = thresholds(self.archive.G[i], self.beta, self.z, self.threshold)
+                d[l] = -np.inf
+                jobs.append((self.archive.pi[i], l, d))
+        self.extend(self, picks, jobs)
+        self.archive.prune(self.archive_size)
+        self.hv.append(self.measure())
+        self.spent.append(self.budget)
+
+    def result(self) -> CMORLResult:
+        return _result(self.m, self.archive, self.hv, self.spent, self.W_eval, self.round, self.budget, self.z)
+
+
 def cmorl(m: TabularMDP, seed: int = 0, *, ref=None, delta: float | None = None, n_select: int = 5,
           rounds: int = 6, beta: float = 0.9, threshold: str = "ref", solver: str = "oracle",
           selection: str = "crowding", evaluate: str = "stochastic", init_iterations: int = 20,
           iterations_per_round: int = 20, eta: float = 1.0, t: float = 20.0, archive_size: int = 200,
           eval_weights=None, device: str = "cpu", lp_solver: str = "HIGHS",
           track_hypervolume: bool | None = None, policy_class: str = "stochastic",
-          quirks: bool = False, lexicographic: bool = True) -> CMORLResult:
+          quirks: bool = False, lexicographic: bool = True, callback=None) -> CMORLResult:
     r"""C-MORL on a multi-objective tabular MDP (see the module docstring for the two stages).
 
     Args:
@@ -451,6 +352,8 @@ def cmorl(m: TabularMDP, seed: int = 0, *, ref=None, delta: float | None = None,
             exact hypervolume is exponential in ``k``, about 15 s for 135 points in 9-D); else NaN.
         policy_class: ``"stochastic"`` or ``"deterministic"`` (``solver="oracle"`` on a
             deterministic-transition model: the ε-constraint step over deterministic stationary policies).
+        callback: called as ``callback(solver)`` after every round with the :class:`CMORLSolver` (its
+            ``round``, ``archive``, ``budget``, ``hv``; ``solver.result()`` is the run so far).
 
     Returns:
         :class:`CMORLResult`.
@@ -467,93 +370,19 @@ def cmorl(m: TabularMDP, seed: int = 0, *, ref=None, delta: float | None = None,
         >>> np.sort(res.front[:, 0]).round(2).tolist()        # discounted treasures 1, 2, 3, 5, 8, 16, 124
         [1.0, 1.96, 2.88, 4.71, 7.46, 14.76, 103.48]
     """
-    k = require_multiobjective(m, "cmorl")
-    seed = check_scalar("seed", seed, low=0, integer=True)
-    z = check_ref(m, ref, "cmorl")
-    delta = ({2: 0.2, 3: 0.5}.get(k, 1.0)) if delta is None else delta
-    n_select = check_scalar("n_select", n_select, low=1, integer=True)
-    rounds = check_scalar("rounds", rounds, low=0, integer=True)
-    beta = check_scalar("beta", beta, low=0.0, high=1.0)
-    if threshold not in THRESHOLDS:
-        raise ParameterError(f"threshold must be one of {THRESHOLDS}, got {threshold!r}")
-    if solver not in ("oracle", "barrier"):
-        raise ParameterError(f"solver must be 'oracle' or 'barrier', got {solver!r}")
-    if selection not in ("crowding", "random"):
-        raise ParameterError(f"selection must be 'crowding' or 'random', got {selection!r}")
-    if evaluate not in ("stochastic", "greedy"):
-        raise ParameterError(f"evaluate must be 'stochastic' or 'greedy', got {evaluate!r}")
-    if policy_class not in ("stochastic", "deterministic"):
-        raise ParameterError(f"policy_class must be 'stochastic' or 'deterministic', got {policy_class!r}")
-    if policy_class == "deterministic" and solver != "oracle":
-        raise ParameterError(f"policy_class='deterministic' needs solver='oracle', got solver={solver!r}")
-    if quirks and solver != "barrier":
-        raise ParameterError(f"quirks=True needs solver='barrier', got solver={solver!r}")
-    pareto = pareto_value_iteration(m) if policy_class == "deterministic" else None
-    init_iterations = check_scalar("init_iterations", init_iterations, low=1, integer=True)
-    iterations_per_round = check_scalar("iterations_per_round", iterations_per_round, low=1, integer=True)
-    eta = check_scalar("eta", eta, low=0.0, low_open=True)
-    t = check_scalar("t", t, low=0.0, low_open=True)
-    archive_size = check_scalar("archive_size", archive_size, low=1, integer=True)
-    W_eval = energy_weights(k) if eval_weights is None else check_weights("eval_weights", eval_weights, k)
-    rng = np.random.default_rng(seed)
-    archive = ParetoArchive(z, archive_size)
-    W0 = simplex_grid(k, delta)
-    budget = 0
-    if solver == "oracle":
-        for w in W0:
-            G, pi = scalarised_optimum(m, w)
-            archive.add(G, pi)
-            budget += 1
-    else:
-        import torch
-
-        theta = torch.zeros((len(W0), m.S, m.A), dtype=torch.float64, device=device)
-        _npg_stage(m, theta, W0, init_iterations, eta, evaluate, archive, device)
-        budget += len(W0) * init_iterations
-    archive.prune(archive_size)
-    track = k <= 6 if track_hypervolume is None else bool(track_hypervolume)
-    measure = archive.hypervolume if track else (lambda: float("nan"))
-    hv, spent = [measure()], [budget]
-    selected: set = set()
+    solver_ = CMORLSolver(m, seed, ref=ref, delta=delta, n_select=n_select, rounds=rounds, beta=beta,
+                          threshold=threshold, solver=solver, selection=selection, evaluate=evaluate,
+                          init_iterations=init_iterations, iterations_per_round=iterations_per_round, eta=eta, t=t,
+                          archive_size=archive_size, eval_weights=eval_weights, device=device, lp_solver=lp_solver,
+                          track_hypervolume=track_hypervolume, policy_class=policy_class, quirks=quirks,
+                          lexicographic=lexicographic)
     from tqdm import tqdm
 
-    for _ in tqdm(range(rounds), desc="C-MORL rounds", leave=False, disable=None):
-        picks = _select(archive, n_select, selected, selection, rng)
-        if not picks:
-            hv.append(hv[-1])
-            spent.append(budget)
-            continue
-        jobs = []
-        for i in picks:
-            selected.add(tuple(np.round(archive.G[i], 12)))
-            for l in range(k):
-                d = thresholds(archive.G[i], beta, z, threshold)
-                d[l] = -np.inf
-                jobs.append((archive.pi[i], l, d))
-        if solver == "oracle":
-            for pi_r, l, d in jobs:
-                budget += 1
-                try:
-                    res = (epsilon_constraint(m, l, d, lexicographic=lexicographic, solver=lp_solver) if pareto is None
-                           else deterministic_epsilon_constraint(m, l, d, pareto))
-                except (ModelError, SolverError):
-                    continue                              # infeasible thresholds: the call is still spent
-                archive.add(res.value, res.policy)
-        elif quirks:
-            its = code_quirk_extension(m, np.stack([archive.pi[i] for i in picks]), iterations_per_round, eta, t,
-                                       beta, device)
-            for pol in its:
-                _archive_batch(m, pol, evaluate, archive, device)
-            budget += len(jobs) * iterations_per_round
-        else:
-            pis = np.stack([j[0] for j in jobs])
-            _barrier_stage(m, pis, [j[1] for j in jobs], np.stack([j[2] for j in jobs]),
-                           iterations_per_round, eta, t, evaluate, archive, device)
-            budget += len(jobs) * iterations_per_round
-        archive.prune(archive_size)
-        hv.append(measure())
-        spent.append(budget)
-    return _result(m, archive, hv, spent, W_eval, rounds, budget, z)
+    for _ in tqdm(range(solver_.rounds), desc="C-MORL rounds", leave=False, disable=None):
+        solver_.step()
+        if callback is not None:
+            callback(solver_)
+    return solver_.result()
 
 
 def linear_scalarisation(m: TabularMDP, budget: int, *, ref=None, solver: str = "oracle",

@@ -36,7 +36,7 @@ from mdp.robust.batched import BatchedRobustResult, batched_robust_value_iterati
 from mdp.robust.dp import (RobustResult, StaticWorstCase, adversary_policy_iteration, check_robust_model,
                            robust_policy_evaluation, robust_value_iteration, static_policy_values,
                            static_worst_case)
-from mdp.robust.iwocs import IwocsResult, IwocsSRectResult, iwocs, iwocs_srect, maxmin_policy, worst_case_search
+from mdp.robust.iwocs import IwocsResult, iwocs, iwocs_srect, maxmin_policy, worst_case_search
 from mdp.robust.oracles import ORACLES, kl_worst_case, l1_worst_case, linf_worst_case, wasserstein_worst_case
 from mdp.robust.sets import (FiniteModelSet, KLBall, L1Ball, LinfBall, ModelHull, ParametricSet,
                              RectangularityError, UncertaintySet, WassersteinBall, check_kernel, check_radius,
@@ -51,7 +51,7 @@ __all__ = [
     "RobustResult", "StaticWorstCase", "robust_value_iteration", "robust_policy_evaluation",
     "adversary_policy_iteration", "static_worst_case", "static_policy_values", "check_robust_model",
     "BatchedRobustResult", "batched_robust_value_iteration",
-    "IwocsResult", "IwocsSRectResult", "iwocs", "iwocs_srect", "worst_case_search", "maxmin_policy",
+    "IwocsResult", "iwocs", "iwocs_srect", "worst_case_search", "maxmin_policy",
     "SRectL1Ball", "SRectResult", "s_rectangular_value_iteration", "s_rectangular_policy_evaluation",
     "srect_worst_kernel",
 ]

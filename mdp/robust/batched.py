@@ -24,12 +24,13 @@ from mdp.model import ModelError, ParameterError, ShapeError
 from mdp.operators import policy_average, q_values
 from mdp.robust.oracles import ORACLES
 from theory.fixed_point import certified_fixed_point
+from theory.results import SolverResult
 
 __all__ = ["BatchedRobustResult", "batched_robust_value_iteration"]
 
 
 @dataclass(frozen=True)
-class BatchedRobustResult:
+class BatchedRobustResult(SolverResult):
     r"""Result of :func:`batched_robust_value_iteration` (per-instance fields are ``[B]`` tensors).
 
     Attributes:
@@ -43,12 +44,6 @@ class BatchedRobustResult:
 
     V: torch.Tensor
     Q: torch.Tensor
-    iterations: int
-    residual: torch.Tensor
-    converged: torch.Tensor
-    error_bound: torch.Tensor | None = None
-    oracle_calls: int = 0
-    history: object = None
 
 
 def batched_robust_value_iteration(P, R, gamma, radius, kind: str = "l1", pi=None, tol: float = 1e-8,
@@ -110,5 +105,6 @@ def batched_robust_value_iteration(P, R, gamma, radius, kind: str = "l1", pi=Non
 
     res = certified_fixed_point(step, torch.zeros(B, S, dtype=dtype, device=dev), g, tol, max_iter,
                                 "batched_robust_value_iteration", history=history)
-    return BatchedRobustResult(res.V, last["Q"], res.iterations, res.residual, res.converged, res.error_bound,
-                               res.iterations + 1, res.history)
+    return BatchedRobustResult(res.V, last["Q"], iterations=res.iterations, residual=res.residual,
+                               converged=res.converged, error_bound=res.error_bound,
+                               oracle_calls=res.iterations + 1, history=res.history)

@@ -29,14 +29,14 @@ from mdp.operators import greedy_policy, q_values
 from mdp.planning import policy_evaluation
 from mdp.robust.sets import UncertaintySet, kernel_rows, require_rectangularity
 from theory.fixed_point import certified_fixed_point
-from theory.results import warn_not_converged
+from theory.results import SolverResult, warn_not_converged
 
 __all__ = ["RobustResult", "StaticWorstCase", "check_robust_model", "static_policy_values",
            "robust_value_iteration", "robust_policy_evaluation", "adversary_policy_iteration", "static_worst_case"]
 
 
 @dataclass(frozen=True)
-class RobustResult:
+class RobustResult(SolverResult):
     r"""Result of :func:`robust_value_iteration` / :func:`robust_policy_evaluation`.
 
     Attributes:
@@ -55,12 +55,6 @@ class RobustResult:
     policy: np.ndarray
     value: float
     kernel: np.ndarray
-    iterations: int
-    residual: float
-    converged: bool
-    error_bound: float = 0.0
-    oracle_calls: int = 0
-    history: np.ndarray | None = None
 
 
 def check_robust_model(m, uset, who: str) -> None:
@@ -126,8 +120,9 @@ def robust_value_iteration(m: TabularMDP, uset: UncertaintySet, tol: float = 1e-
         check_shape("V0", V0, (m.S,))
     r = certified_fixed_point(step, V0, m.gamma, tol, max_iter, who, history=history, callback=callback)
     Q = last["Q"]
-    return RobustResult(r.V, Q, greedy_policy(Q), float(m.mu @ r.V), last["T"], r.iterations, r.residual,
-                        r.converged, r.error_bound, r.iterations + 1, r.history)
+    return RobustResult(r.V, Q, greedy_policy(Q), float(m.mu @ r.V), last["T"], iterations=r.iterations,
+                        residual=r.residual, converged=r.converged, error_bound=r.error_bound,
+                        oracle_calls=r.iterations + 1, history=r.history)
 
 
 def robust_policy_evaluation(m: TabularMDP, uset: UncertaintySet, pi, tol: float = 1e-8, max_iter: int = 100_000,
@@ -156,12 +151,13 @@ def robust_policy_evaluation(m: TabularMDP, uset: UncertaintySet, pi, tol: float
 
     r = certified_fixed_point(step, np.zeros(m.S), m.gamma, tol, max_iter, who, history=history)
     Q = q_values(kernel_rows(last["T"], m.S, m.A), m.R, m.gamma, r.V)
-    return RobustResult(r.V, Q, pi, float(m.mu @ r.V), last["T"], r.iterations, r.residual, r.converged,
-                        r.error_bound, r.iterations + 1, r.history)
+    return RobustResult(r.V, Q, pi, float(m.mu @ r.V), last["T"], iterations=r.iterations, residual=r.residual,
+                        converged=r.converged, error_bound=r.error_bound, oracle_calls=r.iterations + 1,
+                        history=r.history)
 
 
 @dataclass(frozen=True)
-class StaticWorstCase:
+class StaticWorstCase(SolverResult):
     r"""Result of :func:`adversary_policy_iteration`, :func:`static_worst_case`, :func:`mdp.robust.srect_worst_kernel`.
 
     Attributes:
@@ -179,12 +175,6 @@ class StaticWorstCase:
     value: float
     lower: float
     kernel: np.ndarray
-    oracle_calls: int
-    residual: float = 0.0
-    error_bound: float = 0.0
-    converged: bool | None = None
-    iterations: int = 0
-    history: np.ndarray | None = None
 
 
 def static_policy_values(m: TabularMDP, kernels, pi) -> np.ndarray:
@@ -252,8 +242,8 @@ def adversary_policy_iteration(m: TabularMDP, uset: UncertaintySet, pi, tol: flo
         warn_not_converged(who, residual=res, tol=tol, iterations=k)
     value = float(m.mu @ V)
     bound = res / (1 - m.gamma)
-    return StaticWorstCase(value, value - bound, T, calls, res, bound, converged, k,
-                           np.asarray(hist) if history else None)
+    return StaticWorstCase(value, value - bound, T, oracle_calls=calls, residual=res, error_bound=bound,
+                           converged=converged, iterations=k, history=np.asarray(hist) if history else None)
 
 
 def static_worst_case(m: TabularMDP, uset: UncertaintySet, pi, tol: float = 1e-8, method: str = "pi",
@@ -287,9 +277,11 @@ def static_worst_case(m: TabularMDP, uset: UncertaintySet, pi, tol: float = 1e-8
         value = float(m.mu @ _evaluate(m, r.kernel, pi))
         lower = float(m.mu @ r.V) - r.error_bound
         bound = max(value - lower, 0.0)
-        return StaticWorstCase(value, lower, r.kernel, r.oracle_calls, r.residual, bound,
-                               bool(r.converged and bound <= tol), r.iterations, r.history)
+        return StaticWorstCase(value, lower, r.kernel, oracle_calls=r.oracle_calls, residual=r.residual,
+                               error_bound=bound, converged=bool(r.converged and bound <= tol),
+                               iterations=r.iterations, history=r.history)
     vals = static_policy_values(m, uset.models, pi)
     k = int(np.argmin(vals))
-    return StaticWorstCase(float(vals[k]), float(vals[k]), uset.models[k], 0, 0.0, 0.0, None, len(vals),
-                           vals.copy() if history else None)
+    return StaticWorstCase(float(vals[k]), float(vals[k]), uset.models[k], oracle_calls=0, residual=0.0,
+                           error_bound=0.0, converged=None, iterations=len(vals),
+                           history=vals.copy() if history else None)

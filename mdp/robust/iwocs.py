@@ -31,9 +31,9 @@ from mdp.robust.dp import (adversary_policy_iteration, check_robust_model, robus
                            static_policy_values, static_worst_case)
 from mdp.robust.sets import (ModelHull, ParametricSet, UncertaintySet, check_kernel, check_sparse_kernel, kernel_rows,
                              require_rectangularity, same_kernel)
-from theory.results import warn_not_converged
+from theory.results import SolverResult, warn_not_converged
 
-__all__ = ["IwocsResult", "IwocsSRectResult", "HISTORY_FIELDS", "iwocs", "iwocs_srect", "worst_case_search",
+__all__ = ["IwocsResult", "HISTORY_FIELDS", "iwocs", "iwocs_srect", "worst_case_search",
            "maxmin_policy",
            "history_array"]
 
@@ -43,7 +43,7 @@ SEARCHES = ("exact", "exact-vi", "grid", "random", "cmaes")
 
 
 @dataclass(frozen=True)
-class IwocsResult:
+class IwocsResult(SolverResult):
     r"""Result of :func:`iwocs` (and :func:`mdp.robust.iwocs_srect`).
 
     Attributes:
@@ -64,13 +64,7 @@ class IwocsResult:
     upper: float
     policy: np.ndarray
     models: list
-    iterations: int
-    residual: float
-    error_bound: float | None
-    converged: bool
     stalled: bool
-    oracle_calls: int = 0
-    history: np.ndarray | None = None
 
 
 def history_array(rows: list[dict]) -> np.ndarray:
@@ -240,13 +234,9 @@ def iwocs(m: TabularMDP, uset: UncertaintySet, eps: float = 1e-6, search: str = 
     certified = (uset.rectangularity == "sa" and search in ("exact", "exact-vi") and inner_backups is None
                  and q_noise == 0 and mode == "min")
     width = max(upper - lower, 0.0)
-    return IwocsResult(float(rows[-1]["value"]), lower, float(upper), pi, models, len(rows), width,
-                       width if certified else None, converged, stalled, calls,
-                       history_array(rows) if history else None)
-
-
-IwocsSRectResult = IwocsResult
-"""The result of :func:`iwocs_srect` is an :class:`IwocsResult` (one type for both variants)."""
+    return IwocsResult(float(rows[-1]["value"]), lower, float(upper), pi, models, stalled, iterations=len(rows),
+                       residual=width, error_bound=width if certified else None, converged=converged,
+                       oracle_calls=calls, history=history_array(rows) if history else None)
 
 
 def maxmin_policy(Qs) -> tuple[np.ndarray, np.ndarray]:
@@ -323,5 +313,6 @@ def iwocs_srect(m: TabularMDP, uset, eps: float = 1e-6, randomised: bool = False
     if not converged:
         warn_not_converged(f"iwocs_srect{' (stalled)' if stalled else ''}", residual=abs(upper - lower), tol=eps,
                            iterations=len(rows))
-    return IwocsResult(float(rows[-1]["value"]), lower, float(upper), pi, models, len(rows), abs(upper - lower), None,
-                       converged, stalled, calls, history_array(rows) if history else None)
+    return IwocsResult(float(rows[-1]["value"]), lower, float(upper), pi, models, stalled, iterations=len(rows),
+                       residual=abs(upper - lower), error_bound=None, converged=converged, oracle_calls=calls,
+                       history=history_array(rows) if history else None)

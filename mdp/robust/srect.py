@@ -48,6 +48,7 @@ from mdp.robust.oracles import l1_worst_case
 from mdp.robust.sets import (RectangularityError, UncertaintySet, check_kernel, check_radius,
                              require_rectangularity)
 from theory.fixed_point import certified_fixed_point
+from theory.results import SolverResult
 
 __all__ = ["SRectL1Ball", "SRectResult", "s_rectangular_value_iteration", "s_rectangular_policy_evaluation",
            "srect_worst_kernel"]
@@ -182,7 +183,7 @@ class SRectL1Ball(UncertaintySet):
 
 
 @dataclass(frozen=True)
-class SRectResult:
+class SRectResult(SolverResult):
     r"""Result of the s-rectangular solvers.
 
     Attributes:
@@ -197,12 +198,6 @@ class SRectResult:
     V: np.ndarray
     policy: np.ndarray
     value: float
-    iterations: int
-    residual: float
-    converged: bool
-    error_bound: float = 0.0
-    oracle_calls: int = 0
-    history: np.ndarray | None = None
 
 
 def _srect_set(m, uset, who):
@@ -226,8 +221,9 @@ def s_rectangular_value_iteration(m: TabularMDP, uset: SRectL1Ball, tol: float =
     r = certified_fixed_point(lambda V: uset.optimal_backup(V, m.R, m.gamma), np.zeros(m.S), m.gamma, tol, max_iter,
                               who, history=history)
     _, pi = uset.optimal_policy(r.V, m.R, m.gamma)
-    return SRectResult(r.V, pi, float(m.mu @ r.V), r.iterations, r.residual, r.converged, r.error_bound,
-                       r.iterations + 1, r.history)
+    return SRectResult(r.V, pi, float(m.mu @ r.V), iterations=r.iterations, residual=r.residual,
+                       converged=r.converged, error_bound=r.error_bound, oracle_calls=r.iterations + 1,
+                       history=r.history)
 
 
 def s_rectangular_policy_evaluation(m: TabularMDP, uset: SRectL1Ball, pi, tol: float = 1e-8,
@@ -239,8 +235,9 @@ def s_rectangular_policy_evaluation(m: TabularMDP, uset: SRectL1Ball, pi, tol: f
     pi = validate_policy(pi, m.S, m.A)
     r = certified_fixed_point(lambda V: uset.policy_backup(V, m.R, m.gamma, pi)[0], np.zeros(m.S), m.gamma, tol,
                               max_iter, who, history=history)
-    return SRectResult(r.V, pi, float(m.mu @ r.V), r.iterations, r.residual, r.converged, r.error_bound,
-                       r.iterations + 1, r.history)
+    return SRectResult(r.V, pi, float(m.mu @ r.V), iterations=r.iterations, residual=r.residual,
+                       converged=r.converged, error_bound=r.error_bound, oracle_calls=r.iterations + 1,
+                       history=r.history)
 
 
 def srect_worst_kernel(m: TabularMDP, uset: SRectL1Ball, pi, tol: float = 1e-10, history: bool = False,
