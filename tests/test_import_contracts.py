@@ -1,9 +1,15 @@
-"""The import-linter contracts (pyproject.toml, run by `lint-imports` in CI) place every module of the library.
+"""The import-linter contracts (pyproject.toml, run by `lint-imports` in CI) see every import the library makes.
 
 A layers contract says nothing about a module it does not name: a new solver left out of the "models below
 solvers" contract could be imported by a model unnoticed. So every module of theory, mdp and games must be
 named by exactly one layer of that contract (a package named in a layer covers its submodules). The only
 modules in no layer are package ``__init__``s that re-export lazily and import nothing themselves.
+
+import-linter reads the import statements; it does not see that importing ``pkg.sub.mod`` first runs
+``pkg/__init__.py`` and ``pkg/sub/__init__.py``. An eager package ``__init__`` would hand every importer of one
+submodule all of its siblings, unseen by the contracts (``games.envs.resource_grid`` would load the
+extensive-form and Markov families through an eager ``games/envs/__init__.py``). So every package ``__init__``
+re-exports lazily (``theory.lazy``, issue 24 item 7) and imports nothing else.
 """
 import ast
 import tomllib
@@ -65,6 +71,12 @@ def test_every_library_module_is_in_exactly_one_layer_of_the_models_below_solver
                      f"contract in pyproject.toml (add each to the layer it belongs to): {bad}")
 
 
+def test_every_package_init_is_lazy():
+    eager = sorted(name for name, path in _modules(packages=(*LIBRARY, "experiments"))
+                   if path.name == "__init__.py" and not _imports_only_lazy(path))
+    assert not eager, f"package __init__s that import more than theory.lazy (make them lazy, see theory.lazy): {eager}"
+
+
 def test_the_check_sees_an_unplaced_module_and_a_doubly_placed_one(tmp_path):
     pkg = tmp_path / "lib"
     (pkg / "sub").mkdir(parents=True)
@@ -77,3 +89,4 @@ def test_the_check_sees_an_unplaced_module_and_a_doubly_placed_one(tmp_path):
     assert {m for m, _ in modules} == {"lib", "lib.sub", "lib.sub.a", "lib.model", "lib.solver", "lib.new"}
     layers = [["lib.solver", "lib.sub"], ["lib.model", "lib.sub.a"]]
     assert _unplaced(modules, layers) == {"lib.new": [], "lib.sub.a": [0, 1]}
+    assert [_imports_only_lazy(path) for _, path in modules if path.name == "__init__.py"] == [True, False]
