@@ -20,7 +20,6 @@ from pathlib import Path
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 sys.path.insert(0, str(ROOT))  # document this checkout, not an installed copy
-shutil.rmtree(DOCS / "api", ignore_errors=True)  # stale stubs of moved modules would warn
 
 project = "theorysim"
 author = "theorysim developers"
@@ -81,12 +80,12 @@ html_title = "theorysim"
 #    (``Z,F,K``) so the entry stays one field naming all of them.
 _FIELD_SECTIONS = re.compile(r"^(\s*)(Args|Arguments|Parameters|Attributes|Keyword Args|Keyword Arguments|"
                              r"Other Parameters):\s*$")
-_SECTION = re.compile(r"^(\s*)[A-Z][A-Za-z ]*:\s*$")
 _GROUPED_NAMES = re.compile(r"^(\s+)(\w+(?:\s*,\s*\w+)+)(\s*(?:\([^)]*\))?\s*:(?!:))")
 
 
 def _join_grouped_names(lines: list[str]) -> None:
-    in_fields, entry_indent = False, None
+    """Join the names of grouped entries of Args/Attributes sections in place: ``a, b: text`` -> ``a,b: text``."""
+    in_fields, section_indent, entry_indent = False, 0, None
     for i, line in enumerate(lines):
         if not line.strip():
             continue
@@ -94,8 +93,8 @@ def _join_grouped_names(lines: list[str]) -> None:
         if _FIELD_SECTIONS.match(line):
             in_fields, section_indent, entry_indent = True, indent, None
             continue
-        if in_fields and indent <= section_indent:
-            in_fields = bool(_FIELD_SECTIONS.match(line))
+        if indent <= section_indent:
+            in_fields = False  # another section, or the text after this one
         if not in_fields:
             continue
         if entry_indent is None:
@@ -110,9 +109,13 @@ def _join_grouped_names(lines: list[str]) -> None:
 def setup(app):
     from sphinx.ext.napoleon import _process_docstring
 
-    for listener in list(app.events.listeners.get("autodoc-process-docstring", [])):
-        if listener.handler is _process_docstring:
-            app.disconnect(listener.id)
+    shutil.rmtree(DOCS / "api", ignore_errors=True)  # stubs of moved or removed modules would linger and warn
+
+    ours = [lst for lst in app.events.listeners.get("autodoc-process-docstring", [])
+            if lst.handler is _process_docstring]
+    if len(ours) != 1:  # a napoleon that registers differently: fail loudly rather than process twice
+        raise RuntimeError(f"expected napoleon's one autodoc-process-docstring listener, found {len(ours)}")
+    app.disconnect(ours[0].id)
 
     def process_docstring(app, what, name, obj, options, lines):
         if what in ("attribute", "data", "property"):
