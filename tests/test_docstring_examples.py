@@ -35,7 +35,7 @@ MODULES = _modules()
 
 def test_the_discovery_finds_the_known_examples():
     assert {"mdp.multiobjective.cmorl", "mdp.multiobjective.fronts", "mdp.planning", "games.openspiel",
-            "mdp.constrained.lagrangian", "theory.halpern"} <= set(MODULES)
+            "mdp.constrained.lagrangian", "theory.monotone"} <= set(MODULES)
 
 
 @pytest.mark.parametrize("name", MODULES)

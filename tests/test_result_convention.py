@@ -4,12 +4,79 @@ For each solver: a frozen dataclass (never a bare tuple) with ``residual`` (of t
 ``error_bound`` (certified or None), ``converged`` (None when nothing was tested) and ``iterations``;
 and "converged implies the stated test held", checked by recomputing the certificate independently
 where the solver has one.
+
+Every result class is found by introspection (:func:`result_classes` walks ``theory``, ``mdp`` and
+``games`` with :mod:`pkgutil`) and must subclass :class:`theory.results.SolverResult` without redeclaring
+its fields.
 """
+import dataclasses
+import importlib
+import inspect
+import pkgutil
+
 import numpy as np
 import pytest
 import torch
 
-from theory.results import convention_violations
+from theory.results import SolverResult, convention_violations
+
+# Result classes (by class name) whose owners have not yet moved them onto the base (issue 24 item 4).
+# The lead empties this list at merge; test_every_result_class_subclasses_the_base fails both for a class
+# missing from the base and not listed here, and for a listed class that has adopted it (or is gone).
+NOT_YET_ADOPTED = [
+    "ZeroSumSolution", "LearnerResult", "IRLResult", "SoftNashResult", "SymmetricEquilibrium", "LatentFit",
+    "ActorCriticResult", "BatchedPlanningResult", "LagrangianResult", "SampledResult", "StageTwoResult",
+    "TwoStageResult", "GroupedVIResult", "CMORLResult", "CCSResult", "EpsilonConstraintResult", "ParetoVIResult",
+    "OccupancyResult", "FiniteHorizonResult", "PlanningResult", "BatchedRobustResult", "RobustResult",
+    "IwocsResult", "SRectResult", "SparsePlanningResult", "StaticWorstCase",
+]
+
+PACKAGES = ("theory", "mdp", "games")
+
+
+def _is_result_class(cls) -> bool:
+    if not dataclasses.is_dataclass(cls) or cls is SolverResult:
+        return False
+    names = {f.name for f in dataclasses.fields(cls)}
+    return (issubclass(cls, SolverResult) or cls.__name__.endswith(("Result", "Solution"))
+            or {"residual", "iterations"} <= names)
+
+
+def result_classes() -> dict[str, type]:
+    """Every public result dataclass defined in a public module of the packages, by class name."""
+    out = {}
+    for pkg in PACKAGES:
+        root = importlib.import_module(pkg)
+        for info in [None, *pkgutil.walk_packages(root.__path__, pkg + ".")]:
+            name = pkg if info is None else info.name
+            if any(part.startswith("_") for part in name.split(".")):
+                continue
+            mod = importlib.import_module(name)
+            for attr, cls in vars(mod).items():
+                if (inspect.isclass(cls) and cls.__module__ == name and not attr.startswith("_")
+                        and _is_result_class(cls)):
+                    out[cls.__name__] = cls
+    return out
+
+
+def test_every_result_class_subclasses_the_base():
+    classes = result_classes()
+    assert {"HalpernResult", "FixedPointResult", "LearnerResult", "PlanningResult"} <= set(classes)  # the walk works
+    outside = sorted(n for n, c in classes.items() if not issubclass(c, SolverResult))
+    assert sorted(set(outside) - set(NOT_YET_ADOPTED)) == [], "result classes not subclassing SolverResult"
+    assert sorted(set(NOT_YET_ADOPTED) - set(outside)) == [], "adopted (or gone): remove from NOT_YET_ADOPTED"
+
+
+def test_adopted_results_keep_the_base_fields():
+    """No subclass redeclares a base field: all keyword-only, ``error_bound`` etc. defaulting to None."""
+    base = {f.name: f for f in dataclasses.fields(SolverResult)}
+    for name, cls in result_classes().items():
+        if not issubclass(cls, SolverResult):
+            continue
+        assert cls.__dataclass_params__.frozen, name
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        for f, bf in base.items():
+            assert fields[f].kw_only and fields[f].default is bf.default, (name, f)
 
 
 def _garnet(S=12, A=3, gamma=0.9, seed=0):
@@ -252,6 +319,7 @@ CASES.update({name: _halpern_case(name) for name in ("halpern", "vr_halpern", "v
 def test_solver_keeps_the_result_convention(name):
     result, tol = CASES[name]()
     assert convention_violations(result, tol=tol) == []
+    assert isinstance(result, SolverResult) or type(result).__name__ in NOT_YET_ADOPTED
 
 
 def test_convention_checker_catches_violations():

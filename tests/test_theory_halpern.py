@@ -8,6 +8,7 @@ import scipy.optimize as so
 import torch
 
 from theory import compiled
+from theory.results import NotConvergedWarning
 from theory import eag, extragradient, halpern, halpern_fixed_point, vr_extragradient, vr_halpern, vr_halpern_inexact
 from theory.operators import (LeastSquares, authors_setup, hard_quadratic, least_squares, lipschitz_constants,
                               matrix_game, policeman_burglar, project_simplex, regularized_minmax)
@@ -225,7 +226,7 @@ def test_bad_inputs():
 
 def test_budget_exhaustion_is_reported():
     op = _ls()
-    with pytest.warns(UserWarning, match="stopped at"):
+    with pytest.warns(NotConvergedWarning, match="stopped at"):
         res = halpern(op, np.zeros(op.dim), eps=1e-12, max_calls=5 * op.n)
     assert not res.converged and res.oracle_calls >= 5 * op.n
 
@@ -547,7 +548,7 @@ def _Fi(A, b, idx, x):
 
 
 def test_random_subsets_are_uniform_distinct_and_sorted():
-    from theory.halpern import random_subsets
+    from theory.monotone import random_subsets
 
     rng = np.random.default_rng(0)
     for n, b in ((5, 2), (6, 5)):  # rejection path (b^2 <= 4n) and the permutation path
@@ -567,7 +568,7 @@ _BACKENDS = ["python", pytest.param("numba", marks=pytest.mark.skipif(not compil
 
 @pytest.mark.parametrize("backend", _BACKENDS)
 def test_vr_halpern_iterates_match_the_plain_recursion_of_algorithm_1(backend):
-    from theory.halpern import DRAW_CHUNK, random_subsets
+    from theory.monotone import DRAW_CHUNK, random_subsets
 
     op = _ls(n=64, d=5, seed=3)
     A, b, n = op.A, op.b, op.n

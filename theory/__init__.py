@@ -1,6 +1,15 @@
-"""theorysim.theory: finite-sum operators, fixed-point solvers, bounds and empirical rates."""
-from theory.halpern import (SolverResult, eag, extragradient, halpern, halpern_fixed_point, vr_extragradient,
-                            vr_halpern, vr_halpern_inexact)
+"""theorysim.theory: finite-sum operators, fixed-point solvers, bounds and empirical rates (lazy exports)."""
+from theory.lazy import lazy_exports
 
-__all__ = ["SolverResult", "halpern", "halpern_fixed_point", "vr_halpern", "vr_halpern_inexact", "eag",
-           "extragradient", "vr_extragradient"]
+_EXPORTS = {
+    "HalpernResult": "theory.monotone",
+    "halpern": "theory.monotone",
+    "halpern_fixed_point": "theory.monotone",
+    "vr_halpern": "theory.monotone",
+    "vr_halpern_inexact": "theory.monotone",
+    "eag": "theory.monotone",
+    "extragradient": "theory.monotone",
+    "vr_extragradient": "theory.monotone",
+}
+_SUBMODULES = {}
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, _SUBMODULES)

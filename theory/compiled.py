@@ -12,7 +12,7 @@ families whose components have a closed form:
   to the :math:`x`-block and :math:`-n\,x_iA_{i,:}` to the :math:`y`-block, resolvent the projection on
   the two simplices (the sort-based rule of :func:`theory.operators.project_simplex`, same arithmetic).
 
-The kernels consume the random draws that :mod:`theory.halpern` makes in Python with the same
+The kernels consume the random draws that :mod:`theory.monotone` makes in Python with the same
 generator calls as the reference path (``backend="python"``), in the same order, so a run takes the same
 coins and the same sampled components; they perform the same floating-point operations up to the
 summation order inside the dot products, so the iterates agree with the reference path to rounding
@@ -106,7 +106,7 @@ def page_steps(fam: CompiledFamily, u0, u, u_prev, Ft, k: int, j: int, coins, su
     r"""Iterations of Algorithm 1 (PAGE estimator, anchored step) with its stopping test, from iteration ``k``
     = position ``j`` of the current block of draws, in place on ``u``, ``u_prev``, ``Ft`` (``[dim]`` float64).
 
-    Before each iteration, the monitor of :mod:`theory.halpern`: if ``used - last >= check_every`` the free
+    Before each iteration, the monitor of :mod:`theory.monotone`: if ``used - last >= check_every`` the free
     natural residual :math:`\|u - J_G(u - F(u))\|` is recorded (stop when ``<= eps``); stop when
     ``used >= max_calls``; hand back when the block is used up (``j == len(coins)``). Iteration ``k``:
     :math:`p_k = 1\ (k\le1),\ 4/(k+4)\ (k-1\le\sqrt n),\ 4/(\sqrt n+5)`;

@@ -31,15 +31,17 @@ from typing import Any, Callable
 
 import numpy as np
 
-from theory.results import warn_not_converged
+from theory.backend import is_torch
+from theory.results import SolverResult, warn_not_converged
 from theory.validation import ParameterError, check_scalar
 
 __all__ = ["FixedPointResult", "certified_fixed_point"]
 
 
 @dataclass(frozen=True)
-class FixedPointResult:
-    """Result of :func:`certified_fixed_point` (fields per instance when batched).
+class FixedPointResult(SolverResult):
+    """Result of :func:`certified_fixed_point` (fields per instance when batched; the base fields of
+    :class:`theory.results.SolverResult` are keyword-only).
 
     Attributes:
         V: the returned iterate ``[..., S]``.
@@ -52,16 +54,7 @@ class FixedPointResult:
     """
 
     V: Any
-    residual: Any
-    error_bound: Any
-    converged: Any
-    iterations: int
-    history: Any = None
     TV: Any = None
-
-
-def _is_torch(x) -> bool:
-    return type(x).__module__.startswith("torch")
 
 
 def certified_fixed_point(step: Callable, V0, gamma, tol: float = 1e-8, max_iter: int = 100_000,
@@ -85,7 +78,7 @@ def certified_fixed_point(step: Callable, V0, gamma, tol: float = 1e-8, max_iter
     """
     tol = check_scalar("tol", tol, low=0.0, low_open=True)
     max_iter = check_scalar("max_iter", max_iter, low=1, integer=True)
-    torch_mode = _is_torch(V0)
+    torch_mode = is_torch(V0)
     if torch_mode:
         import torch
 
@@ -132,5 +125,5 @@ def certified_fixed_point(step: Callable, V0, gamma, tol: float = 1e-8, max_iter
         warn_not_converged(who, residual=float(residual.max()), tol=tol, iterations=k, stacklevel=3)
     if np.ndim(residual) == 0 and not torch_mode:
         residual, error_bound, converged = float(residual), float(error_bound), bool(converged)
-    return FixedPointResult(V, residual, error_bound, converged, k,
-                            np.asarray(hist) if history else None, TV)
+    return FixedPointResult(V, TV, residual=residual, error_bound=error_bound, converged=converged, iterations=k,
+                            history=np.asarray(hist) if history else None)

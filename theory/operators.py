@@ -3,7 +3,7 @@ r"""Finite-sum monotone operators with counted oracle calls.
 A problem is the inclusion :math:`0 \in F(u) + G(u)` with :math:`F = \frac1n\sum_{i=1}^n F_i` and
 :math:`G` maximal monotone with an easy resolvent :math:`J_{\eta G}` (a projection or a prox).
 
-Protocol (every solver in :mod:`theory.halpern` uses exactly this):
+Protocol (every solver in :mod:`theory.monotone` uses exactly this):
 
 ``op.n``, ``op.dim``
     number of components and the dimension of :math:`u`;
@@ -36,7 +36,7 @@ Each class forms the Gram matrix :math:`\frac1n\sum_i C_i^\top C_i` from its dat
 eigenvalue densely (``numpy.linalg.eigvalsh``) when ``dim <= DENSE_MAX_DIM``. Above that size the
 constructor falls back to the closed-form upper bound ``L_bound`` (documented per class) and records
 ``L_method = "bound"``; solvers then take a smaller, still safe, default step. The default step sizes of
-:mod:`theory.halpern` are functions of ``L`` and ``L_F``, so they follow the exact constants.
+:mod:`theory.monotone` are functions of ``L`` and ``L_F``, so they follow the exact constants.
 """
 from __future__ import annotations
 
@@ -630,7 +630,7 @@ class AuthorsSetup:
       op: the instance (authors' orientation / layout / component split).
       x0: ``[dim]`` starting point (uniform on the simplices; ``1/n`` in every coordinate for the QP).
       epochs: the scripts' oracle budget in epochs (oracle calls / n) at the scripts' size.
-      steps: solver name (a function of :mod:`theory.halpern`) -> keyword arguments with the scripts'
+      steps: solver name (a function of :mod:`theory.monotone`) -> keyword arguments with the scripts'
         constants.
     """
 

@@ -20,17 +20,60 @@ whose shared fields mean the same thing everywhere:
 ``history``
     the per-iteration record when asked for with ``history=True``, else ``None``.
 
-Non-convergence is reported (``converged=False``) and warned about with :class:`NotConvergedWarning`,
-never hidden. :func:`convention_violations` is what the package's tests use to check a result.
+Every result class subclasses :class:`SolverResult` (a frozen, keyword-only dataclass holding the six
+fields above), so ``isinstance(r, SolverResult)`` identifies a solver's answer and the fields have one
+meaning and one default everywhere (``error_bound``, ``converged``, ``oracle_calls`` and ``history``
+default to ``None``: a forgotten field never claims an exact answer). The base fields are keyword-only:
+a subclass declares its own fields (positional or not) without redeclaring the base ones, and is built
+as ``Sub(own, fields, residual=..., iterations=..., error_bound=...)``.
+
+Unified names of the other fields (a subclass uses these spellings, never a synonym):
+
+``policy`` / ``policies``
+    one policy / a sequence with one policy per player.
+``V`` / ``Q``
+    state / state-action values, capitalised as in the planning results (never ``v`` / ``q``).
+``solver``
+    the name of the algorithm or LP backend used (never ``method``).
+``x``
+    the returned iterate of an operator solver.
+Batched results (one instance per leading index) hold ``residual``, ``error_bound``, ``converged`` and
+``iterations`` *per instance* (arrays), never a maximum over the batch; the caller reduces.
+
+Non-convergence is reported (``converged=False``) and warned about with :class:`NotConvergedWarning`
+(the package's only not-converged warning class), never hidden. :func:`convention_violations` is what
+the package's tests use to check a result.
 """
 from __future__ import annotations
 
 import dataclasses
 import warnings
+from typing import Any
 
-__all__ = ["NotConvergedWarning", "warn_not_converged", "RESULT_FIELDS", "convention_violations"]
+__all__ = ["SolverResult", "NotConvergedWarning", "warn_not_converged", "RESULT_FIELDS", "convention_violations"]
 
 RESULT_FIELDS = ("residual", "error_bound", "converged", "iterations")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SolverResult:
+    r"""Base of every solver result: the shared fields of the module docstring, all keyword-only.
+
+    Attributes:
+        residual: residual of the returned iterate (float, or an array with one entry per instance).
+        iterations: iterations (updates) performed (int, or per instance).
+        error_bound: certified bound on the distance to the solution, ``None`` where there is none.
+        converged: whether the stated stopping test held; ``None`` when none was asked for.
+        oracle_calls: oracle calls made, where the method counts them, else ``None``.
+        history: per-iteration record when asked for, else ``None``.
+    """
+
+    residual: Any
+    iterations: Any
+    error_bound: Any = None
+    converged: Any = None
+    oracle_calls: Any = None
+    history: Any = None
 
 
 class NotConvergedWarning(RuntimeWarning):

@@ -25,11 +25,12 @@ Finite-Sum Monotone Inclusions", and the baselines of its experiments):
 * :func:`extragradient` — Korpelevich's extragradient, projected.
 * :func:`vr_extragradient` — loopless variance-reduced extragradient (Alacaoglu & Malitsky 2022).
 
-All return :class:`SolverResult` with the residual history against oracle calls (checked every
+All return :class:`HalpernResult` with the residual history against oracle calls (checked every
 ``check_every`` calls, one epoch = ``n`` calls by default). Step sizes outside each method's theory
 range trigger a ``UserWarning`` that names the bound; they are still run (the paper's own experiments
-use such steps). Iterates may be numpy vectors or torch tensors with a leading batch axis (one
-instance per row, shared random indices and coin flips across the batch).
+use such steps); running out of ``max_calls`` before ``eps`` warns with
+:class:`~theory.results.NotConvergedWarning` (``converged=False``). Iterates may be numpy vectors or torch
+tensors with a leading batch axis (one instance per row, shared random indices and coin flips across the batch).
 
 Random draws. The coin flips and sampled indices of the variance-reduced methods do not depend on the
 iterates, so they are drawn in blocks, which removes the per-iteration cost of the random number calls
@@ -58,31 +59,27 @@ import numpy as np
 
 from theory import compiled
 from theory.operators import FiniteSumOperator
+from theory.results import NotConvergedWarning, SolverResult
 from theory.validation import ParameterError, check_scalar
 
-__all__ = ["SolverResult", "random_subsets", "DRAW_CHUNK", "BACKENDS", "halpern", "halpern_fixed_point", "vr_halpern",
+__all__ = ["HalpernResult", "random_subsets", "DRAW_CHUNK", "BACKENDS", "halpern", "halpern_fixed_point", "vr_halpern",
            "vr_halpern_inexact", "eag",
            "extragradient", "vr_extragradient"]
 
 
 @dataclass(frozen=True)
-class SolverResult:
-    r"""``x`` (last iterate), ``residuals[j]`` measured after ``calls[j]`` oracle calls, the final
-    ``residual`` :math:`\|F x\|` of the returned iterate (max over a batch), ``oracle_calls``,
-    ``iterations``, ``converged`` (residual <= eps). ``error_bound`` is ``None``: a monotone inclusion
-    gives no certified distance to the solution set from the residual alone. The recorded
-    ``(calls, residuals)`` pairs are the history."""
+class HalpernResult(SolverResult):
+    r"""``x`` (last iterate), ``residuals[j]`` measured after ``calls[j]`` oracle calls, ``solver`` (the
+    method's name), ``eta`` (its step size); and the base fields: the final ``residual`` :math:`\|F x\|` of
+    the returned iterate (max over a batch), ``oracle_calls``, ``iterations``, ``converged``
+    (residual <= eps). ``error_bound`` is ``None``: a monotone inclusion gives no certified distance to the
+    solution set from the residual alone. The recorded ``(calls, residuals)`` pairs are the history."""
 
     x: object
     residuals: np.ndarray
     calls: np.ndarray
-    residual: float
-    oracle_calls: int
-    iterations: int
-    converged: bool
-    method: str
+    solver: str
     eta: float
-    error_bound: object = None
 
     def calls_to(self, eps: float) -> float:
         """First recorded oracle count with residual <= eps (``inf`` if never)."""
@@ -126,14 +123,15 @@ class _Monitor:
                 return True
         return used >= self.max_calls
 
-    def result(self, x, iterations, eta) -> SolverResult:
+    def result(self, x, iterations, eta) -> HalpernResult:
         if not self.res or self.calls[-1] != self.used():
             self.check(x, force=True)
         if not self.converged:
             warnings.warn(f"{self.method} stopped at {self.used()} oracle calls (budget {self.max_calls}) with "
-                          f"residual {self.res[-1]:.3g} > eps = {self.eps:g}", stacklevel=3)
-        return SolverResult(x, np.asarray(self.res), np.asarray(self.calls, dtype=np.int64), self.res[-1],
-                            self.used(), iterations, self.converged, self.method, float(eta))
+                          f"residual {self.res[-1]:.3g} > eps = {self.eps:g}", NotConvergedWarning, stacklevel=3)
+        return HalpernResult(x, np.asarray(self.res), np.asarray(self.calls, dtype=np.int64), self.method, float(eta),
+                             residual=self.res[-1], oracle_calls=self.used(), iterations=iterations,
+                             converged=self.converged)
 
 
 def _require_operator(op, method: str) -> None:
@@ -203,7 +201,7 @@ def halpern_fixed_point(T, x0, iterations: int):
 
 
 def halpern(op, x0, *, eps: float, max_calls: int, seed=None, eta: float | None = None,
-            check_every: int | None = None) -> SolverResult:
+            check_every: int | None = None) -> HalpernResult:
     r"""Halpern iteration on :math:`T = J_{\eta G}(I - \eta F)` with full operator evaluations.
 
     Default :math:`\eta = 1/L_F`; theory (nonexpansive :math:`T`) needs a cocoercive :math:`F` and
@@ -245,7 +243,7 @@ def _compiled_family(op, x0, backend, method):
     return fam if compiled.HAVE_NUMBA else None
 
 
-def _vr_halpern_compiled(fam, op, x0, mon, rng, b, eta) -> SolverResult:
+def _vr_halpern_compiled(fam, op, x0, mon, rng, b, eta) -> HalpernResult:
     """Algorithm 1 with the iterations and the residual checks of a block of draws compiled
     (:func:`theory.compiled.page_steps`): the same draws as the reference loop of :func:`vr_halpern` (a block
     of ``DRAW_CHUNK`` coins, then of ``DRAW_CHUNK`` subsets, every ``DRAW_CHUNK`` iterations), the same checks
@@ -271,7 +269,7 @@ def _vr_halpern_compiled(fam, op, x0, mon, rng, b, eta) -> SolverResult:
 
 
 def vr_halpern(op, x0, *, eps: float, max_calls: int, seed=None, eta: float | None = None,
-               batch_size: int | None = None, check_every: int | None = None, backend: str = "auto") -> SolverResult:
+               batch_size: int | None = None, check_every: int | None = None, backend: str = "auto") -> HalpernResult:
     r"""Algorithm 1: Halpern iteration with the PAGE variance-reduced estimator (single loop).
 
     Default :math:`\eta = 1/L` with :math:`L` the exact mean-square component constant ``op.L`` (a dense
@@ -292,7 +290,7 @@ def vr_halpern(op, x0, *, eps: float, max_calls: int, seed=None, eta: float | No
             ``"auto"`` (``"numba"`` where it applies and numba is installed, else ``"python"``).
 
     Returns:
-        :class:`SolverResult` with the last iterate ``x``, ``residual`` :math:`\|F x\|`, ``oracle_calls``,
+        :class:`HalpernResult` with the last iterate ``x``, ``residual`` :math:`\|F x\|`, ``oracle_calls``,
         ``iterations``, ``converged`` (``residual <= eps``) and the recorded ``(calls, residuals)``.
 
     Example:
@@ -349,7 +347,7 @@ def vr_halpern(op, x0, *, eps: float, max_calls: int, seed=None, eta: float | No
 def vr_halpern_inexact(op, x0, *, eps: float, max_calls: int, seed=None, eta: float | None = None,
                        inner_scale: float = 0.05, gamma: float | None = None,
                        check_every: int | None = None, uncharged_inner_start: bool = False,
-                       backend: str = "auto") -> SolverResult:
+                       backend: str = "auto") -> HalpernResult:
     r"""Algorithm 2: inexact Halpern iteration on the resolvent :math:`J_{\eta(F+G)}`, each resolvent
     approximated by ``M_k = max(1, floor(inner_scale * n * log(k+2)))`` VR-FoRB steps.
 
@@ -425,7 +423,7 @@ def vr_halpern_inexact(op, x0, *, eps: float, max_calls: int, seed=None, eta: fl
 
 
 def eag(op, x0, *, eps: float, max_calls: int, seed=None, eta: float | None = None,
-        check_every: int | None = None) -> SolverResult:
+        check_every: int | None = None) -> HalpernResult:
     r"""Extra-anchored gradient (Yoon & Ryu 2021), with projections for constraints:
     :math:`u_{k+1/2} = J(u_k + \beta_k(u_0-u_k) - \eta F(u_k))`,
     :math:`u_{k+1} = J(u_k + \beta_k(u_0-u_k) - \eta F(u_{k+1/2}))`, :math:`\beta_k = 1/(k+2)`.
@@ -446,7 +444,7 @@ def eag(op, x0, *, eps: float, max_calls: int, seed=None, eta: float | None = No
 
 
 def extragradient(op, x0, *, eps: float, max_calls: int, seed=None, eta: float | None = None,
-                  check_every: int | None = None) -> SolverResult:
+                  check_every: int | None = None) -> HalpernResult:
     r"""Korpelevich's extragradient: :math:`u_{k+1/2} = J(u_k - \eta F(u_k))`,
     :math:`u_{k+1} = J(u_k - \eta F(u_{k+1/2}))`; default :math:`\eta = 0.5/L_F` (theory: :math:`\eta < 1/L_F`).
     Its last-iterate residual decays like :math:`O(1/\sqrt k)` on monotone problems."""
@@ -463,7 +461,7 @@ def extragradient(op, x0, *, eps: float, max_calls: int, seed=None, eta: float |
 
 
 def vr_extragradient(op, x0, *, eps: float, max_calls: int, seed=None, eta: float | None = None,
-                     check_every: int | None = None) -> SolverResult:
+                     check_every: int | None = None) -> HalpernResult:
     r"""Loopless variance-reduced extragradient (Alacaoglu & Malitsky 2022), :math:`p = 1/n`,
     :math:`\alpha = 1-p`: :math:`\bar u = \alpha u + (1-\alpha)w`,
     :math:`u_{1/2} = J(\bar u - \eta F(w))`,
