@@ -6,10 +6,13 @@ named by exactly one layer of that contract (a package named in a layer covers i
 modules in no layer are package ``__init__``s that re-export lazily and import nothing themselves.
 
 import-linter reads the import statements; it does not see that importing ``pkg.sub.mod`` first runs
-``pkg/__init__.py`` and ``pkg/sub/__init__.py``. An eager package ``__init__`` would hand every importer of one
-submodule all of its siblings, unseen by the contracts (``games.envs.resource_grid`` would load the
-extensive-form and Markov families through an eager ``games/envs/__init__.py``). So every package ``__init__``
-re-exports lazily (``theory.lazy``, issue 24 item 7) and imports nothing else.
+``pkg/__init__.py`` and ``pkg/sub/__init__.py``. An eager package ``__init__`` hands every importer of one
+submodule what the ``__init__`` imports, unseen by the contracts. That is harmless for the layers when the
+whole package lies in one layer (the ``__init__`` is then checked as a module of that layer, and whoever may
+import a submodule may import the layer), but not for the game families: an eager ``games/envs/__init__.py``
+would load the extensive-form and Markov families into every importer of ``games.envs.resource_grid``
+(the population family). So a package ``__init__`` either re-exports lazily (``theory.lazy``, issue 24 item 7)
+and imports nothing else, or lies whole in one layer outside ``games``.
 """
 import ast
 import tomllib
@@ -59,7 +62,7 @@ def _unplaced(modules, layers):
     for name, path in modules:
         hits = [i for i, layer in enumerate(layers) for entry in layer
                 if name == entry or name.startswith(entry + ".")]
-        if len(hits) == 1 or (not hits and path.name == "__init__.py" and _imports_only_lazy(path)):
+        if len(hits) == 1 or (not hits and path.name == "__init__.py"):  # package __init__s: the next test
             continue
         bad[name] = hits
     return bad
@@ -71,10 +74,21 @@ def test_every_library_module_is_in_exactly_one_layer_of_the_models_below_solver
                      f"contract in pyproject.toml (add each to the layer it belongs to): {bad}")
 
 
-def test_every_package_init_is_lazy():
-    eager = sorted(name for name, path in _modules(packages=(*LIBRARY, "experiments"))
-                   if path.name == "__init__.py" and not _imports_only_lazy(path))
-    assert not eager, f"package __init__s that import more than theory.lazy (make them lazy, see theory.lazy): {eager}"
+def _misplaced_eager_inits(modules, layers):
+    """Eager package ``__init__``s (importing more than theory.lazy) that are in games or not whole in one layer."""
+    bad = []
+    for name, path in modules:
+        if path.name != "__init__.py" or _imports_only_lazy(path):
+            continue
+        whole = [entry for layer in layers for entry in layer if name == entry or name.startswith(entry + ".")]
+        if len(whole) != 1 or name.split(".")[0] == "games":
+            bad.append(name)
+    return bad
+
+
+def test_eager_package_inits_lie_whole_in_one_layer_outside_games():
+    bad = _misplaced_eager_inits(_modules(), _layer_entries(_contract("models-below-solvers")))
+    assert not bad, f"package __init__s that must re-export lazily (theory.lazy; see this module's docstring): {bad}"
 
 
 def test_the_check_sees_an_unplaced_module_and_a_doubly_placed_one(tmp_path):
@@ -88,5 +102,12 @@ def test_the_check_sees_an_unplaced_module_and_a_doubly_placed_one(tmp_path):
     modules = _modules(tmp_path, ("lib",))
     assert {m for m, _ in modules} == {"lib", "lib.sub", "lib.sub.a", "lib.model", "lib.solver", "lib.new"}
     layers = [["lib.solver", "lib.sub"], ["lib.model", "lib.sub.a"]]
-    assert _unplaced(modules, layers) == {"lib.new": [], "lib.sub.a": [0, 1]}
+    assert _unplaced(modules, layers) == {"lib.new": [], "lib.sub.a": [0, 1]}  # "lib" (an __init__): next test
     assert [_imports_only_lazy(path) for _, path in modules if path.name == "__init__.py"] == [True, False]
+    assert _misplaced_eager_inits(modules, layers) == []  # lib.sub is eager but whole in layer 0
+    assert _misplaced_eager_inits(modules, [["lib.solver"], ["lib.sub.a"]]) == ["lib.sub"]  # not whole in a layer
+    games = tmp_path / "games"
+    (games / "envs").mkdir(parents=True)
+    (games / "__init__.py").write_text("")
+    (games / "envs" / "__init__.py").write_text("from games.envs.aec import env\n")
+    assert _misplaced_eager_inits(_modules(tmp_path, ("games",)), [["games.envs"]]) == ["games.envs"]
