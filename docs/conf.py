@@ -47,6 +47,7 @@ autosummary_imported_members = False
 autosummary_ignore_module_all = True
 autodoc_default_options = {"members": True, "show-inheritance": True, "member-order": "bysource"}
 autodoc_typehints = "description"
+autodoc_typehints_description_target = "documented_params"  # no bare type lists for undocumented dataclass fields
 autodoc_typehints_format = "short"
 autodoc_preserve_defaults = True
 autodoc_inherit_docstrings = False
