@@ -37,12 +37,12 @@ include: "workflow/rules/paper.smk"
 
 
 onsuccess:
-    from experiments.core import summarize_claims
+    from experiments.claims import summarize_claims
 
     print(summarize_claims([f"results/{e}/{SCALE}.claims.json" for e in EXPERIMENTS]))
 
 
 onerror:
-    from experiments.core import summarize_claims
+    from experiments.claims import summarize_claims
 
     print(summarize_claims([f"results/{e}/{SCALE}.claims.json" for e in EXPERIMENTS]))

@@ -74,7 +74,7 @@ def main():
     ours_ex = _best(lambda: exploitability(g, pol), repeat=5, number=20)
     ours_ex_nv = _best(lambda: exploitability(g, pol, validate=False), repeat=5, number=20)
     if have_os:
-        from games.openspiel import to_openspiel_policy
+        from games.efg.openspiel import to_openspiel_policy
 
         cpp = pyspiel.TabularPolicy(to_openspiel_policy(g, pol, og).to_dict())
         ref = pyspiel.exploitability(og, cpp)

@@ -177,7 +177,7 @@ def point_games(name: str) -> dict:
         import pyspiel
         from open_spiel.python.algorithms import mmd_dilated
 
-        from games.openspiel import load_openspiel_game, to_openspiel_policy
+        from games.efg.openspiel import load_openspiel_game, to_openspiel_policy
     except ImportError:
         return {**res, "peak_rss_GB": _rss_gb()}
     og = load_openspiel_game(g)

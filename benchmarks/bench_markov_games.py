@@ -30,9 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from timing import best_time  # noqa: E402
 
-from games.mamql import mamql  # noqa: E402
-from games.markov_game import sample_demonstrations, soft_nash, stack_games  # noqa: E402
-from games.markov_games import bimatrix_markov_game, random_markov_game  # noqa: E402
+from games.markov.demonstrations import sample_demonstrations  # noqa: E402
+from games.markov.instances import bimatrix_markov_game, random_markov_game  # noqa: E402
+from games.markov.mamql import mamql  # noqa: E402
+from games.markov.model import stack_games  # noqa: E402
+from games.markov.solvers import soft_nash  # noqa: E402
 from theory.results import NotConvergedWarning  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results"

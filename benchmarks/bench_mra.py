@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from timing import best_time  # noqa: E402
 
-from games import mra  # noqa: E402
+from games.population import mra  # noqa: E402
 from games.envs.resource_grid import BatchedResourceGrid, ResourceGridEnv  # noqa: E402
-from games.population import congestion_family  # noqa: E402
+from games.population.congestion import congestion_family  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results"
 

@@ -1,6 +1,6 @@
 """OpenSpiel catalogue: compile cost and per-iteration speed of our evaluators against OpenSpiel's C++.
 
-For every game of ``games.openspiel.CATALOGUE`` (each measured in a fresh subprocess so that the peak memory
+For every game of ``games.efg.openspiel.CATALOGUE`` (each measured in a fresh subprocess so that the peak memory
 is the game's own), the table reports
 
 * histories and information sets of the compiled game, compile time of ``games.from_openspiel`` and the
@@ -45,7 +45,7 @@ def measure(name: str) -> dict:
     import torch
 
     from games import TabularPolicy, cfr, exploitability, mmd, nash_conv
-    from games.openspiel import from_openspiel, to_openspiel_policy
+    from games.efg.openspiel import from_openspiel, to_openspiel_policy
 
     torch.set_num_threads(1)
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -96,7 +96,7 @@ def main():
     except ImportError:
         print("OpenSpiel is not installed (pip install 'theorysim[openspiel]'); nothing to measure.")
         return
-    from games.openspiel import CATALOGUE
+    from games.efg.openspiel import CATALOGUE
 
     names = sys.argv[1:] or list(CATALOGUE)
     store = OUT / "openspiel_catalogue.json"
@@ -125,7 +125,7 @@ def write_table(kept: dict) -> None:
     import numpy as np
     import torch
 
-    from games.openspiel import CATALOGUE
+    from games.efg.openspiel import CATALOGUE
 
     rows = [kept[n] for n in CATALOGUE if n in kept]
     lines = ["# OpenSpiel catalogue: compile cost, CFR+ and exploitability against OpenSpiel's C++", "",

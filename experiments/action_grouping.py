@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim, Measurement
+from experiments.claims import Claim, Measurement
 from mdp.grouping import approximation_constants, grouping_bound, grouping_losses, hierarchical_mdp, select_grouping
 from theory.rates import Interval, bootstrap_ci, mean_ci
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim
+from experiments.claims import Claim
 from mdp.actor_critic import optimistic_actor_critic, ucbvi
 from mdp.generators import combination_lock
 from theory.rates import mean_ci

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim, sample_cause
+from experiments.claims import Claim, sample_cause
 from mdp.actor_critic import behaviour_policy, collect_offline_data, concentrability, optimistic_actor_critic
 from mdp.generators import combination_lock
 from theory.rates import mean_ci

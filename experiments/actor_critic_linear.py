@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim
+from experiments.claims import Claim
 from experiments.frames import regret_rows
 from mdp.actor_critic import lsvi_ucb, optimistic_actor_critic
 from mdp.generators import random_linear_mdp

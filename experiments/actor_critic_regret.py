@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim, Measurement, sample_cause
+from experiments.claims import Claim, Measurement, sample_cause
 from experiments.frames import regret_rows
 from mdp.actor_critic import optimistic_actor_critic, ucbvi
 from mdp.generators import combination_lock

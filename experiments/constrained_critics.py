@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from experiments.core import Claim, Measurement
+from experiments.claims import Claim, Measurement
 from mdp import TabularMDP, policy_evaluation
 from mdp.batched import BatchedTabularMDP
 from mdp.envs.recommender import sample_signals, short_video_cmdp
@@ -56,7 +56,6 @@ class Config:
 CONFIGS = {"smoke": Config(Z=3, F=3, K=4, sessions=(20, 200), datasets=2),
            "quick": Config(),
            "full": Config(Z=10, F=10, K=20, sessions=(100, 1000, 10000, 100000), datasets=20)}
-SEEDS = {"smoke": 1, "quick": 2, "full": 5}
 
 
 def _features(sv, kind):

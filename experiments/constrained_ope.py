@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from experiments.core import Claim, Measurement
+from experiments.claims import Claim, Measurement
 from mdp import policy_evaluation
 from mdp.batched import BatchedTabularMDP
 from mdp.constrained import soft_optimal_policy

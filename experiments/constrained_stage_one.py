@@ -9,15 +9,14 @@ score of a run is :math:`J_0/J_{\rm LP}` when TSCAC found a feasible :math:`\lam
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim, Measurement
+from experiments.claims import Claim, Measurement
 from mdp import solve_occupancy_lp
-from mdp.constrained import (NoFeasibleLambdaWarning, max_signal_values, sampled_stage_one, signal_values,
+from mdp.constrained import (max_signal_values, sampled_stage_one, signal_values,
                              stage_one_policies, thresholds_between, two_stage_actor_critic)
 from mdp.envs.recommender import short_video_cmdp
 from theory.rates import Interval, mean_ci
@@ -57,7 +56,6 @@ CONFIGS = {
     "quick": Config(),
     "full": Config(Z=10, F=10, K=20, instances=10, sampled_iterations=1000, envs=256),
 }
-SEEDS = {"smoke": 1, "quick": 2, "full": 5}
 
 
 def run(config: Config, seed: int, device: str) -> pd.DataFrame:
@@ -76,9 +74,7 @@ def run(config: Config, seed: int, device: str) -> pd.DataFrame:
         priors["sampled actor-critic"] = sam.policy[0]
         for order, (kind, pri) in enumerate(priors.items()):
             quality = np.array([signal_values(m, C[j:j + 1], pri[j])[1][0] for j in range(len(C))]) / best
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", NoFeasibleLambdaWarning)
-                ts = two_stage_actor_critic(m, C, t, priors=pri)
+            ts = two_stage_actor_critic(m, C, t, priors=pri)
             feas = ts.search[ts.search["feasible"]]
             rows.append(dict(instance=i, prior=kind, order=order, mean_quality=float(quality.mean()),
                              min_quality=float(quality.min()), feasible=ts.feasible,
@@ -109,6 +105,8 @@ def measurements(frame: pd.DataFrame, config: Config) -> list[Measurement]:
 def plot(frame: pd.DataFrame, config: Config):
     import matplotlib.pyplot as plt
 
+    from experiments.plotting import interval_errorbar
+
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(9, 3.6))
     kinds = frame.sort_values("order").prior.unique()
     for j, kind in enumerate(kinds):
@@ -118,8 +116,7 @@ def plot(frame: pd.DataFrame, config: Config):
         ax.errorbar([j], [ci.estimate], yerr=err, fmt="o", capsize=3, color="C0")
         ax.plot(np.full(len(sub), j) + 0.15, sub.score, ".", color="grey", alpha=0.6)
         p = Interval.proportion(int(sub.feasible.sum()), len(sub))
-        ax2.errorbar([j], [p.estimate], yerr=[[p.estimate - p.low], [p.high - p.estimate]], fmt="s", capsize=3,
-                     color="C1")
+        interval_errorbar(ax2, [j], p.estimate, p.low, p.high, fmt="s", capsize=3, color="C1")
     for a in (ax, ax2):
         a.set_xticks(range(len(kinds)), [k.replace(" actor-critic", "\nactor-critic") for k in kinds], fontsize=7,
                      rotation=30)

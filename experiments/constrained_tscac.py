@@ -10,20 +10,18 @@ main-only and each auxiliary-only optimal policy. The first instance of each job
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim, Measurement, sample_cause
+from experiments.claims import Claim, Measurement, sample_cause
 from mdp import solve_occupancy_lp
-from mdp.constrained import (NoFeasibleLambdaWarning, constraint_ratios, is_feasible, lagrangian, signal_values,
+from mdp.constrained import (constraint_ratios, is_feasible, lagrangian, signal_values,
                              thresholds_between, two_stage_actor_critic)
 from mdp.envs.recommender import short_video_cmdp
 from mdp.planning import policy_iteration
 from theory.rates import Interval, mean_ci
-from theory.results import NotConvergedWarning
 
 TITLE = "TSCAC against the constrained optimum and the Lagrangian"
 CAPTION = ("Left: main value (relative to the LP optimum) against the worst constraint ratio min_i J_i/C_i on "
@@ -57,7 +55,6 @@ CONFIGS = {
     "quick": Config(),
     "full": Config(Z=10, F=10, K=20, instances=10, lagrangian_iterations=10000),
 }
-SEEDS = {"smoke": 1, "quick": 2, "full": 5}
 
 
 def _row(method, instance, m, C, t, pi, J_lp, **kw):
@@ -76,16 +73,12 @@ def run(config: Config, seed: int, device: str) -> pd.DataFrame:
         lp = solve_occupancy_lp(m, C, t)
         J_lp = lp.value
         rows.append(_row("LP", i, m, C, t, lp.policy, J_lp))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotConvergedWarning)
-            lag = lagrangian(m, C, t, seed=seed, iterations=config.lagrangian_iterations, step_size=10.0, tol=1e-3,
-                             dual_step="sqrt")
+        lag = lagrangian(m, C, t, seed=seed, iterations=config.lagrangian_iterations, step_size=10.0, tol=1e-3,
+                         dual_step="sqrt")  # its convergence is a column of its row
         rows.append(_row("Lagrangian (averaged)", i, m, C, t, lag.policy, J_lp, iterations=lag.iterations,
                          converged=lag.converged))
         rows.append(_row("Lagrangian (last iterate)", i, m, C, t, lag.last_policy, J_lp))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NoFeasibleLambdaWarning)
-            ts = two_stage_actor_critic(m, C, t, stage_one="soft", quality=config.quality)
+        ts = two_stage_actor_critic(m, C, t, stage_one="soft", quality=config.quality)
         for s in ts.search:
             rows.append(dict(method="TSCAC path", instance=i, lam=float(s["lam"]), value=float(s["value"]),
                              ratio_lp=float(s["value"]) / J_lp, min_ratio=float(s["min_ratio"]),
@@ -156,6 +149,8 @@ def measurements(frame: pd.DataFrame, config: Config) -> list[Measurement]:
 def plot(frame: pd.DataFrame, config: Config):
     import matplotlib.pyplot as plt
 
+    from experiments.plotting import interval_errorbar
+
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(9.5, 3.8), gridspec_kw={"width_ratios": [1.6, 1]})
     one = frame[(frame.seed == frame.seed.min()) & (frame.instance == 0)]
     styles = {"LP frontier": ("-", "k"), "TSCAC path": ("o-", "C0"), "scalarisation": ("s:", "C2"),
@@ -182,8 +177,7 @@ def plot(frame: pd.DataFrame, config: Config):
         ax2.plot(x[~feas], vals[~feas], "x", color=f"C{j}", alpha=0.7)
         ci = mean_ci(vals[feas]) if feas.sum() > 1 else None
         if ci is not None and np.isfinite(ci.low):
-            ax2.errorbar([j + 0.3], [ci.estimate], yerr=[[ci.estimate - ci.low], [ci.high - ci.estimate]], fmt="s",
-                         color="k", capsize=3)
+            interval_errorbar(ax2, [j + 0.3], ci.estimate, ci.low, ci.high, fmt="s", color="k", capsize=3)
     ax2.axhline(1.0, color="k", lw=0.8)
     ax2.set_xticks([0, 1], ["Lagrangian\n(averaged)", "TSCAC\n(best feasible λ)"])
     ax2.set_ylabel("J_main / J_LP (x: infeasible)")

@@ -13,20 +13,19 @@ with :math:`J_0 \ge 0.98\,J_{\rm LP}`:
 from __future__ import annotations
 
 import itertools
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim, Measurement
+from experiments.claims import Claim, Measurement
+from experiments.fits import N_NOT_CONVERGED, not_converged, with_fit_counts
 from mdp import solve_occupancy_lp
-from mdp.constrained import (NoFeasibleLambdaWarning, lagrangian, signal_values, thresholds_between,
+from mdp.constrained import (lagrangian, signal_values, thresholds_between,
                              two_stage_actor_critic)
 from mdp.envs.recommender import short_video_cmdp
 from mdp.planning import policy_iteration
 from theory.rates import Interval, mean_ci
-from theory.results import NotConvergedWarning
 
 TITLE = "Tuning cost of constrained methods as the number of constraints grows"
 CAPTION = ("Policy solves spent by a fixed-weight grid, dual descent (until its averaged policy is feasible "
@@ -58,7 +57,6 @@ class Config:
 CONFIGS = {"smoke": Config(constraints=(1, 2), instances=1, grid=2, lagrangian_iterations=200, Z=3, F=3, K=4),
            "quick": Config(lagrangian_iterations=1000),
            "full": Config(instances=10, grid=6, lagrangian_iterations=20000, Z=10, F=10, K=20)}
-SEEDS = {"smoke": 1, "quick": 2, "full": 5}
 
 
 def _ok(J0, J, t, J_lp):
@@ -85,22 +83,18 @@ def run(config: Config, seed: int, device: str) -> pd.DataFrame:
                     best = max(best, J0 / J_lp)
                 ok = ok or _ok(J0, J, t, J_lp)
             rows.append(dict(base, method="fixed-weight grid", cost=config.grid ** mm, success=ok, best_ratio=best))
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", NotConvergedWarning)
-                lag = lagrangian(m, C, t, seed=seed, iterations=config.lagrangian_iterations, step_size=10.0,
-                                 tol=1e-9, history=True, dual_step="sqrt")
+            lag = lagrangian(m, C, t, seed=seed, iterations=config.lagrangian_iterations, step_size=10.0,
+                             tol=1e-9, history=True, dual_step="sqrt")
             h = lag.history
             good = (np.all(h["slacks"] >= -1e-3 * np.abs(t), axis=1)) & (h["value"] >= 0.98 * J_lp)
             first = int(h["iteration"][np.argmax(good)]) if good.any() else config.lagrangian_iterations
             rows.append(dict(base, method="dual descent", cost=first, success=bool(good.any()),
-                             best_ratio=lag.value / J_lp))
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", NoFeasibleLambdaWarning)
-                ts = two_stage_actor_critic(m, C, t, stage_one="soft", quality=0.95)
+                             best_ratio=lag.value / J_lp, **{N_NOT_CONVERGED: not_converged(lag)}))
+            ts = two_stage_actor_critic(m, C, t, stage_one="soft", quality=0.95)
             rows.append(dict(base, method="TSCAC", cost=mm + ts.oracle_calls,
                              success=_ok(ts.value, ts.constraint_values, t, J_lp),
                              best_ratio=ts.value / J_lp if ts.feasible else np.nan))
-    return pd.DataFrame(rows)
+    return with_fit_counts(rows)
 
 
 def claims(frame: pd.DataFrame, config: Config) -> list[Claim]:
@@ -124,6 +118,8 @@ def measurements(frame: pd.DataFrame, config: Config) -> list[Measurement]:
 def plot(frame: pd.DataFrame, config: Config):
     import matplotlib.pyplot as plt
 
+    from experiments.plotting import interval_errorbar
+
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(9, 3.5))
     for j, (method, sub) in enumerate(frame.groupby("method")):
         x = np.array(sorted(sub.m.unique()), float)
@@ -134,9 +130,8 @@ def plot(frame: pd.DataFrame, config: Config):
         ax.errorbar(x + 0.05 * (j - 1), est, yerr=np.where(np.isfinite(err), err, 0), fmt="o-", capsize=3,
                     label=method, color=f"C{j}")
         props = [Interval.proportion(int(g.success.sum()), len(g)) for _, g in sub.groupby("m")]
-        ax2.errorbar(x + 0.05 * (j - 1), [p.estimate for p in props],
-                     yerr=[[p.estimate - p.low for p in props], [p.high - p.estimate for p in props]], fmt="s-",
-                     capsize=3, color=f"C{j}", label=method)
+        interval_errorbar(ax2, x + 0.05 * (j - 1), [p.estimate for p in props], [p.low for p in props],
+                          [p.high for p in props], fmt="s-", capsize=3, color=f"C{j}", label=method)
     ax.set_yscale("log")
     ax.set_xlabel("constraints m")
     ax.set_ylabel("policy solves")

@@ -30,7 +30,7 @@ def converged_measurement(frame, label: str = "fits that met their stopping test
     (``NotConvergedWarning`` would print once per fit), so the count goes into the claims file instead,
     next to the ``residual`` column of the rows.
     """
-    from experiments.core import Measurement
+    from experiments.claims import Measurement
     from theory.rates import Interval
 
     flags = frame["converged"].dropna().astype(bool)

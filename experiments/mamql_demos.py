@@ -1,12 +1,12 @@
 r"""B2 (``docs/experiments.md#mamql_demos``): MAMQL against behaviour cloning, independent IQ-Learn and
 tabular MA-AIRL on the paper's metric, against the number of demonstrated trajectories.
 
-The Gems-like two-agent grid game (:func:`games.markov_games.gems_game`, a reconstruction of the paper's
+The Gems-like two-agent grid game (:func:`games.markov.instances.gems_game`, a reconstruction of the paper's
 Gems domain), soft-Nash experts at temperature :math:`T`, :math:`N \in \{1, 3, 10, 30, 100\}` trajectories
 per data set and ``datasets`` independent data sets per :math:`N`; every learner sees the same data sets, and
 all data sets of all sizes are fitted in one batched program per learner. Learners: MAMQL offline
 (behaviour-cloned opponents, the :math:`\chi^2` term mixed with the uniform reference so that the objective
-is bounded; see :mod:`games.mamql`), independent IQ-Learn (no marginalisation, no model), tabular MA-AIRL
+is bounded; see :mod:`games.markov.mamql`), independent IQ-Learn (no marginalisation, no model), tabular MA-AIRL
 and BC.
 
 Metrics, per data set:
@@ -17,11 +17,11 @@ Metrics, per data set:
 * **transfer**: the recovered marginal rewards re-optimised (soft Nash at :math:`T`) under *changed
   dynamics* (slip probability ``slip_new`` instead of the game's 0.1), scored with the true rewards there and
   normalised between uniform play (0) and the true reward's soft Nash under the same changed dynamics (1)
-  (:func:`games.mamql.transfer_returns`);
+  (:func:`games.markov.recovery.transfer_returns`);
 * **scale-controlled transfer**: the same, after each agent's recovered reward is multiplied by
   :math:`\sigma(\bar r_i)/\sigma(\hat r_i)`, :math:`\sigma` the root mean square over :math:`(s, a)` of the
   reward's residual after its best potential-shaping-plus-constant fit in the demonstrations' dynamics
-  (:func:`games.mamql.scale_normalised_rewards`). Rescaling by :math:`c` at temperature :math:`T` is
+  (:func:`games.markov.recovery.scale_normalised_rewards`). Rescaling by :math:`c` at temperature :math:`T` is
   re-optimising at :math:`T/c`, so this measures transfer at a temperature matched to each reward's scale and
   is invariant to :math:`\hat r\to k\hat r`; the **scale ratio** :math:`\sigma(\hat r_i)/\sigma(\bar r_i)`
   (mean over agents) is recorded with it. It separates *which* reward is recovered from *how large* it is,
@@ -44,12 +44,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim, Measurement
+from experiments.claims import Claim, Measurement
 from experiments.frames import converged_measurement
-from games.mamql import (behaviour_cloning, independent_iq_learn, ma_airl, mamql, recovery_metrics,
-                         scale_normalised_rewards, transfer_returns)
-from games.markov_game import sample_demonstrations, soft_nash
-from games.markov_games import gems_game
+from games.markov.baselines import behaviour_cloning, independent_iq_learn, ma_airl
+from games.markov.demonstrations import sample_demonstrations
+from games.markov.instances import gems_game
+from games.markov.mamql import mamql
+from games.markov.recovery import recovery_metrics, scale_normalised_rewards, transfer_returns
+from games.markov.solvers import soft_nash
 from theory.rates import mean_ci
 
 TITLE = "B2: MAMQL and baselines against the number of demonstrations (return, transfer)"

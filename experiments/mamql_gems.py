@@ -1,7 +1,7 @@
 r"""B3 (``docs/experiments.md#mamql_gems``): MAMQL against behaviour cloning, independent IQ-Learn and
 tabular MA-AIRL on the Gems-like grid game.
 
-The Gems-like two-agent grid game (:func:`games.markov_games.gems_game`, a reconstruction of the paper's
+The Gems-like two-agent grid game (:func:`games.markov.instances.gems_game`, a reconstruction of the paper's
 Gems domain: agent-specific gem values, a collision penalty, slippery moves), soft-Nash experts at
 temperature :math:`T`, :math:`N` demonstrated trajectories per data set (data sets batched). Learners:
 MAMQL online (learned opponents) and offline (cloned opponents), independent IQ-Learn (no marginalisation,
@@ -22,7 +22,7 @@ the test). The cause is conditioning, not rounding: the likelihood is invariant 
 :math:`(1-\gamma)^2\rho_R/(2\alpha)`; the objective still gains about :math:`10^{-9}` over the last 2,700
 evaluations, far above float64 rounding. Since :math:`\hat r` is affine in that level, eliminating it by a
 linear solve would remove the slow direction (not done). Online MAMQL (learned opponents, policy
-reference, :func:`games.mamql.mamql`) repeats exact fits with the regulariser's reference occupancy
+reference, :func:`games.markov.mamql.mamql`) repeats exact fits with the regulariser's reference occupancy
 :math:`\rho_\pi` refreshed between rounds, and its stopping test also asks the joint policy to move by at
 most :math:`10^{-7}` between rounds. That loop converges slowly: measured on the quick data sets (300
 iterations a round), the move is 0.43, 0.30, 0.15, 0.10, 0.06 after rounds 2, 10, 20, 30, 40, about
@@ -43,11 +43,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim, Measurement
+from experiments.claims import Claim, Measurement
 from experiments.frames import converged_measurement
-from games.mamql import behaviour_cloning, independent_iq_learn, ma_airl, mamql, recovery_metrics
-from games.markov_game import sample_demonstrations, soft_nash
-from games.markov_games import gems_game
+from games.markov.baselines import behaviour_cloning, independent_iq_learn, ma_airl
+from games.markov.demonstrations import sample_demonstrations
+from games.markov.instances import gems_game
+from games.markov.mamql import mamql
+from games.markov.recovery import recovery_metrics
+from games.markov.solvers import soft_nash
 from theory.rates import mean_ci
 
 TITLE = "B3: MAMQL and baselines on the Gems-like grid game"

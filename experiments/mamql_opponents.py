@@ -17,11 +17,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim, Measurement
+from experiments.claims import Claim, Measurement
 from experiments.frames import converged_measurement
-from games.mamql import mamql, recovery_metrics
-from games.markov_game import sample_demonstrations, soft_nash
-from games.markov_games import random_markov_game
+from games.markov.demonstrations import sample_demonstrations
+from games.markov.instances import random_markov_game
+from games.markov.mamql import mamql
+from games.markov.recovery import recovery_metrics
+from games.markov.solvers import soft_nash
 from theory.rates import mean_ci
 
 TITLE = "B4: the opponent model in MAMQL's marginalisation"

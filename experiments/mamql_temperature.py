@@ -19,10 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim, Measurement
-from games.mamql import expert_data, mamql, recovery_metrics
-from games.markov_game import marginal_tensors, soft_nash
-from games.markov_games import random_markov_game
+from experiments.claims import Claim, Measurement
+from games.markov.instances import random_markov_game
+from games.markov.irl import expert_data
+from games.markov.mamql import mamql
+from games.markov.marginal import marginal_tensors
+from games.markov.recovery import recovery_metrics
+from games.markov.solvers import soft_nash
 from theory.rates import Interval, mean_ci
 
 TITLE = "B5: temperature mismatch between expert and learner"

@@ -1,7 +1,7 @@
 r"""C4 (``docs/experiments.md#mra_grid``): MRA's relational latent soft actor-critic on the grid resource game,
 scored as the paper scores it: return on a held-out population after k adaptation steps.
 
-Three methods with the same relational architecture (:mod:`games.mra_sac`) and the same training budget
+Three methods with the same relational architecture (:mod:`games.population.sac`) and the same training budget
 (iterations, gradient updates, environment steps):
 
 * **MRA**: latent size :math:`|Z| = 6`, trained on the populations n = 3, 6, 9 at once, with the contrastive
@@ -13,11 +13,11 @@ Three methods with the same relational architecture (:mod:`games.mra_sac`) and t
 
 Measured (tidy frame, one row per replica): the mean return per agent and episode on every population at
 k = 0 (panel ``population``), and on the held-out n = 12 after k adaptation steps (panel ``adapt``; k in
-``adapt_steps``; :func:`games.mra_sac.adapt_path`), adapting the latent logits only (``latent``: MRA and
-single-game, whose latents exist) or all parameters (``all``: latents, actor and critic; every method). Every
-(method, mode) gets the same steps, episodes per step, updates and minibatch, and the same adaptation and
-evaluation seeds. Intervals: Student-t over independent replicas (independent trainings batched in one torch
-program), differences paired by replica index.
+``adapt_steps``; :func:`games.population.sac.adaptation.adapt_path`), adapting the latent logits only
+(``latent``: MRA and single-game, whose latents exist) or all parameters (``all``: latents, actor and
+critic; every method). Every (method, mode) gets the same steps, episodes per step, updates and minibatch,
+and the same adaptation and evaluation seeds. Intervals: Student-t over independent replicas (independent
+trainings batched in one torch program), differences paired by replica index.
 """
 from __future__ import annotations
 
@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from experiments.core import Claim, Measurement
-from games import mra_sac
+from experiments.claims import Claim, Measurement
+from games.population import sac as mra_sac
 from theory.rates import mean_ci
 
 TITLE = "MRA (C4): relational latent soft actor-critic on the grid resource game"
@@ -102,11 +102,11 @@ def run(config: Config, seed: int, device: str) -> pd.DataFrame:
     def returns(model, n, s):
         return mra_sac.episode_returns(model, n, config.eval_episodes, seed=s).mean((1, 2)).cpu().numpy()
 
-    models = {"MRA": mra_sac.train(TRAIN, _sac(config, config.latent_size, len(TRAIN)), game, R, seed=seed,
-                                   device=device),
-              "unimodal": mra_sac.train(TRAIN, _sac(config, 1, len(TRAIN)), game, R, seed=seed + 1, device=device),
-              "single-game": mra_sac.train((SINGLE,), _sac(config, config.latent_size, 1), game, R, seed=seed + 2,
-                                           device=device)}
+    train = mra_sac.train_latent_sac
+    models = {"MRA": train(TRAIN, _sac(config, config.latent_size, len(TRAIN)), game, R, seed=seed, device=device),
+              "unimodal": train(TRAIN, _sac(config, 1, len(TRAIN)), game, R, seed=seed + 1, device=device),
+              "single-game": train((SINGLE,), _sac(config, config.latent_size, 1), game, R, seed=seed + 2,
+                                   device=device)}
     for method, model in models.items():
         rows.append(dict(panel="budget", method=method, env_steps=model.env_steps))
         for n in TRAIN + (HELD_OUT,):

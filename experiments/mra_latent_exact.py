@@ -1,9 +1,9 @@
 r"""C1 (``docs/experiments.md#mra_latent_exact``): exact NashConv of latent policy sets of growing size.
 
-Congestion family with values (1, 2, 4) (:mod:`games.population`), populations n = 2, 3, 4, 6 for
+Congestion family with values (1, 2, 4) (:mod:`games.population.congestion`), populations n = 2, 3, 4, 6 for
 training and 9, 12 held out. For each latent size the modes :math:`\pi(\cdot\mid z)` are fixed and the
 latent distribution :math:`p(z\mid n)` is optimised exactly per population
-(:func:`games.population.best_latent_weights`):
+(:func:`games.population.congestion.best_latent_weights`):
 
 * :math:`|Z| = 1`: the single mixture minimising the mean training NashConv, found by brute force over a
   simplex grid (the unimodal, Reptile-like policy);
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim
-from games.population import best_latent_weights, congestion_family
+from experiments.claims import Claim
+from games.population.congestion import best_latent_weights, congestion_family
 from theory.rates import Interval
 
 TITLE = "MRA (C1): exact NashConv of latent policy sets on the congestion family"
@@ -128,7 +128,7 @@ def claims(frame: pd.DataFrame, config: Config) -> list[Claim]:
 
 
 def measurements(frame, config):
-    from experiments.core import Measurement
+    from experiments.claims import Measurement
 
     lat = frame[frame.panel == "latent"]
     return [Measurement.of(f"|Z| = {Z}: mean held-out NashConv",

@@ -7,7 +7,7 @@ one torch batch. On the held-out populations n = 9, 12 we measure
 
 * C2: the mode diversity :math:`I(A; Z)` under a uniform :math:`p(z)` (exact, nats) and the best NashConv
   reachable with the learned modes (exact optimisation of :math:`p(z\mid n)`,
-  :func:`games.population.best_latent_weights`): the :math:`|Z|`-limited optimum;
+  :func:`games.population.congestion.best_latent_weights`): the :math:`|Z|`-limited optimum;
 * C3: NashConv after k first-order adaptation steps on :math:`p(z\mid n')` (:meth:`games.mra.MRAModel.adapt`).
 
 "Near zero" is NashConv <= 0.05 throughout.
@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim, Measurement
-from games import mra
-from games.population import best_latent_weights, congestion_family
+from experiments.claims import Claim, Measurement
+from games.population import mra
+from games.population.congestion import best_latent_weights, congestion_family
 from theory.rates import mean_ci
 
 TITLE = "MRA (C2, C3): learned latent policy sets, the MI bonus and fast adaptation"

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim, Measurement
+from experiments.claims import Claim, Measurement
 from mdp.envs.deep_sea_treasure import deep_sea_treasure
 from mdp.multiobjective import (cmorl, convex_coverage_set, hypervolume, linear_scalarisation,
                                 pareto_value_iteration)

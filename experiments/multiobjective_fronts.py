@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim
+from experiments.claims import Claim
 from mdp.envs.deep_sea_treasure import deep_sea_treasure, pareto_front as dst_front
 from mdp.envs.fruit_tree import fruit_tree, pareto_front as ftn_front
 from mdp.multiobjective import (convex_coverage_set, expected_utility, hypervolume, hypervolume_2d, igd,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim, Measurement
+from experiments.claims import Claim, Measurement
 from mdp.envs.fruit_tree import fruit_tree, pareto_front
 from mdp.multiobjective import cmorl, hypervolume, linear_scalarisation
 

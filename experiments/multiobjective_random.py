@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim, Measurement, sample_cause
+from experiments.claims import Claim, Measurement, sample_cause
 from mdp.multiobjective import (cmorl, convex_coverage_set, energy_weights, expected_utility,
                                 linear_scalarisation, random_momdp, stochastic_front_hypervolume)
 from theory.rates import mean_ci

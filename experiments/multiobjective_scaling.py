@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim, Measurement, sample_cause
+from experiments.claims import Claim, Measurement, sample_cause
 from mdp.multiobjective import (cmorl, energy_weights, expected_utility, linear_scalarisation, random_momdp,
                                 scalarised_optimum)
 from theory.rates import mean_ci
@@ -113,13 +113,14 @@ def measurements(frame: pd.DataFrame, config: Config) -> list[Measurement]:
 def plot(frame: pd.DataFrame, config: Config):
     import matplotlib.pyplot as plt
 
+    from experiments.plotting import interval_errorbar
+
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.4))
     for j, (method, label) in enumerate((("cmorl", "C-MORL"), ("ls", "LS, same budget"))):
         g = frame[frame.method == method].groupby("objectives").agg(
             mean=("eu_ratio", "mean"), lo=("eu_ratio", "min"), hi=("eu_ratio", "max"), budget=("budget", "mean"))
         x = g.index.to_numpy() + (j - 0.5) * 0.15
-        ax1.errorbar(x, g["mean"], yerr=[g["mean"] - g.lo, g.hi - g["mean"]], fmt="o-", capsize=3, ms=4,
-                     color=f"C{j}", label=label)
+        interval_errorbar(ax1, x, g["mean"], g.lo, g.hi, fmt="o-", capsize=3, ms=4, color=f"C{j}", label=label)
         ax2.plot(g.index, g.budget, "o-", color=f"C{j}", label=label)
     ax1.axhline(1.0, color="k", ls="--", lw=0.8)
     ax1.set_xlabel("objectives m")

@@ -11,7 +11,7 @@ import json
 import shutil
 from pathlib import Path
 
-from experiments import core
+from experiments import devices, registry
 
 PAPER = Path("paper")
 
@@ -39,14 +39,14 @@ def build(scale: str, claims_files, figure_files, out: str | Path = "paper/paper
     for f in sorted(map(str, figure_files)):
         f = Path(f)
         # pipeline figures are results/<experiment>/<scale>.<ext>; others are named <experiment>.<ext>
-        name = f.parent.name if f.stem in core.SCALES else f.stem
+        name = f.parent.name if f.stem in registry.SCALES else f.stem
         target = gen / "figures" / f"{name}{f.suffix}"
         if f.resolve() != target.resolve():
             shutil.copyfile(f, target)
         figures[name] = f"generated/figures/{target.name}"
     meta = {}
-    for name in core.experiment_names():  # read statically: no experiment module is imported
-        d = core.describe(name)
+    for name in registry.experiment_names():  # read statically: no experiment module is imported
+        d = registry.describe(name)
         meta[name] = {"title": d["title"], "caption": d["caption"]}
     sections = sorted(p.name for p in (paper_dir / "sections").glob("*.typ"))
     _write(gen / "claims.json", claims)
@@ -54,7 +54,7 @@ def build(scale: str, claims_files, figure_files, out: str | Path = "paper/paper
     _write(gen / "figures.json", figures)
     _write(gen / "experiments.json", meta)
     _write(gen / "sections.json", sections)
-    _write(gen / "build.json", {"scale": scale, "versions": core.versions()})
+    _write(gen / "build.json", {"scale": scale, "versions": devices.versions()})
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     typst.compile(str(paper_dir / "paper.typ"), output=str(out), root=str(paper_dir.resolve()))

@@ -7,6 +7,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
 
@@ -49,3 +50,17 @@ def band(ax, x, mean, low, high, label=None, color=None, **kw):
     (line,) = ax.plot(x, mean, label=label, color=color, **kw)
     ax.fill_between(x, low, high, alpha=0.2, color=line.get_color(), linewidth=0)
     return line
+
+
+def interval_errorbar(ax, x, estimate, low, high, *, clip: bool = False, **kw):
+    """Error bars of intervals: ``ax.errorbar(x, estimate, yerr=[estimate - low, high - estimate], **kw)``.
+
+    ``estimate``, ``low`` and ``high`` are numbers or equal-length sequences (an interval's ``estimate``,
+    ``low``, ``high``; a mean with the min and max over seeds); ``clip`` draws a negative half-length (an
+    estimate outside its interval, e.g. a geometric mean against arithmetic bounds) as 0.
+    """
+    est = np.asarray(estimate, dtype=float).reshape(-1)
+    err = np.array([est - np.asarray(low, dtype=float).reshape(-1), np.asarray(high, dtype=float).reshape(-1) - est])
+    if clip:
+        err = np.maximum(err, 0)
+    return ax.errorbar(x, est, yerr=err, **kw)

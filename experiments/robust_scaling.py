@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim, Measurement
+from experiments.claims import Claim, Measurement
 from mdp.generators import garnet
 from mdp.robust import KLBall, L1Ball, ModelHull, WassersteinBall, iwocs, robust_value_iteration
 from theory.rates import Interval
@@ -124,6 +124,8 @@ def measurements(frame: pd.DataFrame, config: Config) -> list[Measurement]:
 def plot(frame: pd.DataFrame, config: Config):
     import matplotlib.pyplot as plt
 
+    from experiments.plotting import interval_errorbar
+
     fig, (ax, ax2, ax3) = plt.subplots(1, 3, figsize=(12, 3.6))
     hull = frame[frame.set == "hull"]
     frame = frame[frame.set != "hull"]
@@ -134,13 +136,12 @@ def plot(frame: pd.DataFrame, config: Config):
         sp=("speedup", lambda x: float(np.exp(np.mean(np.log(x))))), sp_lo=("speedup", "min"),
         sp_hi=("speedup", "max"))
     for j, (name, sub) in enumerate(g.groupby("set")):  # bars: min-max over seeds
-        ax.errorbar(sub.S, sub.rvi, yerr=[sub.rvi - sub.rvi_lo, sub.rvi_hi - sub.rvi], fmt="-o", capsize=2,
-                    color=f"C{j}", label=f"{name}: robust VI")
-        ax.errorbar(sub.S, sub.iw, yerr=[sub.iw - sub.iw_lo, sub.iw_hi - sub.iw], fmt="--s", mfc="none", capsize=2,
-                    color=f"C{j}", label=f"{name}: IWOCS")
-        ax2.errorbar(sub.S, sub.sp, yerr=[np.maximum(sub.sp - sub.sp_lo, 0), np.maximum(sub.sp_hi - sub.sp, 0)],
-                     fmt="-o", capsize=2,
-                     color=f"C{j}", label=name)
+        interval_errorbar(ax, sub.S, sub.rvi, sub.rvi_lo, sub.rvi_hi, fmt="-o", capsize=2, color=f"C{j}",
+                          label=f"{name}: robust VI")
+        interval_errorbar(ax, sub.S, sub.iw, sub.iw_lo, sub.iw_hi, fmt="--s", mfc="none", capsize=2, color=f"C{j}",
+                          label=f"{name}: IWOCS")
+        interval_errorbar(ax2, sub.S, sub.sp, sub.sp_lo, sub.sp_hi, clip=True, fmt="-o", capsize=2, color=f"C{j}",
+                          label=name)
     sizes = sorted(frame.S.unique())
     for a in (ax, ax2):
         a.set_xscale("log")

@@ -18,19 +18,18 @@ is only an upper bound when the :math:`Q_j` are exact, and we count how often it
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from itertools import product
 
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim, Measurement
+from experiments.claims import Claim, Measurement
+from experiments.fits import N_NOT_CONVERGED, not_converged, with_fit_counts
 from mdp.generators import garnet
 from mdp.model import TabularMDP
 from mdp.robust import KLBall, L1Ball, ParametricSet, iwocs, robust_value_iteration, static_policy_values
 from theory.rates import Interval, mean_ci
-from theory.results import NotConvergedWarning
 
 TITLE = "Worst-case search quality and imperfect inner solves"
 CAPTION = ("Left: how far IWOCS's reported worst case overstates the true worst case of its policy on a coupled "
@@ -93,34 +92,34 @@ def true_worst_case(m: TabularMDP, pi: np.ndarray, uset: ParametricSet) -> float
 def run(config: Config, seed: int, device: str) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     rows = []
-    with warnings.catch_warnings():  # non-convergence and stalls are recorded in the rows
-        warnings.simplefilter("ignore", UserWarning)
-        warnings.simplefilter("ignore", NotConvergedWarning)
-        for i in range(config.instances):
-            m = garnet(config.S, config.A, config.S, config.gamma, seed=rng, dirichlet=0.5)
-            for d in config.dims:
-                state = rng.bit_generator.state
-                coarse, _ = perturbation_set(m, d, config.coarse, rng)
-                rng.bit_generator.state = state  # same perturbation kernels for the fine reference
-                fine, _ = perturbation_set(m, d, config.fine, rng)
-                for search in SEARCHES:
-                    r = iwocs(m, coarse, eps=1e-6, search=search, max_iterations=15, seed=int(rng.integers(2**31)))
-                    truth = true_worst_case(m, r.policy, fine)
-                    rows.append(dict(panel="search", instance=i, d=d, search=search, reported=r.value, truth=truth,
-                                     overstatement=r.value - truth, bracket=r.upper - r.value,
-                                     iterations=r.iterations, stalled=bool(r.stalled)))
-            for name, U in (("L1", L1Ball(m.P, 0.5)), ("KL", KLBall(m.P, 0.1))):
-                v_star = robust_value_iteration(m, U, tol=1e-11).value
-                variants = [("exact", None, 0.0)] + [("backups", k, 0.0) for k in config.backups] + \
-                           [("noise", None, s) for s in config.noises]
-                for kind, k, sigma in variants:
-                    r = iwocs(m, U, eps=1e-6, inner_backups=k, q_noise=sigma, max_iterations=30,
-                              seed=int(rng.integers(2**31)))
-                    rows.append(dict(panel="inner", instance=i, set=name, variant=kind, backups=k or 0,
-                                     sigma=sigma, lower=r.lower, upper=r.upper, v_star=v_star,
-                                     lower_violation=r.lower - v_star > 1e-9, upper_violation=v_star - r.upper > 1e-9,
-                                     iterations=r.iterations, converged=bool(r.converged)))
-    return pd.DataFrame(rows)
+    # non-convergence and stalls are recorded in the rows (stalled, converged, n_not_converged)
+    for i in range(config.instances):
+        m = garnet(config.S, config.A, config.S, config.gamma, seed=rng, dirichlet=0.5)
+        for d in config.dims:
+            state = rng.bit_generator.state
+            coarse, _ = perturbation_set(m, d, config.coarse, rng)
+            rng.bit_generator.state = state  # same perturbation kernels for the fine reference
+            fine, _ = perturbation_set(m, d, config.fine, rng)
+            for search in SEARCHES:
+                r = iwocs(m, coarse, eps=1e-6, search=search, max_iterations=15, seed=int(rng.integers(2**31)))
+                truth = true_worst_case(m, r.policy, fine)
+                rows.append(dict(panel="search", instance=i, d=d, search=search, reported=r.value, truth=truth,
+                                 overstatement=r.value - truth, bracket=r.upper - r.value,
+                                 iterations=r.iterations, stalled=bool(r.stalled),
+                                 **{N_NOT_CONVERGED: not_converged(r)}))
+        for name, U in (("L1", L1Ball(m.P, 0.5)), ("KL", KLBall(m.P, 0.1))):
+            v_star = robust_value_iteration(m, U, tol=1e-11).value
+            variants = [("exact", None, 0.0)] + [("backups", k, 0.0) for k in config.backups] + \
+                       [("noise", None, s) for s in config.noises]
+            for kind, k, sigma in variants:
+                r = iwocs(m, U, eps=1e-6, inner_backups=k, q_noise=sigma, max_iterations=30,
+                          seed=int(rng.integers(2**31)))
+                rows.append(dict(panel="inner", instance=i, set=name, variant=kind, backups=k or 0,
+                                 sigma=sigma, lower=r.lower, upper=r.upper, v_star=v_star,
+                                 lower_violation=r.lower - v_star > 1e-9, upper_violation=v_star - r.upper > 1e-9,
+                                 iterations=r.iterations, converged=bool(r.converged),
+                                 **{N_NOT_CONVERGED: not_converged(r)}))
+    return with_fit_counts(rows)
 
 
 TOL = 1e-8

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from experiments.references import KUHN_MMD_SEARCH_EXPLOITABILITY
-from experiments.core import Claim, ConfigError, Measurement
+from experiments.claims import Claim, Measurement
+from experiments.registry import ConfigError
 from games import cfr, check_game_spec, expected_return, exploitability, load_game, mmd_search, uniform_policy
 from theory.rates import Interval, mean_ci
 
@@ -26,7 +27,7 @@ CAPTION = ("Exploitability of the searched joint policy divided by the blueprint
            "action values, uniform magnet; rows alpha, columns eta. Top: uniform blueprint; bottom: 10 CFR+ "
            "iterations.")
 GAMES_FROM_CONFIG = True
-"""``Config.games`` follows the pipeline's ``games`` config key (see ``experiments.core.GAMES_ENV``)."""
+"""``Config.games`` follows the pipeline's ``games`` config key (see ``experiments.registry.GAMES_ENV``)."""
 
 
 @dataclass(frozen=True)

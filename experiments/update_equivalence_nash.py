@@ -9,7 +9,7 @@ Leduc use the Leduc iteration budget and the annealing schedule :math:`\alpha_0 
 Behavioural MMD (last iterate) with the MMD paper's two Nash schedules — annealing
 (:math:`\alpha_t=\alpha_0/\sqrt t`, :math:`\eta_t=\eta_0/\sqrt t`; Kuhn 1/1, Leduc 5/1) and a moving magnet
 (:math:`\alpha=1,\eta=0.1,\gamma_m=0.05`), the latter also with the authors' probability floor (``floor=1e-10``,
-``ssokota/mmd``'s ``project``; see :mod:`games.mirror_descent`) — against CFR and CFR+ (average strategy;
+``ssokota/mmd``'s ``project``; see :mod:`games.efg.mmd`) — against CFR and CFR+ (average strategy;
 simultaneous as in the reference values, and alternating CFR+). Exploitability is NashConv/2, exact.
 
 The re-implementation's moving-magnet values are those of the floored update: with the floor we reproduce Kuhn's
@@ -24,7 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim, ConfigError, Measurement
+from experiments.claims import Claim, Measurement
+from experiments.registry import ConfigError
 from games import cfr, check_game_spec, load_game, mmd
 from theory.rates import Interval, loglog_slope
 
@@ -34,7 +35,7 @@ CAPTION = ("Exact exploitability against iterations: behavioural MMD last iterat
            "CFR+ also alternating).")
 
 GAMES_FROM_CONFIG = True
-"""``Config.games`` follows the pipeline's ``games`` config key (see ``experiments.core.GAMES_ENV``)."""
+"""``Config.games`` follows the pipeline's ``games`` config key (see ``experiments.registry.GAMES_ENV``)."""
 ANNEAL = {"kuhn_poker": (1.0, 1.0), "leduc_poker": (5.0, 1.0)}
 """(alpha_0, eta_0) of the annealing schedule per game (the MMD paper's values; (1, 1) for other games)."""
 # Exploitability at t = 1000 from an independent re-implementation of the MMD paper's experiments, given to

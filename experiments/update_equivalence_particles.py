@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim
+from experiments.claims import Claim
 from games import expected_return, md_search, tiny_hanabi, uniform_policy
-from games.search import exact_action_values, sampled_action_values
+from games.efg.search import exact_action_values, sampled_action_values
 from theory.rates import fit_loglog_slope, mean_ci
 
 TITLE = "Algorithm 1 converges to the exact update as particles grow (tiny Hanabi)"

@@ -16,9 +16,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from experiments.core import Claim
+from experiments.claims import Claim
 from games import kuhn_poker, mmd, perturbed_rps
-from games.evaluation import action_values, policy_to_sequence, sequence_form
+from games.efg.evaluation import action_values, policy_to_sequence, sequence_form
+from games.efg.learners import at_iterations
 from theory.rates import Interval
 
 TITLE = "MMD converges to quantal response equilibria (RPS, Kuhn)"
@@ -94,7 +95,7 @@ def run(config: Config, seed: int, device: str) -> pd.DataFrame:
                                  max_error=float(np.abs(p[b] - ref[b]).max())))
 
     r = mmd(g, al, eta=al, form="behavioural", iterations=config.rps_iterations, record_at=_grid(config.rps_iterations),
-            callback=rps_cb, device=device)
+            callback=at_iterations(_grid(config.rps_iterations), rps_cb), device=device)
     for b, a in enumerate(al):
         rows.append(dict(panel="rps_final", alpha=a, exploitability=float(r.exploitability[b])))
     k = kuhn_poker()
@@ -111,7 +112,8 @@ def run(config: Config, seed: int, device: str) -> pd.DataFrame:
                 rows.append(dict(panel="kuhn_qre", alpha=a, iteration=t,
                                  distance=float(max(np.abs(p0 - qre0).max(), np.abs(p1 - qre1).max()))))
 
-    rk = mmd(k, al, iterations=config.kuhn_iterations, record_at=_grid(config.kuhn_iterations), callback=kuhn_cb,
+    rk = mmd(k, al, iterations=config.kuhn_iterations, record_at=_grid(config.kuhn_iterations),
+             callback=at_iterations(_grid(config.kuhn_iterations), kuhn_cb),
              device=device)
     for j, t in enumerate(rk.record_iterations):
         for b, a in enumerate(al):
@@ -130,7 +132,8 @@ def run(config: Config, seed: int, device: str) -> pd.DataFrame:
         rows.append(dict(panel="aqre", alpha=a, iteration=t, residual=res))
 
     ra = mmd(k, a, eta=a * config.aqre_eta_ratio, form="behavioural", iterations=config.aqre_iterations,
-             record_at=_grid(config.aqre_iterations), callback=aqre_cb, device=device)
+             record_at=_grid(config.aqre_iterations),
+             callback=at_iterations(_grid(config.aqre_iterations), aqre_cb), device=device)
     p0, p1 = kuhn_sequence_vector(k, ra.policy)
     distance = float(max(np.abs(p0 - qre0).max(), np.abs(p1 - qre1).max()))
     rows.append(dict(panel="aqre_vs_rnf", alpha=a, distance=distance,

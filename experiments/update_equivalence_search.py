@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim, Measurement
+from experiments.claims import Claim, Measurement
 from games import TabularPolicy, expected_return, md_search, search, tiny_hanabi, uniform_policy
 from theory.rates import Interval
 

@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from experiments.core import Claim, Measurement
+from experiments.claims import Claim, Measurement
 from games import tiny_hanabi
-from games.evaluation import action_values, expected_payoffs, sequence_form
-from games.mirror_descent import md_local_update
+from games.efg.evaluation import action_values, expected_payoffs, sequence_form
+from games.efg.mmd import md_local_update
 from theory.rates import Interval, mean_ci
 
 TITLE = "Mirror descent never lowers the return for small steps (tiny Hanabi)"
@@ -37,7 +37,6 @@ class Config:
 
 
 CONFIGS = {"smoke": Config(blueprints=20), "quick": Config(), "full": Config(blueprints=5000)}
-SEEDS = {"smoke": 1, "quick": 2, "full": 5}
 
 
 def run(config: Config, seed: int, device: str) -> pd.DataFrame:

@@ -25,13 +25,13 @@ Algorithm 1 runs outside its theory in both panels, as in the paper.
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim, Measurement
+from experiments.claims import Claim, Measurement
+from experiments.fits import N_NOT_CONVERGED, not_converged, with_fit_counts
 from theory import eag, extragradient, vr_extragradient, vr_halpern, vr_halpern_inexact
 from theory.operators import authors_setup, lipschitz_constants, matrix_game
 from theory.rates import mean_ci
@@ -98,14 +98,14 @@ def run(config: Config, seed: int, device: str) -> pd.DataFrame:
                                                            "uncharged_inner_start": True}))
         for constants, method, counting, kwargs in jobs:
             op.reset_calls()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # budget exhaustion and out-of-theory steps are expected
-                res = METHODS[method][1](op, x0, eps=1e-12, max_calls=epochs * op.n, seed=seed,
-                                         check_every=every, **kwargs)
+            # budget exhaustion (counted in the rows) and out-of-theory steps are expected
+            res = METHODS[method][1](op, x0, eps=1e-12, max_calls=epochs * op.n, seed=seed,
+                                     check_every=every, **kwargs)
             for c, r in zip(res.calls, res.residuals):
                 rows.append(dict(panel=panel, orientation=orientation, constants=constants, method=method,
-                                 counting=counting, epoch=c / op.n, residual=r, eta=res.eta, n=op.n))
-    return pd.DataFrame(rows)
+                                 counting=counting, epoch=c / op.n, residual=r, eta=res.eta, n=op.n,
+                                 **{N_NOT_CONVERGED: not_converged(res)}))
+    return with_fit_counts(rows)
 
 
 def _final(frame, panel, orientation, constants, method, counting="charged"):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim
+from experiments.claims import Claim
 from theory import halpern, vr_halpern
 from theory.operators import random_least_squares
 from theory.rates import fit_loglog_slope

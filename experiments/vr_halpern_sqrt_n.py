@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from experiments.core import Claim, Measurement
+from experiments.claims import Claim, Measurement
 from theory import halpern, vr_halpern
 from theory.operators import random_least_squares
 from theory.rates import fit_loglog_slope

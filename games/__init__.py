@@ -1,45 +1,67 @@
-"""Games: extensive-form games compiled to sequence form, exact evaluators, MMD/CFR learners and
-update-equivalence search (Sokota et al., ICLR 2024), PettingZoo environments.
+"""Games, in three families with one subpackage each, and their environments.
 
-Public API (shared/DESIGN.md): ``kuhn_poker``, ``leduc_poker``, ``tiny_hanabi``, ``uniform_policy``,
-``expected_return``, ``exploitability``, ``solve_zero_sum``, ``mmd``, ``md_search``, ``mmd_search``,
-``from_openspiel`` (any finite two-player perfect-recall OpenSpiel game), ``load_game`` (games by config name);
-Markov games: ``MarkovGame``, ``marginal_mdp``, ``soft_nash``, ``markov_nash_conv`` (``games.markov_game.nash_conv``;
-``games.nash_conv`` is the extensive-form one), ``sample_demonstrations``, ``mamql`` and its baselines.
+- :mod:`games.efg` -- extensive-form games: declarative trees compiled to sequence form, normal-form games,
+  Kuhn/Leduc poker and tiny Hanabi, exact evaluators (expected return, best response, NashConv, the
+  sequence-form LP), the learners CFR/CFR+ and MMD (with stepping objects :class:`~games.efg.cfr.CFRSolver` and
+  :class:`~games.efg.mmd.MMDSolver`), update-equivalence search (Sokota et al., ICLR 2024), the OpenSpiel bridge
+  and the game registry.
+- :mod:`games.markov` -- n-agent general-sum Markov games: the model, marginal MDPs and exact NashConv
+  (``markov_nash_conv``), soft (logit) Nash equilibria, demonstrations, torch-batched simulation, instance
+  generators and multi-agent inverse Q-learning (MAMQL) with its baselines.
+- :mod:`games.population` -- population-varying games: the congestion family, MRA latent policy sets
+  (``games.mra`` is :mod:`games.population.mra`) and the relational latent soft actor-critic
+  (:mod:`games.population.sac`).
+- :mod:`games.envs` -- PettingZoo environments (AEC for extensive-form games, Parallel for Markov games and the
+  resource grid).
+
+The families import one another only through declared shared modules (the import-linter contracts in
+``pyproject.toml``). Every name below is exported lazily (PEP 562, :mod:`theory.lazy`): ``from games import
+kuhn_poker`` imports :mod:`games.efg.poker` and what it needs, nothing else, so a pipeline job records and
+depends on only the sources it uses.
 """
-from games.extensive_form import (Chance, Decision, ExtensiveFormGame, GameError, PayoffShapeError,
-                                  PerfectRecallError, PolicyError, TabularPolicy, Terminal, uniform_policy,
-                                  validate_policy)
-from games.evaluation import (best_response, expected_return, exploitability, nash_conv, policy_to_sequence,
-                              sequence_to_policy, solve_zero_sum)
-from games.cfr import cfr
-from games.learner import LearnerResult
-from games.mirror_descent import md_local_update, mmd, mmd_local_update
-from games.normal_form import normal_form_game, perturbed_rps
-from games.poker import kuhn_poker, leduc_poker
-from games.search import md_search, mmd_search, search
-from games.tiny_hanabi import TinyHanabi, tiny_hanabi
-from games.markov_game import (BatchedMarkovGame, Demonstrations, MarkovGame, SoftNashResult, agent_values,
-                               marginal_mdp, sample_demonstrations, soft_nash, stack_games)
-from games.markov_game import nash_conv as markov_nash_conv
-from games.markov_games import bimatrix_markov_game, gems_game, random_markov_game
-from games.mamql import (IRLResult, RewardRecovery, behaviour_cloning, demonstration_data, expert_data,
-                         independent_iq_learn, ma_airl, mamql, policy_kl, reward_recovery)
-from games.openspiel import OpenSpielCompileError, from_openspiel, from_openspiel_policy, to_openspiel_policy
-from games.registry import GAME_FORMS, GameSpecError, check_game_spec, load_game
+from theory.lazy import lazy_exports
 
-from games import mra, population  # noqa: E402  (MRA: population-varying games, latent policy sets)
-
-__all__ = [
-    "Chance", "Decision", "ExtensiveFormGame", "GameError", "PayoffShapeError", "PerfectRecallError", "PolicyError",
-    "LearnerResult", "TabularPolicy", "Terminal", "cfr", "md_local_update", "mmd", "mmd_local_update", "TinyHanabi",
-    "best_response", "expected_return", "exploitability", "kuhn_poker", "leduc_poker", "md_search", "mmd_search",
-    "nash_conv", "search", "normal_form_game", "perturbed_rps", "policy_to_sequence", "sequence_to_policy",
-    "solve_zero_sum", "tiny_hanabi", "uniform_policy", "validate_policy", "GAME_FORMS", "GameSpecError",
-    "OpenSpielCompileError", "check_game_spec", "from_openspiel", "from_openspiel_policy", "load_game",
-    "to_openspiel_policy", "MarkovGame", "SoftNashResult", "Demonstrations", "BatchedMarkovGame", "marginal_mdp",
-    "soft_nash", "markov_nash_conv", "agent_values", "sample_demonstrations", "stack_games", "random_markov_game",
-    "bimatrix_markov_game", "gems_game", "IRLResult", "RewardRecovery", "mamql", "behaviour_cloning",
-    "independent_iq_learn", "ma_airl", "expert_data", "demonstration_data", "reward_recovery", "policy_kl", "mra",
-    "population",
-]
+_EXPORTS = {
+    "cfr": "games.efg.cfr", "CFRSolver": "games.efg.cfr",
+    "best_response": "games.efg.evaluation", "expected_return": "games.efg.evaluation",
+    "exploitability": "games.efg.evaluation", "nash_conv": "games.efg.evaluation",
+    "policy_to_sequence": "games.efg.evaluation", "sequence_to_policy": "games.efg.evaluation",
+    "solve_zero_sum": "games.efg.evaluation", "ZeroSumSolution": "games.efg.evaluation",
+    "LearnerResult": "games.efg.learners",
+    "md_local_update": "games.efg.mmd", "mmd": "games.efg.mmd", "mmd_local_update": "games.efg.mmd",
+    "MMDSolver": "games.efg.mmd",
+    "Chance": "games.efg.model", "Decision": "games.efg.model", "ExtensiveFormGame": "games.efg.model",
+    "GameError": "games.efg.model", "PayoffShapeError": "games.efg.model", "PerfectRecallError": "games.efg.model",
+    "Terminal": "games.efg.model",
+    "normal_form_game": "games.efg.normal_form", "perturbed_rps": "games.efg.normal_form",
+    "OpenSpielCompileError": "games.efg.openspiel", "from_openspiel": "games.efg.openspiel",
+    "from_openspiel_policy": "games.efg.openspiel", "to_openspiel_policy": "games.efg.openspiel",
+    "kuhn_poker": "games.efg.poker", "leduc_poker": "games.efg.poker",
+    "PolicyError": "games.efg.policy", "TabularPolicy": "games.efg.policy", "uniform_policy": "games.efg.policy",
+    "validate_game_policy": "games.efg.policy",
+    "GAME_FORMS": "games.efg.registry", "GameSpecError": "games.efg.registry",
+    "check_game_spec": "games.efg.registry", "load_game": "games.efg.registry",
+    "md_search": "games.efg.search", "mmd_search": "games.efg.search", "search": "games.efg.search",
+    "SequenceFormTensors": "games.efg.sequence_form",
+    "TinyHanabi": "games.efg.tiny_hanabi", "tiny_hanabi": "games.efg.tiny_hanabi",
+    "behaviour_cloning": "games.markov.baselines", "independent_iq_learn": "games.markov.baselines",
+    "ma_airl": "games.markov.baselines",
+    "Demonstrations": "games.markov.demonstrations", "sample_demonstrations": "games.markov.demonstrations",
+    "random_markov_game": "games.markov.instances", "bimatrix_markov_game": "games.markov.instances",
+    "gems_game": "games.markov.instances",
+    "IRLResult": "games.markov.irl", "expert_data": "games.markov.irl", "demonstration_data": "games.markov.irl",
+    "mamql": "games.markov.mamql",
+    "marginal_mdp": "games.markov.marginal", "markov_nash_conv": "games.markov.marginal",
+    "agent_values": "games.markov.marginal",
+    "MarkovGame": "games.markov.model", "stack_games": "games.markov.model",
+    "MarkovGameTensors": "games.markov.model",
+    "RewardRecovery": "games.markov.recovery", "reward_recovery": "games.markov.recovery",
+    "policy_kl": "games.markov.recovery", "policy_tv": "games.markov.recovery",
+    "BatchedMarkovGame": "games.markov.simulation",
+    "SoftNashResult": "games.markov.solvers", "soft_nash": "games.markov.solvers",
+}
+_SUBMODULES = {
+    "efg": "games.efg", "markov": "games.markov", "population": "games.population", "envs": "games.envs",
+    "mra": "games.population.mra",
+}
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, _SUBMODULES)

@@ -5,7 +5,7 @@ import itertools
 
 import numpy as np
 
-from games.extensive_form import Chance, Terminal
+from games.efg.model import Chance, Terminal
 
 
 def tree_value(node, policy):

@@ -38,8 +38,8 @@ def _entry_points():
     from theory.operators import random_least_squares
 
     from games.envs import markov_game_env
-    from games.extensive_form import Terminal
-    from games.markov_games import random_markov_game
+    from games.efg.model import Terminal
+    from games.markov.instances import random_markov_game
     from mdp import bellman_residual
     from mdp.constrained import lagrangian, thresholds_between, two_stage_actor_critic
     from mdp.envs.recommender import short_video_cmdp

@@ -1,11 +1,11 @@
-"""The verdict rule of experiments.core.Claim on crafted intervals, and the intervals behind it."""
+"""The verdict rule of experiments.claims.Claim on crafted intervals, and the intervals behind it."""
 import math
 
 import numpy as np
 import pytest
 from scipy import stats
 
-from experiments.core import Claim, Measurement, TheoremViolation, verdict_counts
+from experiments.claims import Claim, Measurement, TheoremViolation, verdict_counts
 from theory.rates import Interval, bootstrap_ci, fit_loglog_slope, mean_ci
 
 
@@ -96,33 +96,33 @@ def _fake_experiment(monkeypatch, claims, tmp_path):
 
     import pandas as pd
 
-    from experiments import core
+    from experiments import runner
 
     mod = types.SimpleNamespace(claims=lambda frame, config: claims, TITLE="fake")
-    monkeypatch.setattr(core, "get_experiment", lambda name: mod)
-    monkeypatch.setattr(core, "get_config", lambda name, scale: None)
+    monkeypatch.setattr(runner, "get_experiment", lambda name: mod)
+    monkeypatch.setattr(runner, "get_config", lambda name, scale: None)
     seed = tmp_path / "seed0.parquet"
     pd.DataFrame({"x": [1.0]}).to_parquet(seed)
-    return core, [seed]
+    return runner, [seed]
 
 
 def test_aggregate_refuses_a_contradicted_claim_without_a_cause(monkeypatch, tmp_path):
     """A verdict against a paper must say why: without a cause, aggregate stops (quick and full scales)."""
     import warnings
 
-    from experiments.core import UnexplainedVerdict
+    from experiments.claims import UnexplainedVerdict
 
     bad = Claim.at_least("rate", Interval(0.1, 0.05, 0.2), 1.0)          # whole CI below the limit
     assert bad.verdict == "contradicted"
-    core, inputs = _fake_experiment(monkeypatch, [bad], tmp_path)
+    runner, inputs = _fake_experiment(monkeypatch, [bad], tmp_path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for scale in ("quick", "full"):
             with pytest.raises(UnexplainedVerdict, match="rate"):
-                core.aggregate("fake", scale, inputs)
+                runner.aggregate("fake", scale, inputs)
         explained = Claim.at_least("rate", Interval(0.1, 0.05, 0.2), 1.0, cause="one seed; parity shown in test_x")
-        core, inputs = _fake_experiment(monkeypatch, [explained], tmp_path)
-        _, out = core.aggregate("fake", "quick", inputs, claims_out=tmp_path / "c.json")
+        runner, inputs = _fake_experiment(monkeypatch, [explained], tmp_path)
+        _, out = runner.aggregate("fake", "quick", inputs, claims_out=tmp_path / "c.json")
     import json
 
     written = json.loads((tmp_path / "c.json").read_text())["claims"][0]
@@ -133,21 +133,21 @@ def test_smoke_scale_names_itself_as_the_cause_and_supported_claims_carry_none(m
     import json
     import warnings
 
-    from experiments.core import SMOKE_CAUSE
+    from experiments.claims import SMOKE_CAUSE
 
-    core, inputs = _fake_experiment(monkeypatch, [Claim.at_least("a", Interval(0.1, 0.05, 0.2), 1.0),
+    runner, inputs = _fake_experiment(monkeypatch, [Claim.at_least("a", Interval(0.1, 0.05, 0.2), 1.0),
                                                   Claim.at_least("b", Interval(2.0, 1.5, 2.5), 1.0, cause="unused")],
                                     tmp_path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        core.aggregate("fake", "smoke", inputs, claims_out=tmp_path / "c.json")
+        runner.aggregate("fake", "smoke", inputs, claims_out=tmp_path / "c.json")
     a, b = json.loads((tmp_path / "c.json").read_text())["claims"]
     assert a["cause"] == SMOKE_CAUSE and a["verdict"] == "contradicted"
     assert b["verdict"] == "supported" and b["cause"] == ""
 
 
 def test_sample_cause_only_explains_an_interval_that_straddles_the_limit():
-    from experiments.core import sample_cause
+    from experiments.claims import sample_cause
 
     assert sample_cause(Interval(0.1, -0.2, 0.4), 0.0, 3) == \
         "sample: 3 seeds; the interval [-0.2, 0.4] contains the limit 0"

@@ -26,7 +26,8 @@ def test_guide_code_runs(tmp_path, monkeypatch, capsys):
 def test_guide_game_runs_in_the_pipeline(tmp_path, monkeypatch):
     """The guide's `python:my_games:three_card_poker` spec feeds update_equivalence_nash through the same
     environment variable the Snakefile sets, and the game list is part of the config (and its hash)."""
-    from experiments.core import GAMES_ENV, aggregate, config_hash, get_config, run_one
+    from experiments.registry import GAMES_ENV, config_hash, get_config
+    from experiments.runner import aggregate, run_one
 
     (tmp_path / "my_games.py").write_text(_python_blocks()[0])
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -44,7 +45,7 @@ def test_guide_game_runs_in_the_pipeline(tmp_path, monkeypatch):
 
 
 def test_bad_game_list_is_refused(monkeypatch):
-    from experiments.core import GAMES_ENV, ConfigError, get_config
+    from experiments.registry import ConfigError, GAMES_ENV, get_config
 
     monkeypatch.setenv(GAMES_ENV, '["kuhn_poker", "chess"]')
     with pytest.raises(ConfigError, match="'chess' is not an allowed form; allowed: kuhn_poker, leduc_poker"):
@@ -63,7 +64,7 @@ def test_bad_game_list_is_refused(monkeypatch):
 def test_schema_pattern_is_the_registry_pattern():
     import yaml
 
-    from games.registry import GAME_PATTERN
+    from games.efg.registry import GAME_PATTERN
 
     schema = yaml.safe_load((GUIDE.parents[1] / "workflow" / "schemas" / "config.schema.yaml").read_text())
     assert schema["properties"]["games"]["oneOf"][1]["items"]["pattern"] == GAME_PATTERN

@@ -2,7 +2,7 @@
 import re
 from pathlib import Path
 
-from experiments.core import experiment_names
+from experiments.registry import experiment_names
 
 ROOT = Path(__file__).resolve().parents[1]
 

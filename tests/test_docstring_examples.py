@@ -34,7 +34,7 @@ MODULES = _modules()
 
 
 def test_the_discovery_finds_the_known_examples():
-    assert {"mdp.multiobjective.cmorl", "mdp.multiobjective.fronts", "mdp.planning", "games.openspiel",
+    assert {"mdp.multiobjective.cmorl", "mdp.multiobjective.fronts", "mdp.planning", "games.efg.openspiel",
             "mdp.constrained.lagrangian", "theory.monotone"} <= set(MODULES)
 
 

@@ -6,7 +6,8 @@ import sys
 import pandas as pd
 import pytest
 
-from experiments import core
+from experiments import devices, registry, runner
+from experiments.claims import VERDICTS, Claim
 
 
 def _cli(*args, cwd=None):
@@ -18,12 +19,12 @@ def test_list_names_every_experiment():
     out = _cli("list")
     assert out.returncode == 0
     names = out.stdout.split()
-    assert "planning" in names and names == core.experiment_names()
+    assert "planning" in names and names == registry.experiment_names()
 
 
 def test_every_experiment_has_all_scales_and_metadata():
-    for name in core.experiment_names():
-        d = core.describe(name)
+    for name in registry.experiment_names():
+        d = registry.describe(name)
         assert set(d["scales"]) >= {"smoke", "quick", "full"}, name
         assert d["title"] and d["caption"], name
 
@@ -53,8 +54,8 @@ def test_run_aggregate_plot_roundtrip(tmp_path):
 
 
 def test_same_seed_same_table():
-    a = core.run_one("planning", "smoke", 3, "cpu")
-    b = core.run_one("planning", "smoke", 3, "cpu")
+    a = runner.run_one("planning", "smoke", 3, "cpu")
+    b = runner.run_one("planning", "smoke", 3, "cpu")
     pd.testing.assert_frame_equal(a, b)
 
 
@@ -63,8 +64,8 @@ def test_bad_name_scale_device_are_clear_errors():
     assert r.returncode == 2 and "unknown experiment 'nope'" in r.stderr and "planning" in r.stderr
     r = _cli("run", "planning", "--scale", "huge", "--out", "/tmp/x.parquet")
     assert r.returncode == 2 and "invalid choice" in r.stderr
-    with pytest.raises(core.ConfigError, match="device must be one of"):
-        core.resolve_device("tpu")
+    with pytest.raises(registry.ConfigError, match="device must be one of"):
+        devices.resolve_device("tpu")
 
 
 def test_cuda_request_without_gpu_fails_early():
@@ -72,31 +73,31 @@ def test_cuda_request_without_gpu_fails_early():
 
     if torch.cuda.is_available():
         pytest.skip("a GPU is present")
-    with pytest.raises(core.ConfigError, match="cuda"):
-        core.run_one("planning", "smoke", 0, "cuda")
+    with pytest.raises(registry.ConfigError, match="cuda"):
+        runner.run_one("planning", "smoke", 0, "cuda")
 
 
-@pytest.mark.parametrize("name", core.experiment_names())
+@pytest.mark.parametrize("name", registry.experiment_names())
 def test_every_experiment_at_smoke_scale_keeps_its_theorems(name, tmp_path):
     """Every experiment through the real run -> aggregate -> plot path at smoke scale.
 
-    ``core.aggregate`` raises :class:`core.TheoremViolation` when a ``theorem=True`` claim (an inequality
+    ``runner.aggregate`` raises :class:`TheoremViolation` when a ``theorem=True`` claim (an inequality
     that must hold at any scale: sandwich bounds, contraction bounds, exact reference values) is
     contradicted, so this fails on a broken theorem, not only on broken plumbing.
     """
     import warnings
 
     paths = []
-    for seed in range(core.seeds_for(name, "smoke")):
+    for seed in range(registry.seeds_for(name, "smoke")):
         paths.append(tmp_path / f"seed{seed}.parquet")
-        core.run_one(name, "smoke", seed, "cpu", paths[-1])
+        runner.run_one(name, "smoke", seed, "cpu", paths[-1])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        frame, claims = core.aggregate(name, "smoke", paths, tmp_path / "all.parquet", tmp_path / "c.json")
-        fig = core.make_figure(name, "smoke", tmp_path / "all.parquet", tmp_path / "fig.pdf")
+        frame, claims = runner.aggregate(name, "smoke", paths, tmp_path / "all.parquet", tmp_path / "c.json")
+        fig = runner.make_figure(name, "smoke", tmp_path / "all.parquet", tmp_path / "fig.pdf")
     assert len(frame) > 0 and fig
-    assert claims and all(isinstance(c, core.Claim) for c in claims)
-    assert all(c.verdict in core.VERDICTS for c in claims)
+    assert claims and all(isinstance(c, Claim) for c in claims)
+    assert all(c.verdict in VERDICTS for c in claims)
     assert not [c.name for c in claims if c.theorem and c.verdict == "contradicted"]
 
 
@@ -104,7 +105,6 @@ def test_claim_json_has_no_infinities():
     """Open ends and unbounded intervals are written as null: Typst's JSON parser rejects Infinity."""
     import json
 
-    from experiments.core import Claim
     from theory.rates import Interval
 
     c = Claim.at_least("x", Interval.unknown(2.0), 1.0)
@@ -113,18 +113,18 @@ def test_claim_json_has_no_infinities():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", core.experiment_names())
+@pytest.mark.parametrize("name", registry.experiment_names())
 def test_every_experiment_at_quick_scale_keeps_its_theorems(name, tmp_path):
     """The quick scale (what `snakemake` runs by default): no theorem claim is contradicted."""
     import warnings
 
     paths = []
-    for seed in range(core.seeds_for(name, "quick")):
+    for seed in range(registry.seeds_for(name, "quick")):
         paths.append(tmp_path / f"seed{seed}.parquet")
-        core.run_one(name, "quick", seed, "cpu", paths[-1])
+        runner.run_one(name, "quick", seed, "cpu", paths[-1])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        _, claims = core.aggregate(name, "quick", paths)
+        _, claims = runner.aggregate(name, "quick", paths)
     assert not [c.name for c in claims if c.theorem and c.verdict == "contradicted"]
     # every verdict against a paper says why (aggregate itself refuses a contradicted claim without a cause)
     assert not [c.name for c in claims if c.verdict != "supported" and not c.cause.strip()]

@@ -5,7 +5,7 @@ import pytest
 
 import theory
 from experiments.__main__ import main as cli
-from games.extensive_form import Terminal
+from games.efg.model import Terminal
 from mdp import FiniteHorizonMDP, TabularMDP, bellman_residual
 from mdp.generators import garnet
 from theory.operators import least_squares, random_least_squares

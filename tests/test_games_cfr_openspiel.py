@@ -4,7 +4,7 @@
   plus=True)`` (alternating, regret clipping, linear averaging) is its C++ ``CFRPlusSolver``;
   ``cfr(g, n, alternating=False, plus=p)`` is its Python ``_CFRSolver(alternating_updates=False,
   regret_matching_plus=p, linear_averaging=p)`` (the simultaneous variants of update_equivalence_nash).
-* Games: Leduc (the declarative tree of games.poker) and compiled catalogue games, plus copies with perturbed
+* Games: Leduc (the declarative tree of games.efg.poker) and compiled catalogue games, plus copies with perturbed
   payoffs (OpenSpiel's ``add_noise`` transform: every terminal payoff moved by a uniform draw in
   [-epsilon, epsilon], zero-sum kept), which have no exact ties in the regrets.
 * Where the average policies separate, the cause is measured here too: a *round-off twin* of our own run (the
@@ -24,7 +24,7 @@ import pytest
 pyspiel = pytest.importorskip("pyspiel")
 
 from games import cfr, leduc_poker  # noqa: E402
-from games.openspiel import CATALOGUE, from_openspiel, from_openspiel_policy  # noqa: E402
+from games.efg.openspiel import CATALOGUE, from_openspiel, from_openspiel_policy  # noqa: E402
 
 
 def _noisy(name):
@@ -140,5 +140,5 @@ def test_leduc_at_1000_iterations_differs_from_openspiel_only_by_amplified_round
     assert d_twin > 1e-4                      # the dynamics itself separates runs with different rounding
     assert d_os <= 10 * d_twin                # OpenSpiel is no further than our own round-off twin
     e_os = pyspiel.exploitability(og, pyspiel.TabularPolicy(
-        __import__("games.openspiel", fromlist=["to_openspiel_policy"]).to_openspiel_policy(g, ref).to_dict()))
+        __import__("games.efg.openspiel", fromlist=["to_openspiel_policy"]).to_openspiel_policy(g, ref).to_dict()))
     assert r.average_exploitability == pytest.approx(e_os, rel=0.02)

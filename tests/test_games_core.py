@@ -8,7 +8,7 @@ import games
 from games import (Chance, Decision, GameError, PayoffShapeError, PerfectRecallError, PolicyError, TabularPolicy,
                    Terminal, best_response, expected_return, exploitability, kuhn_poker, leduc_poker, nash_conv,
                    normal_form_game, perturbed_rps, solve_zero_sum, tiny_hanabi, uniform_policy)
-from games.evaluation import policy_to_sequence, sequence_to_policy
+from games.efg.evaluation import policy_to_sequence, sequence_to_policy
 from experiments.references import (KUHN_UNIFORM_EXPLOITABILITY, KUHN_VALUE, LEDUC_UNIFORM_EXPLOITABILITY,
                                      LEDUC_VALUE, TINY_HANABI_OPTIMA)
 from games_reference import pure_strategies, tree_value
@@ -60,10 +60,10 @@ def test_kuhn_nash_family(a):
 
 def test_lp_values():
     k = solve_zero_sum(kuhn_poker())
-    assert k.value == pytest.approx(KUHN_VALUE, abs=1e-9) and k.exploitability < 1e-9 and k.converged
+    assert k.value == pytest.approx(KUHN_VALUE, abs=1e-9) and k.residual < 1e-9 and k.converged
     assert k.solver == "scipy-highs"
     l = solve_zero_sum(leduc_poker())
-    assert l.value == pytest.approx(LEDUC_VALUE, abs=1e-7) and l.exploitability < 1e-8
+    assert l.value == pytest.approx(LEDUC_VALUE, abs=1e-7) and l.residual < 1e-8
     r = solve_zero_sum(perturbed_rps())
     assert r.value == pytest.approx(0.5, abs=1e-9)
     np.testing.assert_allclose(r.policy.probs[0][0], [1 / 7, 3 / 7, 3 / 7], atol=1e-8)

@@ -77,7 +77,7 @@ def test_uniform_policy_is_exact():
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 def test_behavioural_form_of_unreached_rows_is_an_exact_uniform_row(dtype):
     """Where the parent sequence has no mass the behavioural form is uniform: 1/k in the requested dtype."""
-    from games.evaluation import behavioural_form
+    from games.efg.evaluation import behavioural_form
 
     g = _indifferent_game()
     T = g.tensors("cpu", dtype)

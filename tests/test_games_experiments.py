@@ -1,7 +1,7 @@
 """Reproducibility of the update-equivalence experiments (their smoke runs are in test_experiments_cli)."""
 import pytest
 
-from experiments.core import run_one
+from experiments.runner import run_one
 
 
 def test_same_seed_same_numbers():

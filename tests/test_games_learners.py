@@ -6,7 +6,7 @@ from scipy.optimize import minimize
 
 from games import (TabularPolicy, cfr, kuhn_poker, leduc_poker, md_local_update, mmd,
                    mmd_local_update, perturbed_rps, solve_zero_sum, uniform_policy)
-from games.evaluation import action_values, policy_to_sequence, sequence_form
+from games.efg.evaluation import action_values, policy_to_sequence, sequence_form
 from experiments.references import KUHN_MMD_ANNEALING
 from games_reference import tree_action_values
 from gpu_device import GPU

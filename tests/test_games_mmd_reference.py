@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from games import Chance, Decision, ExtensiveFormGame, Terminal, leduc_poker, mmd, perturbed_rps
-from games.normal_form import PERTURBED_RPS
+from games.efg.normal_form import PERTURBED_RPS
 
 RPS = (PERTURBED_RPS - PERTURBED_RPS.min()) / (PERTURBED_RPS.max() - PERTURBED_RPS.min())
 
@@ -44,8 +44,8 @@ def _hand_mmd(A, alpha, eta, magnet_lr, n, anneal=False):
 
 def _run(g, n, **kw):
     got = {}
-    mmd(g, iterations=n, record_at=range(1, n + 1), callback=lambda t, p: got.__setitem__(
-        t, [q.cpu().numpy()[0] for q in p]), **kw)
+    mmd(g, iterations=n, record_at=range(1, n + 1), callback=lambda s: got.__setitem__(
+        s.iterations, [q.cpu().numpy()[0] for q in s.probs]), **kw)
     return [got[t] for t in range(1, n + 1)]
 
 
@@ -144,14 +144,14 @@ def test_sequence_form_equals_openspiel_mmd_dilated(name, n):
     pyspiel = pytest.importorskip("pyspiel")
     from open_spiel.python.algorithms.mmd_dilated import MMDDilatedEnt
 
-    from games.openspiel import from_openspiel, from_openspiel_policy
+    from games.efg.openspiel import from_openspiel, from_openspiel_policy
 
     og = pyspiel.load_game(name)
     g = from_openspiel(og)
     ref = MMDDilatedEnt(og, 0.1)
     got = {}
     r = mmd(g, 0.1, iterations=n, record_at=range(1, n + 1),
-            callback=lambda t, p: got.__setitem__(t, [q.numpy()[0].copy() for q in p]))
+            callback=lambda s: got.__setitem__(s.iterations, [q.numpy()[0].copy() for q in s.probs]))
     for t in range(1, n + 1):
         ref.update_sequences()
         pol = from_openspiel_policy(g, ref.get_policies(), os_game=og)

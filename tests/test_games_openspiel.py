@@ -6,7 +6,7 @@ from reference_libs import require
 pyspiel = require("pyspiel")
 
 from games import TabularPolicy, cfr, exploitability, kuhn_poker, leduc_poker, mmd, uniform_policy  # noqa: E402
-from games.openspiel import openspiel_exploitability  # noqa: E402
+from games.efg.openspiel import openspiel_exploitability  # noqa: E402
 
 
 def _rand(mask, rng):

@@ -11,7 +11,7 @@ pyspiel = require("pyspiel")
 
 from games import (TabularPolicy, exploitability, expected_return, nash_conv, solve_zero_sum,  # noqa: E402
                    uniform_policy)
-from games.openspiel import (CATALOGUE, OpenSpielCompileError, from_openspiel, from_openspiel_policy,  # noqa: E402
+from games.efg.openspiel import (CATALOGUE, OpenSpielCompileError, from_openspiel, from_openspiel_policy,  # noqa: E402
                              to_openspiel_policy)
 
 FAST = ["kuhn_poker", "leduc_poker", "liars_dice_4", "goofspiel", "goofspiel_4", "tiny_hanabi",
@@ -96,7 +96,7 @@ def test_liars_dice_value_certified_by_openspiel():
 
 
 def test_compiled_kuhn_equals_declarative_kuhn():
-    """Same tree as games.poker's Kuhn: equal values of equal policies mapped through the key strings."""
+    """Same tree as games.efg.poker's Kuhn: equal values of equal policies mapped through the key strings."""
     from games import kuhn_poker
 
     g, k = _compiled("kuhn_poker"), kuhn_poker()

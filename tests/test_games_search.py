@@ -5,7 +5,7 @@ import pytest
 
 from games import (TabularPolicy, expected_return, exploitability, kuhn_poker, leduc_poker, md_search, mmd,
                    mmd_search, tiny_hanabi, uniform_policy)
-from games.search import exact_action_values, sampled_action_values, search
+from games.efg.search import exact_action_values, sampled_action_values, search
 from experiments.references import KUHN_MMD_SEARCH_EXPLOITABILITY
 from games_reference import tree_action_values
 

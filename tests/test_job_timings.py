@@ -1,5 +1,5 @@
-"""`experiments.core.job_timings` sums Snakemake's per-job benchmark files per experiment."""
-from experiments.core import job_timings
+"""`experiments.timings.job_timings` sums Snakemake's per-job benchmark files per experiment."""
+from experiments.timings import job_timings
 
 HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
 

@@ -4,11 +4,14 @@ import warnings
 import numpy as np
 import pytest
 
-from games.mamql import (behaviour_cloning, demonstration_data, expert_data, independent_iq_learn, ma_airl,
-                         mamql, policy_kl, policy_tv, reward_recovery, scale_normalised_rewards,
-                         transfer_returns)
-from games.markov_game import Demonstrations, marginal_mdp, sample_demonstrations, soft_nash
-from games.markov_games import random_markov_game
+from games.markov.baselines import behaviour_cloning, independent_iq_learn, ma_airl
+from games.markov.demonstrations import Demonstrations, sample_demonstrations
+from games.markov.instances import random_markov_game
+from games.markov.irl import demonstration_data, expert_data
+from games.markov.mamql import mamql
+from games.markov.marginal import marginal_mdp
+from games.markov.recovery import policy_kl, policy_tv, reward_recovery, scale_normalised_rewards, transfer_returns
+from games.markov.solvers import soft_nash
 from theory.results import NotConvergedWarning, convention_violations
 from theory.validation import ParameterError, ShapeError
 
@@ -66,15 +69,15 @@ def test_mamql_optimum_satisfies_hand_written_stationarity(game):
         m = marginal_mdp(mg, i, expert)
         w = data.weights[i][0].numpy()
         w_R = 0.5 * (w + 1.0 / w.size)  # the offline default: expert occupancy mixed with uniform pairs
-        g = hand_gradient(res.q[i][0], m.P, mg.gamma, w, w_R, alpha, T)
+        g = hand_gradient(res.Q[i][0], m.P, mg.gamma, w, w_R, alpha, T)
         assert np.abs(g).max() < 1e-8
         # a wrong regulariser constant (1/(2 alpha) instead of 1/(4 alpha)) is not stationary
-        assert np.abs(hand_gradient(res.q[i][0], m.P, mg.gamma, w, w_R, alpha / 2, T)).max() > 1e-4
+        assert np.abs(hand_gradient(res.Q[i][0], m.P, mg.gamma, w, w_R, alpha / 2, T)).max() > 1e-4
         # nor is the expert-only regulariser of the unbounded objective
-        assert np.abs(hand_gradient(res.q[i][0], m.P, mg.gamma, w, w, alpha, T)).max() > 1e-4
+        assert np.abs(hand_gradient(res.Q[i][0], m.P, mg.gamma, w, w, alpha, T)).max() > 1e-4
         # the recovered reward is Q - gamma P V
-        V = T * np.log(np.exp(res.q[i][0] / T).sum(1))
-        np.testing.assert_allclose(res.marginal_reward[i][0], res.q[i][0] - mg.gamma * m.P @ V, atol=1e-12)
+        V = T * np.log(np.exp(res.Q[i][0] / T).sum(1))
+        np.testing.assert_allclose(res.marginal_reward[i][0], res.Q[i][0] - mg.gamma * m.P @ V, atol=1e-12)
 
 
 @pytest.mark.parametrize("online", [False, True])
@@ -276,7 +279,7 @@ def test_fit_first_iterate_matches_hand_written_lbfgs(game):
         warnings.simplefilter("ignore", NotConvergedWarning)
         r1 = mamql(mg, demos, T, max_iter=1, online=False, opponents="expert", expert_policies=expert, alpha=alpha)
     for i in range(2):
-        np.testing.assert_allclose(r1.q[i], it1[i], atol=1e-12)
+        np.testing.assert_allclose(r1.Q[i], it1[i], atol=1e-12)
 
 
 def test_policy_tv_by_hand():
@@ -289,8 +292,8 @@ def test_policy_tv_by_hand():
 def test_transfer_returns_by_hand_and_a_shaped_reward_transfers_differently(game):
     # Re-optimising the true marginal reward (against the expert opponents) under changed dynamics is compared
     # with the true reward's own soft Nash there; a one-state game pins the normalisation exactly.
-    from games.markov_game import MarkovGame
-    from games.markov_games import bimatrix_markov_game
+    from games.markov.instances import bimatrix_markov_game
+    from games.markov.model import MarkovGame
 
     A = np.array([[3.0, 0.0], [5.0, 1.0]])
     mg = bimatrix_markov_game(A, A.T)
@@ -320,7 +323,7 @@ def test_transfer_returns_by_hand_and_a_shaped_reward_transfers_differently(game
 
 def test_scale_normalisation_makes_transfer_invariant_to_reward_scale(game):
     # sigma(r) = min_h ||r - h|| / sqrt(SA) over shaping + offset, computed here by least squares on H's columns
-    from games.markov_game import MarkovGame
+    from games.markov.model import MarkovGame
 
     mg, expert = game
     new = MarkovGame(random_markov_game(6, (3, 2), seed=7).P, mg.R, mg.gamma)
@@ -359,7 +362,7 @@ def test_gems_quick_offline_fits_meet_their_stopping_test():
     budget both stopped near 1e-3. (Data set k = 0 fitted alone exhausts L-BFGS's 3,000 evaluations at
     1.4e-7; batched with the others, as in the experiment, it meets the test.)"""
     from experiments.mamql_gems import CONFIGS
-    from games.markov_games import gems_game
+    from games.markov.instances import gems_game
 
     c = CONFIGS["quick"]
     mg = gems_game(c.size)

@@ -1,6 +1,7 @@
 """Markov games: model validation, marginal MDPs, soft-Nash fixed points (checked by independent
 computations), NashConv, demonstrations, batched simulation and the PettingZoo environment."""
 import itertools
+import re
 import warnings
 
 import numpy as np
@@ -8,9 +9,12 @@ import pytest
 import torch
 
 from games.envs import markov_game_env
-from games.markov_game import (BatchedMarkovGame, MarkovGame, agent_values, marginal_mdp, nash_conv,
-                               sample_demonstrations, soft_nash, stack_games, validate_policies)
-from games.markov_games import bimatrix_markov_game, gems_game, random_markov_game
+from games.markov.demonstrations import sample_demonstrations
+from games.markov.instances import bimatrix_markov_game, gems_game, random_markov_game
+from games.markov.marginal import agent_values, marginal_mdp, markov_nash_conv
+from games.markov.model import MarkovGame, stack_games, validate_policies
+from games.markov.simulation import BatchedMarkovGame
+from games.markov.solvers import soft_nash
 from mdp import policy_evaluation
 from theory.results import NotConvergedWarning, convention_violations
 from theory.validation import (NegativeProbabilityError, NotStochasticError, ParameterError, ShapeError)
@@ -59,6 +63,26 @@ def test_validation_names_index_and_value():
     # numpy scalars are accepted
     assert MarkovGame(mg.P, mg.R, np.float32(0.5)).gamma == 0.5
 
+
+
+def test_initial_distribution_checks_are_the_mdp_ones():
+    """mu: uniform when omitted, else a checked copy; the messages are the single-agent model's, and the arrays
+    are frozen (theory.validation.initial_distribution / freeze, shared with mdp.TabularMDP)."""
+    mg = random_markov_game(3, (2, 2), seed=0)
+    assert MarkovGame(mg.P, mg.R, 0.9).mu.tolist() == [1 / 3, 1 / 3, 1 / 3]
+    mu = np.array([0.5, 0.25, 0.25])
+    g = MarkovGame(mg.P, mg.R, 0.9, mu)
+    mu[0] = 0.0                                            # a copy: the caller's array is not aliased
+    assert g.mu.tolist() == [0.5, 0.25, 0.25]
+    for arr in (g.P, g.R, g.mu):
+        with pytest.raises(ValueError, match="read-only"):
+            arr[(0,) * arr.ndim] = 1.0
+    with pytest.raises(ShapeError, match=re.escape("mu has shape (2,), expected (3,)")):
+        MarkovGame(mg.P, mg.R, 0.9, [0.5, 0.5])
+    with pytest.raises(NotStochasticError, match=r"mu sums to 0.9"):
+        MarkovGame(mg.P, mg.R, 0.9, [0.3, 0.3, 0.3])
+    with pytest.raises(NegativeProbabilityError, match=r"mu\[0\] is -0.5"):
+        MarkovGame(mg.P, mg.R, 0.9, [-0.5, 0.75, 0.75])
 
 def test_policy_and_temperature_errors():
     mg = random_markov_game(3, (2, 2), seed=0)
@@ -176,14 +200,14 @@ def test_nash_conv_bimatrix_closed_form():
     mg = bimatrix_markov_game(A, B)
     x, y = np.array([0.3, 0.7]), np.array([0.6, 0.4])
     want = (np.max(A @ y) - x @ A @ y) + (np.max(x @ B) - x @ B @ y)
-    assert nash_conv(mg, [x[None], y[None]]) == pytest.approx(want, abs=1e-12)
-    assert nash_conv(mg, [np.array([[0.0, 1.0]]), np.array([[0.0, 1.0]])]) == pytest.approx(0.0, abs=1e-12)
+    assert markov_nash_conv(mg, [x[None], y[None]]) == pytest.approx(want, abs=1e-12)
+    assert markov_nash_conv(mg, [np.array([[0.0, 1.0]]), np.array([[0.0, 1.0]])]) == pytest.approx(0.0, abs=1e-12)
 
 
 def test_nash_conv_nonnegative_and_agent_values_match_simulation():
     mg = random_markov_game(5, (2, 2), seed=7)
     pols = soft_nash(mg, 0.5).policies
-    assert nash_conv(mg, pols) >= -1e-12
+    assert markov_nash_conv(mg, pols) >= -1e-12
     v = agent_values(mg, pols)
     env = BatchedMarkovGame(mg, 4000, generator=torch.Generator().manual_seed(0))
     ret = env.rollout([torch.as_tensor(p) for p in pols], horizon=200).returns.numpy()
@@ -220,7 +244,7 @@ def test_demonstrations_reproduce_and_match_the_policy():
 
 
 def test_demonstrations_check_names_bad_entries():
-    from games.markov_game import Demonstrations
+    from games.markov.demonstrations import Demonstrations
 
     mg = random_markov_game(3, (2, 2), seed=0)
     d = Demonstrations(np.array([[0, 1, 3]]), np.zeros((1, 2, 2), dtype=int), 3, (2, 2))
@@ -288,7 +312,7 @@ def _softmax(z):
 
 
 def logit_qre_by_homotopy(A, B, T, T0=10.0, ratio=0.9):
-    """Reference logit QRE of the bimatrix game (A, B), written independently of games.markov_game.
+    """Reference logit QRE of the bimatrix game (A, B), written independently of games.markov.
 
     Unknowns: the expected payoffs u = A y of the row actions and v = B^T x of the column actions, with
     x = softmax(u / T), y = softmax(v / T); the equations u - A softmax(v/T) = 0, v - B^T softmax(u/T) = 0 are

@@ -7,8 +7,8 @@ import pytest
 import torch
 from scipy import optimize, stats
 
-from games import mra
-from games.population import best_latent_weights, congestion_family, share
+from games.population import mra
+from games.population.congestion import best_latent_weights, congestion_family, share
 from theory.validation import ParameterError, ShapeError
 from gpu_device import GPU
 

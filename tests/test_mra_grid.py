@@ -2,7 +2,7 @@
 responses against an exact dynamic programme, the encoder's first gradient and identification, NashConv's
 action semantics (a copied best response gains 0 within a Hoeffding bound), fast adaptation (score-function
 gradient against its closed-form expectation, Adam's first step), the experiment's training populations, bad
-inputs and seeds (games.mra_sac, games.envs.resource_grid, experiments.mra_grid)."""
+inputs and seeds (games.population.sac, games.envs.resource_grid, experiments.mra_grid)."""
 import copy
 import itertools
 import math
@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from games import mra_sac
+from games.population import sac as mra_sac
 from games.envs import resource_grid_env
+from games.population.sac.env import _rollout
+from games.population.sac.trainer import train_latent_sac
 from games.envs.resource_grid import BatchedResourceGrid, grid_observations, grid_rewards, grid_step
 from gpu_device import GPU
 from theory.validation import ParameterError
@@ -198,11 +200,11 @@ def test_trained_best_response_reaches_the_exact_best_response_value(warm_start)
     game = mra_sac.GridGame(size=3, horizon=4)
     exact = _exact_single_agent_value(game)
     assert exact == pytest.approx(109 / 9)
-    base = mra_sac.train([1], mra_sac.SACConfig(latent_size=2, hidden=32, iterations=1, episodes=1, batch=4), game,
-                         replicas=2)
+    base = train_latent_sac([1], mra_sac.SACConfig(latent_size=2, hidden=32, iterations=1, episodes=1, batch=4), game,
+                            replicas=2)
     cfg = mra_sac.SACConfig(latent_size=1, hidden=32, iterations=150, episodes=16, batch=64, alpha=0.5, updates=4,
                             lr=3e-3, tau=0.1)
-    br = mra_sac.best_response(base, 1, config=cfg, seed=0, warm_start=warm_start)
+    br = mra_sac.sac_best_response(base, 1, config=cfg, seed=0, warm_start=warm_start)
     assert br.config.latent_size == (2 if warm_start else 1)
     ret = mra_sac.episode_returns(base, 1, 4000, seed=5, br=br, greedy_br=True)[:, :, 0].mean(1)
     assert (ret <= exact + 0.3).all()  # sampling noise only: nothing beats the optimum
@@ -212,7 +214,7 @@ def test_trained_best_response_reaches_the_exact_best_response_value(warm_start)
 def test_approximate_nash_conv_is_n_times_the_one_agent_gain():
     game = mra_sac.GridGame(size=3, horizon=3)
     cfg = mra_sac.SACConfig(latent_size=2, hidden=8, iterations=2, episodes=2, batch=8)
-    m = mra_sac.train([2, 3], cfg, game, replicas=2, seed=1)
+    m = train_latent_sac([2, 3], cfg, game, replicas=2, seed=1)
     est = mra_sac.approximate_nash_conv(m, 4, episodes=8, seed=2)
     torch.testing.assert_close(est.gain, est.br_return - est.policy_return)
     torch.testing.assert_close(est.nash_conv, 4 * est.gain)
@@ -223,9 +225,9 @@ def test_approximate_nash_conv_is_n_times_the_one_agent_gain():
 def test_seeds_reproduce_and_differ():
     game = mra_sac.GridGame(size=3, horizon=3)
     cfg = mra_sac.SACConfig(latent_size=3, hidden=8, iterations=3, episodes=2, batch=8)
-    a = mra_sac.train([2, 3], cfg, game, replicas=2, seed=4)
-    b = mra_sac.train([2, 3], cfg, game, replicas=2, seed=4)
-    c = mra_sac.train([2, 3], cfg, game, replicas=2, seed=5)
+    a = train_latent_sac([2, 3], cfg, game, replicas=2, seed=4)
+    b = train_latent_sac([2, 3], cfg, game, replicas=2, seed=4)
+    c = train_latent_sac([2, 3], cfg, game, replicas=2, seed=5)
     torch.testing.assert_close(a.history, b.history)
     for p, q in zip(a.actor.parameters(), b.actor.parameters()):
         torch.testing.assert_close(p, q)
@@ -236,8 +238,8 @@ def test_seeds_reproduce_and_differ():
 
 def test_unimodal_has_no_mi_signal_and_one_latent():
     game = mra_sac.GridGame(size=3, horizon=3)
-    m = mra_sac.train([2, 3], mra_sac.SACConfig(latent_size=1, hidden=8, iterations=1, episodes=1, batch=4), game,
-                      replicas=1)
+    m = train_latent_sac([2, 3], mra_sac.SACConfig(latent_size=1, hidden=8, iterations=1, episodes=1, batch=4), game,
+                         replicas=1)
     torch.testing.assert_close(m.latent_weights(5), torch.ones(1, 1))
 
 
@@ -245,11 +247,11 @@ def test_bad_inputs():
     game = mra_sac.GridGame(size=3, horizon=2)
     cfg = mra_sac.SACConfig(latent_size=2, hidden=4, iterations=1, episodes=1, batch=4)
     with pytest.raises(ParameterError, match="populations"):
-        mra_sac.train([], cfg, game)
+        train_latent_sac([], cfg, game)
     with pytest.raises(ParameterError, match=r"populations\[1\]"):
-        mra_sac.train([3, 0], cfg, game)
+        train_latent_sac([3, 0], cfg, game)
     with pytest.raises(ParameterError, match="populations"):
-        mra_sac.train([3, 2.5], cfg, game)
+        train_latent_sac([3, 2.5], cfg, game)
     with pytest.raises(ParameterError, match="latent_size"):
         mra_sac.SACConfig(latent_size=0)
     with pytest.raises(ParameterError, match="alpha"):
@@ -257,16 +259,16 @@ def test_bad_inputs():
     with pytest.raises(ParameterError, match="gamma"):
         mra_sac.SACConfig(gamma=0.0)
     with pytest.raises(ParameterError, match="replicas"):
-        mra_sac.train([3], cfg, game, replicas=0)
+        train_latent_sac([3], cfg, game, replicas=0)
     with pytest.raises(ParameterError, match="config"):
-        mra_sac.train([3], {"latent_size": 2}, game)
+        train_latent_sac([3], {"latent_size": 2}, game)
     with pytest.raises(ParameterError, match="size"):
         mra_sac.GridGame(size=1)
-    m = mra_sac.train([3], cfg, game, replicas=1)
+    m = train_latent_sac([3], cfg, game, replicas=1)
     with pytest.raises(ParameterError, match="n must be >= 1"):
         mra_sac.approximate_nash_conv(m, 0)
     with pytest.raises(ParameterError, match="warm_start"):
-        mra_sac.best_response(m, 3, config=mra_sac.SACConfig(hidden=8))
+        mra_sac.sac_best_response(m, 3, config=mra_sac.SACConfig(hidden=8))
     with pytest.raises(ParameterError, match="batch"):
         BatchedResourceGrid(n=3, batch=0)
     g = BatchedResourceGrid(n=3, batch=2)
@@ -289,7 +291,7 @@ def test_batched_grid_and_training_on_the_device_match_cpu():
     assert torch.equal(new, new_d.cpu())
     torch.testing.assert_close(grid_rewards(new, res, val), grid_rewards(new_d, res.to(GPU), val.to(GPU)).cpu())
     cfg = mra_sac.SACConfig(latent_size=3, hidden=8, iterations=3, episodes=2, batch=8)
-    m = mra_sac.train([3, 6], cfg, mra_sac.GridGame(size=4, horizon=4), replicas=2, device=GPU)
+    m = train_latent_sac([3, 6], cfg, mra_sac.GridGame(size=4, horizon=4), replicas=2, device=GPU)
     assert torch.isfinite(m.history).all() and m.actor.h2.weight.device.type == torch.device(GPU).type
     ad = mra_sac.adapt(m, 9, 2, params="all", episodes=2, batch=8)
     assert torch.isfinite(ad.history).all() and ad.encoder.logits.device.type == torch.device(GPU).type
@@ -298,12 +300,12 @@ def test_batched_grid_and_training_on_the_device_match_cpu():
 def test_warm_started_best_response_starts_at_the_joint_policy():
     game = mra_sac.GridGame(size=3, horizon=3)
     cfg = mra_sac.SACConfig(latent_size=2, hidden=8, iterations=2, episodes=2, batch=8)
-    m = mra_sac.train([2, 3], cfg, game, replicas=2, seed=3)
+    m = train_latent_sac([2, 3], cfg, game, replicas=2, seed=3)
     still = mra_sac.SACConfig(latent_size=2, hidden=8, iterations=1, episodes=1, batch=4, lr=1e-12)
-    br = mra_sac.best_response(m, 3, config=still, seed=0)
+    br = mra_sac.sac_best_response(m, 3, config=still, seed=0)
     for p, q in zip(br.actor.parameters(), m.actor.parameters()):
         torch.testing.assert_close(p, q, atol=1e-9, rtol=0)
-    cold = mra_sac.best_response(m, 3, config=still, seed=0, warm_start=False)
+    cold = mra_sac.sac_best_response(m, 3, config=still, seed=0, warm_start=False)
     assert cold.config.latent_size == 1 and all(p.requires_grad for p in m.actor.parameters())
 
 
@@ -315,8 +317,8 @@ def test_encoder_gets_a_gradient_at_the_first_update():
     game = mra_sac.GridGame(size=3, horizon=3)
     lr = 1e-3
     cfg = mra_sac.SACConfig(latent_size=3, hidden=8, iterations=1, updates=1, episodes=2, batch=8, lr=lr)
-    on = mra_sac.train([2, 3, 4], cfg, game, replicas=2, seed=0)
-    off = mra_sac.train([2, 3, 4], mra_sac.SACConfig(**{**cfg.__dict__, "id_weight": 0.0}), game, replicas=2, seed=0)
+    on = train_latent_sac([2, 3, 4], cfg, game, replicas=2, seed=0)
+    off = train_latent_sac([2, 3, 4], mra_sac.SACConfig(**{**cfg.__dict__, "id_weight": 0.0}), game, replicas=2, seed=0)
     for (name, p), q in zip(on.encoder.named_parameters(), off.encoder.parameters()):
         step = (p - q).abs()
         assert (step > 0.5 * lr).all() and (step <= lr * (1 + 1e-4)).all(), (name, step)
@@ -337,8 +339,8 @@ def test_latent_distribution_varies_with_the_population_after_a_short_training()
     are 0.05 apart in total variation. (At the old zero start both were exactly 0.)"""
     game = mra_sac.GridGame(size=3, horizon=3)
     cfg = mra_sac.SACConfig(latent_size=3, hidden=8, iterations=30, episodes=1, batch=4, updates=2, lr=1e-2)
-    on = mra_sac.train([2, 3, 4], cfg, game, replicas=2, seed=0)
-    off = mra_sac.train([2, 3, 4], mra_sac.SACConfig(**{**cfg.__dict__, "id_weight": 0.0}), game, replicas=2, seed=0)
+    on = train_latent_sac([2, 3, 4], cfg, game, replicas=2, seed=0)
+    off = train_latent_sac([2, 3, 4], mra_sac.SACConfig(**{**cfg.__dict__, "id_weight": 0.0}), game, replicas=2, seed=0)
     for r in range(2):
         w_on = [on.latent_weights(n)[r].tolist() for n in (2, 3, 4)]
         w_off = [off.latent_weights(n)[r].tolist() for n in (2, 3, 4)]
@@ -353,8 +355,8 @@ def test_a_best_response_that_copies_the_joint_policy_gains_nothing():
     replica. A greedy-scored copy (the old semantics) gains 0.7 to 2.8 in absolute value on some replicas."""
     game = mra_sac.GridGame(size=3, horizon=3)
     R, E = 8, 4000
-    m = mra_sac.train([2, 3], mra_sac.SACConfig(latent_size=2, hidden=8, iterations=2, episodes=2, batch=8), game,
-                      replicas=R, seed=3)
+    m = train_latent_sac([2, 3], mra_sac.SACConfig(latent_size=2, hidden=8, iterations=2, episodes=2, batch=8), game,
+                         replicas=R, seed=3)
     still = mra_sac.SACConfig(latent_size=2, hidden=8, iterations=1, episodes=1, batch=4, lr=1e-12)
     est = mra_sac.approximate_nash_conv(m, 3, episodes=E, seed=0, config=still)
     bound = 2 * 12.0 * math.sqrt(math.log(4 * R / 1e-3) / (2 * E))
@@ -383,8 +385,8 @@ def test_latent_gradient_hand_computation_and_expectation():
 
 def test_adaptation_steps_budget_and_snapshots():
     game = mra_sac.GridGame(size=3, horizon=3)
-    m = mra_sac.train([2, 3], mra_sac.SACConfig(latent_size=3, hidden=8, iterations=2, episodes=2, batch=8), game,
-                      replicas=2, seed=1)
+    m = train_latent_sac([2, 3], mra_sac.SACConfig(latent_size=3, hidden=8, iterations=2, episodes=2, batch=8), game,
+                         replicas=2, seed=1)
     before = copy.deepcopy(m.actor.state_dict())
     lat = mra_sac.adapt(m, 5, 1, params="latent", episodes=6, latent_lr=0.2, seed=3)
     # latent only: the networks are untouched, each logit moved by Adam's first step (at most lr, ~lr where g != 0)
@@ -395,7 +397,7 @@ def test_adaptation_steps_budget_and_snapshots():
     # first iterate pinned: replay the step's episodes (same generator), each agent's own score-function gradient
     # written out, then Adam's first step l + lr * g / (|g| + 1e-8) (ascent)
     l0 = m.latent_logits(5)
-    _, ret = mra_sac._rollout((game, m.actor, mra_sac.LatentTable(l0), 3), 5, 6, torch.Generator().manual_seed(3))
+    _, ret = _rollout((game, m.actor, mra_sac.LatentTable(l0), 3), 5, 6, torch.Generator().manual_seed(3))
     gen = torch.Generator().manual_seed(3)
     torch.randint(0, game.size, (2, 6, 5, 2), generator=gen)  # the start cells, drawn first
     z = mra_sac.gumbel_max(l0[:, None, None, :].expand(2, 6, 5, 3), gen)  # then each agent's latent
@@ -434,7 +436,7 @@ def test_no_arm_trains_on_the_held_out_population(monkeypatch):
     from experiments import mra_grid
 
     trained, adapted = [], []
-    real_train, real_path = mra_sac.train, mra_sac.adapt_path
+    real_train, real_path = mra_sac.train_latent_sac, mra_sac.adapt_path
 
     def train(pops, config, *a, **kw):
         trained.append(tuple(pops))
@@ -444,7 +446,7 @@ def test_no_arm_trains_on_the_held_out_population(monkeypatch):
         adapted.append((n, tuple(ks), kw["episodes"], kw["updates"], kw["batch"]))
         return real_path(model, n, ks, **kw)
 
-    monkeypatch.setattr(mra_sac, "train", train)
+    monkeypatch.setattr(mra_sac, "train_latent_sac", train)
     monkeypatch.setattr(mra_sac, "adapt_path", adapt_path)
     frame = mra_grid.run(mra_grid.CONFIGS["smoke"], 0, "cpu")
     assert sorted(trained) == sorted([(3, 6, 9), (3, 6, 9), (9,)])

@@ -14,7 +14,7 @@ def _snake(*args, cwd=ROOT):
 
 
 def test_dry_run_plans_one_job_per_experiment_and_seed():
-    from experiments.core import experiment_names, seeds_for
+    from experiments.registry import experiment_names, seeds_for
 
     r = _snake("-n", "--config", "scale=smoke", "--forceall")
     assert r.returncode == 0, r.stdout + r.stderr

@@ -18,7 +18,7 @@ import numpy as np
 
 __all__ = ["ROW_TOL", "ModelError", "ShapeError", "NotFiniteError", "NegativeProbabilityError",
            "NotStochasticError", "ParameterError", "to_numpy", "check_finite", "check_distributions",
-           "check_shape", "check_scalar", "check_array", "format_index"]
+           "check_shape", "check_scalar", "check_array", "format_index", "initial_distribution", "freeze"]
 
 ROW_TOL = 1e-8
 
@@ -193,3 +193,25 @@ def check_scalar(name: str, value, low=None, high=None, low_open: bool = False, 
     if high is not None and (v > high or (high_open and v == high)):
         raise ParameterError(f"{name} must be {'<' if high_open else '<='} {high}, got {value!r}")
     return v
+
+
+def initial_distribution(mu, S: int, name: str = "mu") -> np.ndarray:
+    """A model's initial distribution ``mu[S]``: uniform when ``None``, else a checked float64 copy.
+
+    Raises:
+        ShapeError: ``mu`` is not of shape ``(S,)``; NotFiniteError, NegativeProbabilityError,
+        NotStochasticError: ``mu`` is not a distribution.
+    """
+    if mu is None:
+        return np.full(S, 1.0 / S)
+    mu = to_numpy(mu, name=name)
+    check_shape(name, mu, (S,))
+    check_distributions(name, mu)
+    return mu
+
+
+def freeze(*arrays) -> None:
+    """Make numpy arrays read-only (a frozen model must not be changed through its arrays); others are skipped."""
+    for a in arrays:
+        if isinstance(a, np.ndarray):
+            a.flags.writeable = False

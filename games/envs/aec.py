@@ -1,10 +1,10 @@
-"""A PettingZoo ``AECEnv`` that plays any :class:`games.extensive_form.ExtensiveFormGame`.
+"""A PettingZoo ``AECEnv`` that plays any :class:`games.efg.model.ExtensiveFormGame`.
 
 Agents ``player_0`` and ``player_1`` act in turn; chance is sampled from ``self.np_random`` (seeded by
 ``reset(seed=...)``, so equal seeds give equal episodes). The observation of an agent is a dict with
 
 * ``"observation"``: the index of its current information set (``np.int64``; the index equals
-  ``game.treeplex[i].keys.index(key)``, i.e. the row of a :class:`~games.extensive_form.TabularPolicy`),
+  ``game.treeplex[i].keys.index(key)``, i.e. the row of a :class:`~games.efg.model.TabularPolicy`),
   or ``I_i`` (one past the last) while it is not the agent's turn;
 * ``"action_mask"``: ``int8[A]`` legal actions (all zero while waiting).
 
@@ -23,7 +23,7 @@ from gymnasium.utils import seeding
 from pettingzoo import AECEnv
 from pettingzoo.utils import wrappers
 
-from games.extensive_form import ExtensiveFormGame
+from games.efg.model import ExtensiveFormGame
 
 
 class ExtensiveFormEnv(AECEnv):
@@ -148,25 +148,25 @@ def extensive_form_env(game: ExtensiveFormGame, render_mode: str | None = None):
 
 
 def kuhn_poker_env(render_mode: str | None = None):
-    from games.poker import kuhn_poker
+    from games.efg.poker import kuhn_poker
 
     return extensive_form_env(kuhn_poker(), render_mode)
 
 
 def leduc_poker_env(render_mode: str | None = None):
-    from games.poker import leduc_poker
+    from games.efg.poker import leduc_poker
 
     return extensive_form_env(leduc_poker(), render_mode)
 
 
 def openspiel_env(game, render_mode: str | None = None, **params):
     """An order-enforced AEC environment for an OpenSpiel game compiled by :func:`games.from_openspiel`."""
-    from games.openspiel import from_openspiel
+    from games.efg.openspiel import from_openspiel
 
     return extensive_form_env(from_openspiel(game, **params), render_mode)
 
 
 def tiny_hanabi_env(name: str = "E", render_mode: str | None = None):
-    from games.tiny_hanabi import tiny_hanabi
+    from games.efg.tiny_hanabi import tiny_hanabi
 
     return extensive_form_env(tiny_hanabi(name), render_mode)

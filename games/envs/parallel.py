@@ -1,4 +1,4 @@
-"""A PettingZoo ``ParallelEnv`` that plays any :class:`games.markov_game.MarkovGame`.
+"""A PettingZoo ``ParallelEnv`` that plays any :class:`games.markov.model.MarkovGame`.
 
 Agents ``agent_0, ..., agent_{n-1}`` act simultaneously. Every agent observes the state index
 (``np.int64`` in ``Discrete(S)``); ``infos[agent]["state"]`` repeats it and ``current_state`` holds it.
@@ -10,7 +10,7 @@ and the transitions) comes from ``self.np_random``, seeded by ``reset(seed=...)`
 (``pettingzoo.test.parallel_seed_test``). ``render_mode="ansi"`` returns a text line, ``"human"`` prints it.
 
 Example:
-    >>> from games.markov_games import random_markov_game
+    >>> from games.markov.instances import random_markov_game
     >>> env = markov_game_env(random_markov_game(3, (2, 2), seed=0), max_steps=5)
     >>> obs, infos = env.reset(seed=0)
     >>> sorted(obs)
@@ -23,7 +23,7 @@ from gymnasium import spaces
 from gymnasium.utils import seeding
 from pettingzoo import ParallelEnv
 
-from games.markov_game import MarkovGame
+from games.markov.model import MarkovGame
 from theory.validation import ParameterError, check_scalar
 
 __all__ = ["MarkovGameEnv", "markov_game_env"]

@@ -4,7 +4,7 @@ The tabular analogue of MRA's MPE "resource occupation" task (``docs/experiments
 agents move on a ``size x size`` grid (actions stay, up, down, left, right; moves off the grid are stays)
 with ``K`` resource cells of values :math:`v_k`. After each joint move, an agent standing on resource
 :math:`k` together with :math:`L_k - 1` others receives :math:`v_k / L_k`; elsewhere it receives 0 — the
-congestion payoff of :mod:`games.population`, played repeatedly. Episodes are truncated after
+congestion payoff of :mod:`games.population.congestion`, played repeatedly. Episodes are truncated after
 ``max_cycles`` steps.
 
 Observation of each agent (``float32``, length :math:`3 + 3K`): its own position scaled to [0, 1], the
@@ -16,7 +16,7 @@ comes from ``self.np_random``, set by ``reset(seed=...)``.
 batched torch functions :func:`grid_step`, :func:`grid_rewards` and :func:`grid_observations` (any leading
 batch shape ``[..., n]``, any ``device``); the ``ParallelEnv`` calls them with a batch of one, and
 :class:`BatchedResourceGrid` steps ``B`` environments of ``n`` agents in one tensor program (used by the
-relational soft actor-critic of :mod:`games.mra_sac`).
+relational soft actor-critic of :mod:`games.population.sac`).
 
 Example:
     >>> env = resource_grid_env(n=6)

@@ -1,6 +1,6 @@
 # Which experiments and seeds the run covers. Names, seeds and captions are read from the experiment
 # modules' source without importing them (experiments/sources.py), so building the DAG is fast.
-from experiments.core import describe, experiment_names, seeds_for
+from experiments.registry import describe, experiment_names, seeds_for
 from experiments.sources import source_files
 
 SCALE = config["scale"]

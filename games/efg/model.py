@@ -25,10 +25,8 @@ Perfect recall is checked while compiling: every history of an information set m
 sequence (the player's earlier information sets and actions) and the same legal actions; a violation is
 a :class:`PerfectRecallError` naming the information set and the two conflicting sequences.
 
-Policies are :class:`TabularPolicy` objects: one array per player over information sets × actions
-(``[..., I_i, A]``, leading batch axes allowed, numpy or torch), zero on illegal actions. The same type
-serves any model with per-player "information states" and legal masks (a Markov game's states are
-information states with all actions legal).
+The arrays the torch solvers use are built by :meth:`ExtensiveFormGame.tensors`
+(:class:`games.efg.sequence_form.SequenceFormTensors`); policies are :class:`games.efg.policy.TabularPolicy`.
 """
 from __future__ import annotations
 
@@ -40,6 +38,7 @@ from typing import Any, Hashable, Mapping
 import numpy as np
 import torch
 
+from games.efg.sequence_form import SequenceFormTensors
 from theory.validation import ShapeError, check_finite, to_numpy
 
 
@@ -53,10 +52,6 @@ class PerfectRecallError(GameError):
 
 class PayoffShapeError(GameError):
     """Payoffs of the wrong shape (e.g. a terminal with one payoff in a two-player game)."""
-
-
-class PolicyError(ValueError):
-    """A policy that is not a distribution over the legal actions at some information set."""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -437,123 +432,9 @@ class ExtensiveFormGame:
         return G
 
     # -- torch views -----------------------------------------------------------------------------
-    def tensors(self, device="cpu", dtype=torch.float64) -> "GameTensors":
+    def tensors(self, device="cpu", dtype=torch.float64) -> SequenceFormTensors:
+        """The sequence-form arrays on ``device`` in ``dtype`` (built once per pair, then cached)."""
         key = (str(device), dtype)
         if key not in self._tensors:
-            self._tensors[key] = GameTensors.build(self, device, dtype)
+            self._tensors[key] = SequenceFormTensors.build(self, device, dtype)
         return self._tensors[key]
-
-
-@dataclass(frozen=True)
-class PlayerTensors:
-    mask: torch.Tensor          # [I, A] bool
-    parent_seq: torch.Tensor    # [I] long
-    levels: tuple               # ((s, e), ...)
-    num_children: torch.Tensor  # [n_seq]
-    n_seq: int
-    num_infosets: int
-
-
-@dataclass(frozen=True)
-class GameTensors:
-    """Device copies of the arrays the treeplex recursions need."""
-
-    players: tuple
-    terminal_seq: torch.Tensor      # [2, Z] long
-    terminal_weight: torch.Tensor   # [Z, 2] c(z) u_i(z)
-    terminal_reach: torch.Tensor    # [Z]
-    A: int
-    device: Any
-    dtype: Any
-
-    @staticmethod
-    def build(g: ExtensiveFormGame, device, dtype) -> "GameTensors":
-        ps = tuple(PlayerTensors(torch.as_tensor(t.mask, device=device),
-                                 torch.as_tensor(t.parent_seq, device=device),
-                                 t.levels, torch.as_tensor(t.num_children, device=device, dtype=dtype),
-                                 t.n_seq, t.num_infosets) for t in g.treeplex)
-        return GameTensors(ps, torch.as_tensor(g.terminal_seq, device=device),
-                           torch.as_tensor(g.terminal_reach[:, None] * g.terminal_payoffs, device=device, dtype=dtype),
-                           torch.as_tensor(g.terminal_reach, device=device, dtype=dtype), g.num_actions, device, dtype)
-
-
-# ----------------------------------------------------------------------------------------------
-# Policies
-# ----------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class TabularPolicy:
-    """One ``[..., I_i, A]`` probability array per player (numpy or torch; leading batch axes allowed).
-
-    ``game`` supplies the information-set keys and legal masks (anything with ``treeplex[i].keys`` and
-    ``.mask``). Use :func:`validate_policy` to check it; evaluators call it for you.
-    """
-
-    game: Any
-    probs: tuple
-
-    @property
-    def batch_shape(self) -> tuple:
-        return tuple(self.probs[0].shape[:-2])
-
-    def numpy(self) -> "TabularPolicy":
-        return TabularPolicy(self.game, tuple(np.asarray(p.detach().cpu().numpy() if torch.is_tensor(p) else p,
-                                                         dtype=np.float64) for p in self.probs))
-
-    def torch(self, device="cpu", dtype=torch.float64) -> "TabularPolicy":
-        return TabularPolicy(self.game, tuple(torch.as_tensor(p, device=device, dtype=dtype) for p in self.probs))
-
-    def select(self, index) -> "TabularPolicy":
-        """One element (or slice) of the batch."""
-        return TabularPolicy(self.game, tuple(p[index] for p in self.probs))
-
-    def action_probabilities(self, player: int, key) -> dict:
-        """``{action_label: probability}`` at one information set (unbatched policies)."""
-        t = self.game.treeplex[player]
-        I = t.index(key)
-        row = self.probs[player][..., I, :]
-        row = row.detach().cpu().numpy() if torch.is_tensor(row) else np.asarray(row)
-        return {lab: float(row[a]) for a, lab in enumerate(t.actions[I])}
-
-    def with_player(self, player: int, probs) -> "TabularPolicy":
-        ps = list(self.probs)
-        ps[player] = probs
-        return TabularPolicy(self.game, tuple(ps))
-
-
-def uniform_policy(g: ExtensiveFormGame) -> TabularPolicy:
-    """Uniform over the legal actions at every information set (float64 numpy)."""
-    return TabularPolicy(g, tuple((m := t.mask.astype(np.float64)) / m.sum(1, keepdims=True) for t in g.treeplex))
-
-
-def validate_policy(g: ExtensiveFormGame, policy: TabularPolicy, atol: float = 1e-6) -> None:
-    """Raise :class:`PolicyError` naming the information set where ``policy`` is not a distribution."""
-    if not isinstance(policy, TabularPolicy):
-        raise PolicyError(f"expected a TabularPolicy, got {type(policy).__name__}")
-    if len(policy.probs) != g.num_players:
-        raise PolicyError(f"policy has {len(policy.probs)} player arrays; the game has {g.num_players} players")
-    batch = None
-    for i, (t, p) in enumerate(zip(g.treeplex, policy.probs)):
-        p = p.detach().cpu().numpy() if torch.is_tensor(p) else np.asarray(p, dtype=np.float64)
-        if p.shape[-2:] != t.mask.shape:
-            raise PolicyError(f"player {i}'s policy has shape {p.shape}; expected [..., {t.num_infosets}, "
-                              f"{g.num_actions}] (information sets x actions)")
-        if batch is None:
-            batch = p.shape[:-2]
-        elif p.shape[:-2] != batch:
-            raise PolicyError(f"player {i}'s batch shape {p.shape[:-2]} differs from player 0's {batch}")
-        bad = ~np.isfinite(p) | (p < -atol)
-        if bad.any():
-            idx = np.argwhere(bad)[0]
-            raise PolicyError(f"player {i}, information set {t.keys[idx[-2]]!r}: probability of action "
-                              f"{idx[-1]} is {p[tuple(idx)]!r} (batch index {tuple(idx[:-2])})")
-        illegal = (np.abs(p) > atol) & ~t.mask
-        if illegal.any():
-            idx = np.argwhere(illegal)[0]
-            raise PolicyError(f"player {i}, information set {t.keys[idx[-2]]!r}: illegal action {idx[-1]} has "
-                              f"probability {p[tuple(idx)]:.6g} (legal actions {t.actions[idx[-2]]})")
-        s = p.sum(-1)
-        off = np.abs(s - 1.0) > atol
-        if off.any():
-            idx = np.argwhere(off)[0]
-            raise PolicyError(f"player {i}, information set {t.keys[idx[-1]]!r}: probabilities sum to "
-                              f"{s[tuple(idx)]:.6g}, not 1 (batch index {tuple(idx[:-1])})")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from games.extensive_form import Decision, ExtensiveFormGame, PayoffShapeError, Terminal
+from games.efg.model import Decision, ExtensiveFormGame, PayoffShapeError, Terminal
 
 PERTURBED_RPS = np.array([[0.0, -3.0, 3.0], [3.0, 0.0, -1.0], [-3.0, 1.0, 0.0]])
 

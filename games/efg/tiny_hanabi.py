@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from games.extensive_form import Chance, Decision, ExtensiveFormGame, PayoffShapeError, Terminal
+from games.efg.model import Chance, Decision, ExtensiveFormGame, PayoffShapeError, Terminal
 
 _PAYOFFS = {
     "A": [[[[0, 1], [0, 0]], [[0, 1], [3, 2]]], [[[3, 3], [3, 2]], [[2, 0], [3, 3]]]],

@@ -53,10 +53,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from games.population import CongestionFamily, check_population, check_populations, congestion_family
+from games.population.congestion import CongestionFamily, check_population, check_populations, congestion_family
+from theory.backend import project_simplex, softmax
 from theory.validation import ParameterError, check_scalar
 
-__all__ = ["MRAModel", "Adaptation", "train", "adapt_weights", "project_simplex"]
+__all__ = ["MRAModel", "Adaptation", "train", "adapt_weights"]
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ class MRAModel:
 
     def latent_weights(self, n) -> np.ndarray:
         """``[S, Z]`` the encoder's :math:`p(z\\mid n)`."""
-        return _softmax(self.latent_logits(n))
+        return softmax(np.asarray(self.latent_logits(n), dtype=float))
 
     def mixture(self, n, weights=None) -> np.ndarray:
         """``[S, K]`` the symmetric mixture :math:`\\sum_z p(z\\mid n)\\pi(\\cdot\\mid z)` (``weights`` overrides p)."""
@@ -165,24 +166,7 @@ def adapt_weights(family: CongestionFamily, n: int, weights, modes, lr: float) -
     """
     x = np.einsum("sz,szk->sk", weights, modes)
     g = np.einsum("szk,sk->sz", modes, family.payoffs(n, x))  # d(own payoff)/dp_z
-    return project_simplex(weights + lr * g)
-
-
-def project_simplex(y) -> np.ndarray:
-    """Euclidean projection of each row of ``y[..., Z]`` onto the probability simplex (sort-based)."""
-    y = np.asarray(y, dtype=float)
-    u = -np.sort(-y, axis=-1)
-    css = np.cumsum(u, axis=-1) - 1.0
-    k = np.arange(1, y.shape[-1] + 1)
-    rho = (u - css / k > 0).sum(-1, keepdims=True)
-    tau = np.take_along_axis(css, rho - 1, axis=-1) / rho
-    return np.maximum(y - tau, 0.0)
-
-
-def _softmax(a):
-    a = np.asarray(a, dtype=float)
-    e = np.exp(a - a.max(-1, keepdims=True))
-    return e / e.sum(-1, keepdims=True)
+    return project_simplex(np.asarray(weights + lr * g, dtype=float))
 
 
 def _check_train_args(train_populations, latent_size, seeds, steps, episodes, resamples, lr, mi_weight,

@@ -1,6 +1,6 @@
 r"""Evaluators over the treeplex: sequence form, expected return, best response, exploitability, LP.
 
-All recursions are array operations over the per-depth levels of :class:`games.extensive_form.Treeplex`
+All recursions are array operations over the per-depth levels of :class:`games.efg.model.Treeplex`
 (one masked reduction and one ``index_add`` per level), on torch tensors with any leading batch axes, so
 the same code evaluates one policy exactly in float64 or a batch of policies on a GPU.
 
@@ -20,13 +20,17 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from games.extensive_form import ExtensiveFormGame, GameError, GameTensors, TabularPolicy, validate_policy
+from games.efg.model import ExtensiveFormGame, GameError
+from games.efg.policy import TabularPolicy, validate_game_policy
+from games.efg.sequence_form import SequenceFormTensors
+from theory.backend import is_torch as is_tensor, logsumexp
+from theory.results import SolverResult, warn_not_converged
 
 
 # ----------------------------------------------------------------------------------------------
 # Treeplex recursions (torch, batched)
 # ----------------------------------------------------------------------------------------------
-def sequence_form(T: GameTensors, player: int, probs: torch.Tensor) -> torch.Tensor:
+def sequence_form(T: SequenceFormTensors, player: int, probs: torch.Tensor) -> torch.Tensor:
     """Behavioural ``probs[..., I, A]`` -> sequence-form ``x[..., n_seq]`` (top-down over levels)."""
     P = T.players[player]
     x = probs.new_zeros(*probs.shape[:-2], P.n_seq)
@@ -48,7 +52,7 @@ def uniform_rows(mask: torch.Tensor, dtype: torch.dtype | None = None) -> torch.
     return m / m.sum(-1, keepdim=True)
 
 
-def behavioural_form(T: GameTensors, player: int, x: torch.Tensor, floor: float = 0.0) -> torch.Tensor:
+def behavioural_form(T: SequenceFormTensors, player: int, x: torch.Tensor, floor: float = 0.0) -> torch.Tensor:
     """Sequence form -> behavioural (uniform over legal actions where the parent sequence has mass 0)."""
     P = T.players[player]
     xm = x[..., 1:].unflatten(-1, (P.num_infosets, T.A)).clamp_min(0.0)
@@ -57,7 +61,7 @@ def behavioural_form(T: GameTensors, player: int, x: torch.Tensor, floor: float 
     return torch.where(tot > 0, xm / torch.where(tot > 0, tot, torch.ones_like(tot)), uniform_rows(P.mask, xm.dtype))
 
 
-def sequence_payoffs(T: GameTensors, player: int, y: torch.Tensor, weight: torch.Tensor | None = None):
+def sequence_payoffs(T: SequenceFormTensors, player: int, y: torch.Tensor, weight: torch.Tensor | None = None):
     r"""``g[..., n_seq_i]`` with :math:`g[\sigma] = \sum_{z:\sigma_i(z)=\sigma} w(z)\,y_{\sigma_{-i}(z)}`.
 
     ``weight`` defaults to :math:`c(z) u_i(z)`; pass ``T.terminal_reach`` for the reach channel.
@@ -68,7 +72,7 @@ def sequence_payoffs(T: GameTensors, player: int, y: torch.Tensor, weight: torch
     return out.index_add_(-1, T.terminal_seq[player], vals)
 
 
-def bottom_up(T: GameTensors, player: int, g: torch.Tensor, reduce: str, probs: torch.Tensor | None = None):
+def bottom_up(T: SequenceFormTensors, player: int, g: torch.Tensor, reduce: str, probs: torch.Tensor | None = None):
     """Accumulate information-set values into parent sequences, deepest level first.
 
     ``reduce``: ``"mean"`` (expectation under ``probs``), ``"max"`` (best response; returns its one-hot
@@ -90,7 +94,7 @@ def bottom_up(T: GameTensors, player: int, g: torch.Tensor, reduce: str, probs: 
             out[..., s:e, :] = torch.nn.functional.one_hot(arg, T.A).to(g.dtype)
         elif reduce == "lse":
             z = blk.masked_fill(~m, -torch.inf)
-            v = torch.logsumexp(z, -1)
+            v = logsumexp(z, -1)
             out[..., s:e, :] = torch.exp(z - v.unsqueeze(-1))
         else:  # pragma: no cover
             raise ValueError(f"reduce must be mean, max or lse; got {reduce!r}")
@@ -98,13 +102,13 @@ def bottom_up(T: GameTensors, player: int, g: torch.Tensor, reduce: str, probs: 
     return g, out
 
 
-def expected_payoffs(T: GameTensors, x0: torch.Tensor, x1: torch.Tensor) -> torch.Tensor:
+def expected_payoffs(T: SequenceFormTensors, x0: torch.Tensor, x1: torch.Tensor) -> torch.Tensor:
     """``[..., 2]``: :math:`\\sum_z c(z) u_i(z) x_{\\sigma_0(z)} y_{\\sigma_1(z)}` for both players."""
     r = x0[..., T.terminal_seq[0]] * x1[..., T.terminal_seq[1]]
     return r @ T.terminal_weight
 
 
-def action_values(T: GameTensors, player: int, y: torch.Tensor, probs: torch.Tensor):
+def action_values(T: SequenceFormTensors, player: int, y: torch.Tensor, probs: torch.Tensor):
     r"""Reach-weighted action values :math:`q(I,a) = \mathrm{cfv}(I,a) / \sum_{h\in I} \pi_{-i}(h)`.
 
     Computed from two channels of the same bottom-up pass: payoffs :math:`c(z)u_i(z)` and chance reach
@@ -122,7 +126,7 @@ def action_values(T: GameTensors, player: int, y: torch.Tensor, probs: torch.Ten
     return q, cfv, reach
 
 
-def nash_conv_t(T: GameTensors, probs: tuple) -> torch.Tensor:
+def nash_conv_t(T: SequenceFormTensors, probs: tuple) -> torch.Tensor:
     """Batched NashConv (``[...]``) of behavioural ``probs`` (no validation)."""
     x = [sequence_form(T, i, probs[i]) for i in range(2)]
     u = expected_payoffs(T, x[0], x[1])
@@ -138,8 +142,8 @@ def nash_conv_t(T: GameTensors, probs: tuple) -> torch.Tensor:
 # ----------------------------------------------------------------------------------------------
 def _prepare(g: ExtensiveFormGame, policy: TabularPolicy, validate: bool):
     if validate:
-        validate_policy(g, policy)
-    is_torch = torch.is_tensor(policy.probs[0])
+        validate_game_policy(g, policy)
+    is_torch = is_tensor(policy.probs[0])
     if is_torch:
         dev, dt = policy.probs[0].device, policy.probs[0].dtype
         T = g.tensors(dev, dt)
@@ -217,17 +221,24 @@ def policy_to_sequence(g: ExtensiveFormGame, policy: TabularPolicy) -> tuple:
 # Sequence-form LP
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class ZeroSumSolution:
+class ZeroSumSolution(SolverResult):
+    """Result of :func:`solve_zero_sum`.
+
+    Base fields (:class:`theory.results.SolverResult`, keyword-only): ``residual`` the exploitability
+    (NashConv / 2) of ``policy`` from the treeplex evaluator (an independent certificate); ``converged`` the
+    stopping test ``duality_gap < 1e-7`` and ``residual < 1e-6``; ``iterations`` the HiGHS iterations of
+    the two LPs together; ``error_bound`` ``None`` (the exploitability certifies the policy but bounds no
+    distance to an equilibrium).
+    """
+
     value: float
     """Game value for player 0."""
     policy: TabularPolicy
     """A Nash equilibrium (behavioural, both players)."""
-    exploitability: float
-    """Exploitability of ``policy`` from the treeplex evaluator (an independent certificate)."""
     duality_gap: float
     """|value of player 0's LP - value of player 1's LP|."""
     solver: str
-    converged: bool
+    """The LP backend (``"scipy-highs"``)."""
 
 
 def treeplex_constraints(g: ExtensiveFormGame, player: int):
@@ -262,7 +273,9 @@ def solve_zero_sum(g: ExtensiveFormGame) -> ZeroSumSolution:
 
     Player 0: :math:`\max_{x, v} e_1^\top v` s.t. :math:`F^\top v \le A^\top x`, :math:`E x = e`,
     :math:`x \ge 0` (the inner :math:`\min_y x^\top A y` over :math:`F y = f, y \ge 0` replaced by its dual);
-    player 1's LP is symmetric. Both are solved; their values must agree (``duality_gap``).
+    player 1's LP is symmetric. Both are solved; their values must agree (``duality_gap``). ``converged`` is
+    ``duality_gap < 1e-7`` and ``residual`` (the exploitability of the returned policy) ``< 1e-6``; otherwise a
+    :class:`theory.results.NotConvergedWarning` is raised.
     """
     import scipy.sparse as sp
     from scipy.optimize import linprog
@@ -294,8 +307,9 @@ def solve_zero_sum(g: ExtensiveFormGame) -> ZeroSumSolution:
     v0, v1 = -r0.fun, r1.fun
     expl = exploitability(g, pol)
     ok = abs(v0 - v1) < 1e-7 and expl < 1e-6
+    iterations = int(r0.nit) + int(r1.nit)
     if not ok:
-        import warnings
-
-        warnings.warn(f"solve_zero_sum({g.name}): duality gap {abs(v0 - v1):.3g}, exploitability {expl:.3g}")
-    return ZeroSumSolution(float(v0), pol, float(expl), float(abs(v0 - v1)), "scipy-highs", bool(ok))
+        warn_not_converged(f"solve_zero_sum({g.name}) (duality gap {abs(v0 - v1):.3g})", residual=expl,
+                           tol=1e-6, iterations=iterations)
+    return ZeroSumSolution(float(v0), pol, float(abs(v0 - v1)), "scipy-highs", residual=float(expl),
+                           converged=bool(ok), iterations=iterations)

@@ -2,13 +2,13 @@ r"""Games by name: the forms accepted by the pipeline's ``games`` config key and
 
 Allowed forms (:data:`GAME_FORMS`):
 
-* ``"kuhn_poker"``, ``"leduc_poker"``: the package's declarative trees (:mod:`games.poker`);
-* ``"tiny_hanabi_A"`` ... ``"tiny_hanabi_F"``: the common-payoff suite (:mod:`games.tiny_hanabi`);
-* ``"openspiel:<name>"``: a short name of the verified catalogue (:data:`games.openspiel.CATALOGUE`, e.g.
+* ``"kuhn_poker"``, ``"leduc_poker"``: the package's declarative trees (:mod:`games.efg.poker`);
+* ``"tiny_hanabi_A"`` ... ``"tiny_hanabi_F"``: the common-payoff suite (:mod:`games.efg.tiny_hanabi`);
+* ``"openspiel:<name>"``: a short name of the verified catalogue (:data:`games.efg.openspiel.CATALOGUE`, e.g.
   ``"openspiel:liars_dice"``) or any OpenSpiel game string (``"openspiel:goofspiel(num_cards=3)"``), compiled
-  by :func:`games.openspiel.from_openspiel` (needs the ``openspiel`` extra);
+  by :func:`games.efg.openspiel.from_openspiel` (needs the ``openspiel`` extra);
 * ``"python:<module>:<function>"``: a user's own game, ``importlib.import_module(module).function()`` returning
-  an :class:`~games.extensive_form.ExtensiveFormGame` (the module must be importable, e.g. a file at the
+  an :class:`~games.efg.model.ExtensiveFormGame` (the module must be importable, e.g. a file at the
   repository root where the pipeline runs; see ``docs/games.md``).
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from games.extensive_form import ExtensiveFormGame, GameError
+from games.efg.model import ExtensiveFormGame, GameError
 
 GAME_FORMS = ("kuhn_poker", "leduc_poker", "tiny_hanabi_<A-F>", "openspiel:<catalogue name or OpenSpiel game string>",
               "python:<module>:<function returning an ExtensiveFormGame>")
@@ -57,7 +57,7 @@ def check_game_spec(spec, zero_sum: bool = False) -> str:
         return spec
     if not spec.startswith("openspiel:"):
         return spec
-    from games.openspiel import CATALOGUE, OpenSpielCompileError, check_compilable
+    from games.efg.openspiel import CATALOGUE, OpenSpielCompileError, check_compilable
 
     try:
         import pyspiel
@@ -107,22 +107,22 @@ def load_game(spec: str) -> ExtensiveFormGame:
     """
     check_game_spec(spec)
     if spec == "kuhn_poker":
-        from games.poker import kuhn_poker
+        from games.efg.poker import kuhn_poker
 
         return kuhn_poker()
     if spec == "leduc_poker":
-        from games.poker import leduc_poker
+        from games.efg.poker import leduc_poker
 
         return leduc_poker()
     if spec.startswith("tiny_hanabi_"):
-        from games.tiny_hanabi import tiny_hanabi
+        from games.efg.tiny_hanabi import tiny_hanabi
 
         return tiny_hanabi(spec[-1])
     if spec.startswith("python:"):
         g = _user_game(spec)
         g.name = spec
         return g
-    from games.openspiel import from_openspiel
+    from games.efg.openspiel import from_openspiel
 
     g = from_openspiel(spec)
     if g.name != spec:

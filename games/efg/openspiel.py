@@ -13,7 +13,7 @@ package's declarative tree:
   ``key = state.information_state_string(i)`` and one child per legal action id ``a``;
 * a terminal becomes ``Terminal(state.returns())`` (OpenSpiel's returns sum any intermediate rewards).
 
-The result is an ordinary :class:`~games.extensive_form.ExtensiveFormGame`: every evaluator, learner and
+The result is an ordinary :class:`~games.efg.model.ExtensiveFormGame`: every evaluator, learner and
 environment of the package accepts it. Its information-set keys are OpenSpiel's information-state strings
 and its action labels OpenSpiel's action ids, so a policy converts by key lookup
 (:func:`to_openspiel_policy`, :func:`from_openspiel_policy`). The compiled game keeps the OpenSpiel game
@@ -22,10 +22,10 @@ as ``game.openspiel_game``.
 What cannot be compiled raises :class:`OpenSpielCompileError` naming the reason: more or fewer than two
 players, simultaneous moves (compile ``pyspiel.convert_to_turn_based(game)`` instead, or pass
 ``turn_based=True``), sampled chance, no information-state strings, imperfect recall (the
-:class:`~games.extensive_form.PerfectRecallError` of the compiler, naming the information set), or more
+:class:`~games.efg.model.PerfectRecallError` of the compiler, naming the information set), or more
 histories than the memory budget ``max_histories`` (the message gives the count and the budget).
 
-For the declarative Kuhn and Leduc trees of :mod:`games.poker` (whose keys are not OpenSpiel's strings)
+For the declarative Kuhn and Leduc trees of :mod:`games.efg.poker` (whose keys are not OpenSpiel's strings)
 the policy conversion walks both trees side by side, matching chance outcomes and actions by label.
 """
 from __future__ import annotations
@@ -35,8 +35,8 @@ import time
 
 import numpy as np
 
-from games.extensive_form import (Chance, Decision, ExtensiveFormGame, GameError, PerfectRecallError,
-                                  TabularPolicy, Terminal, validate_policy)
+from games.efg.model import Chance, Decision, ExtensiveFormGame, GameError, PerfectRecallError, Terminal
+from games.efg.policy import TabularPolicy, validate_game_policy
 
 OPENSPIEL_NAMES = {"kuhn_poker": "kuhn_poker", "leduc_poker": "leduc_poker"}
 CATALOGUE = {
@@ -291,7 +291,7 @@ def to_openspiel_policy(g: ExtensiveFormGame, policy: TabularPolicy, os_game=Non
     """Convert an unbatched :class:`TabularPolicy` of ``g`` to OpenSpiel's ``TabularPolicy`` for ``os_game``.
 
     Args:
-        g: a compiled game (from :func:`from_openspiel`, or Kuhn / Leduc of :mod:`games.poker`).
+        g: a compiled game (from :func:`from_openspiel`, or Kuhn / Leduc of :mod:`games.efg.poker`).
         policy: ``probs[i]`` of shape ``[I_i, A]``.
         os_game: the OpenSpiel game (default: :func:`load_openspiel_game`).
 
@@ -300,7 +300,7 @@ def to_openspiel_policy(g: ExtensiveFormGame, policy: TabularPolicy, os_game=Non
     """
     from open_spiel.python import policy as os_policy
 
-    validate_policy(g, policy)
+    validate_game_policy(g, policy)
     if policy.batch_shape:
         raise ValueError(f"to_openspiel_policy needs an unbatched policy, got batch shape {policy.batch_shape}")
     pol = policy.numpy()
@@ -321,7 +321,7 @@ def from_openspiel_policy(g: ExtensiveFormGame, os_pol, os_game=None) -> Tabular
     :func:`to_openspiel_policy`).
 
     Args:
-        g: a compiled game (from :func:`from_openspiel`, or Kuhn / Leduc of :mod:`games.poker`).
+        g: a compiled game (from :func:`from_openspiel`, or Kuhn / Leduc of :mod:`games.efg.poker`).
         os_pol: an ``open_spiel.python.policy.TabularPolicy``, a ``pyspiel.TabularPolicy``, a dict
             ``{info_state_string: [(action_id, prob), ...]}`` (OpenSpiel's ``to_dict`` form), or any
             ``open_spiel.python.policy.Policy`` (queried with ``action_probabilities(state, player)``).
@@ -362,7 +362,7 @@ def from_openspiel_policy(g: ExtensiveFormGame, os_pol, os_game=None) -> Tabular
         for a, lab in enumerate(g.treeplex[p].actions[I]):
             probs[p][I, a] = row.get(lab, 0.0)
     out = TabularPolicy(g, tuple(probs))
-    validate_policy(g, out)
+    validate_game_policy(g, out)
     return out
 
 

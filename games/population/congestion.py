@@ -33,14 +33,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from theory.backend import is_torch
+from theory.results import SolverResult
 from theory.validation import ParameterError, ShapeError, check_finite, check_scalar, to_numpy
 
 __all__ = ["CongestionFamily", "SymmetricEquilibrium", "LatentFit", "congestion_family", "check_population",
            "check_populations", "share", "best_latent_weights"]
-
-
-def _is_torch(x) -> bool:
-    return type(x).__module__.startswith("torch")
 
 
 def check_population(name: str, n) -> int:
@@ -71,7 +69,7 @@ def share(n, p):
         :math:`(1-(1-p)^n)/(np)` elementwise, with the series :math:`1 - (n-1)p/2 + (n-1)(n-2)p^2/6` near
         :math:`p = 0` (value 1 at 0); same type and shape as the broadcast inputs.
     """
-    if _is_torch(p):
+    if is_torch(p):
         import torch as xp
 
         n = xp.as_tensor(n, dtype=p.dtype, device=p.device)
@@ -89,7 +87,7 @@ def share(n, p):
 
 
 @dataclass(frozen=True)
-class SymmetricEquilibrium:
+class SymmetricEquilibrium(SolverResult):
     """The symmetric mixed Nash equilibrium of one population, with its certificate.
 
     Attributes:
@@ -105,14 +103,10 @@ class SymmetricEquilibrium:
     n: int
     mixture: np.ndarray
     value: float
-    residual: float
-    error_bound: None
-    converged: bool
-    iterations: int
 
 
 @dataclass(frozen=True)
-class LatentFit:
+class LatentFit(SolverResult):
     """The best latent distribution :math:`p(z\\mid n)` for fixed modes :math:`\\pi(\\cdot\\mid z)`.
 
     Attributes:
@@ -127,10 +121,6 @@ class LatentFit:
 
     weights: np.ndarray
     mixture: np.ndarray
-    residual: float
-    error_bound: None
-    converged: None
-    iterations: int
     exact: bool
 
 
@@ -160,7 +150,7 @@ class CongestionFamily:
         return int(self.values.size)
 
     def _mixtures(self, x):
-        if _is_torch(x):
+        if is_torch(x):
             if x.shape[-1:] != (self.num_resources,):
                 raise ShapeError(f"x must have a last axis of size K = {self.num_resources}, "
                                  f"got shape {tuple(x.shape)}")
@@ -184,7 +174,7 @@ class CongestionFamily:
         x = self._mixtures(x)
         n = _populations(n)
         nn = n[..., None] if np.ndim(n) else n
-        if _is_torch(x):
+        if is_torch(x):
             import torch
 
             v = torch.tensor(np.array(self.values), dtype=x.dtype, device=x.device)
@@ -204,7 +194,7 @@ class CongestionFamily:
         x = self._mixtures(x)
         u = self.payoffs(n, x)
         nn = _populations(n)
-        if _is_torch(x):
+        if is_torch(x):
             import torch
 
             gap = u.max(-1).values - (x * u).sum(-1)
@@ -339,7 +329,7 @@ def best_latent_weights(family: CongestionFamily, n, modes, samples: int = 2048,
         w = np.clip(lp.x, 0, None)
         w /= w.sum()
         x = w @ M
-        return LatentFit(w, x, float(family.nash_conv(n, x)), None, None, 0, True)
+        return LatentFit(w, x, True, residual=float(family.nash_conv(n, x)), iterations=0)
     rng = np.random.default_rng(seed)
     cand = np.vstack([np.eye(Z), np.full((1, Z), 1.0 / Z), rng.dirichlet(np.ones(Z), samples)])
     vals = family.nash_conv(n, cand @ M)
@@ -361,4 +351,4 @@ def best_latent_weights(family: CongestionFamily, n, modes, samples: int = 2048,
         val = float(family.nash_conv(n, w @ M))
         if val < best:
             best, best_w = val, w
-    return LatentFit(best_w, best_w @ M, best, None, None, int(polish), False)
+    return LatentFit(best_w, best_w @ M, False, residual=best, iterations=int(polish))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from games.extensive_form import Chance, Decision, ExtensiveFormGame, Terminal
+from games.efg.model import Chance, Decision, ExtensiveFormGame, Terminal
 
 FOLD, CALL, RAISE = 0, 1, 2
 

@@ -19,7 +19,7 @@ particle shared by every action (common random numbers), one blueprint rollout p
     q̂(a) = mean_k G_k(a);   return U_Q(pi(s_i), q̂)
 
 As :math:`K\to\infty`, :math:`\hat q\to q_\pi` and the output converges to the global update (Theorem 3.3).
-``particles=None`` uses the exact :math:`q_\pi` (:func:`games.evaluation.action_values`).
+``particles=None`` uses the exact :math:`q_\pi` (:func:`games.efg.evaluation.action_values`).
 
 Local updates :math:`U_Q`:
 
@@ -39,9 +39,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from games.evaluation import action_values, sequence_form
-from games.extensive_form import ExtensiveFormGame, TabularPolicy, validate_policy
-from games.mirror_descent import mmd_local_update
+from games.efg.evaluation import action_values, sequence_form
+from games.efg.model import ExtensiveFormGame
+from games.efg.policy import TabularPolicy, validate_game_policy
+from games.efg.mmd import mmd_local_update
 
 
 def _edge_probs(g: ExtensiveFormGame, probs) -> np.ndarray:
@@ -144,7 +145,7 @@ def search(g: ExtensiveFormGame, blueprint: TabularPolicy, update: str = "md", e
 
     See the module docstring. Returns the searched joint policy (numpy).
     """
-    validate_policy(g, blueprint)
+    validate_game_policy(g, blueprint)
     if update not in ("md", "mmd", "greedy"):
         raise ValueError(f"update must be 'md', 'mmd' or 'greedy', got {update!r}")
     if not (np.isfinite(eta) and eta >= 0):

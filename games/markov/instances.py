@@ -18,7 +18,7 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
-from games.markov_game import MarkovGame
+from games.markov.model import MarkovGame
 from theory.validation import ParameterError, ShapeError, check_scalar, to_numpy
 
 __all__ = ["random_markov_game", "bimatrix_markov_game", "gems_game", "GEMS_MOVES"]
