@@ -38,7 +38,7 @@ NEAR_ZERO = 0.05
 @dataclass(frozen=True)
 class Config:
     latent_sizes: tuple = (1, 2, 3, 6)
-    """Latent sizes |Z| (1 = unimodal baseline)."""
+    """Latent sizes :math:`|Z|` (1 = unimodal baseline)."""
     mi_weights: tuple = (0.0, 2.0)
     """Weights beta of the contrastive MI bonus (0 = none)."""
     replicas: int = 16

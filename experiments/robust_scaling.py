@@ -51,7 +51,7 @@ class Config:
     kl_radius: float = 0.1
     """KL radius."""
     w_radius: float = 1.0
-    """Wasserstein-1 radius (ground metric |i - j| on state indices)."""
+    """Wasserstein-1 radius (ground metric :math:`|i - j|` on state indices)."""
     hull_models: tuple = (10, 100, 1000)
     """Numbers G of models whose rectangular hull (:class:`mdp.robust.ModelHull`) is the set (third panel)."""
     hull_S: int = 30

@@ -42,9 +42,10 @@ class PlanningResult:
       policy: deterministic greedy policy as one-hot ``[S, A]``.
       residual: ``||T V - V||_inf`` of the returned ``V`` (Bellman residual).
       error_bound: certified bound on ``||V - V*||_inf``; ``policy_gap_bound`` on ``||V^pi - V*||_inf``.
-      iterations, converged (the certified stopping test held), history (per-iteration step sizes
-        ``||V_k - V_{k-1}||`` for VI, Bellman residuals ``max(T V^pi_k - V^pi_k)`` for PI; ``None`` unless
-        ``history=True``).
+      iterations: iterations run.
+      converged: whether the certified stopping test held.
+      history: per-iteration step sizes ``||V_k - V_{k-1}||`` for VI, Bellman residuals
+        ``max(T V^pi_k - V^pi_k)`` for PI; ``None`` unless ``history=True``.
       value: ``mu @ V``.
     """
 

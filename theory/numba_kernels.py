@@ -23,7 +23,7 @@ def full_into(kind, A, AT, b, m, n, u, out):
 
 @numba.njit(cache=True)
 def batch_into(kind, A, AT, b, m, n, idx, u, out):
-    """out = (1/|idx|) sum_{i in idx} F_i(u)."""
+    """``out = (1/|idx|) sum_{i in idx} F_i(u)``."""
     d = u.size
     size = idx.size
     if kind == 0:  # gather the rows, then the reference's two BLAS calls

@@ -18,8 +18,8 @@ class TabularEnv(gym.Env):
     step, which ``info["t"]`` reports). Rewards are the expected rewards ``R[s, a]`` of the model. All
     randomness comes from ``self.np_random``, seeded by ``reset(seed=...)``. The model itself is
     ``env.unwrapped.model``. A multi-objective model (``R[S, A, m]``) pays ``float64[m]`` vector rewards and
-exposes ``reward_space`` (a ``Box`` with the per-objective range of the rewards of non-terminal states) and
-``reward_dim``, as MO-Gymnasium environments do. ``env.unwrapped.P`` gives the toy-text dict form
+    exposes ``reward_space`` (a ``Box`` with the per-objective range of the rewards of non-terminal states) and
+    ``reward_dim``, as MO-Gymnasium environments do. ``env.unwrapped.P`` gives the toy-text dict form
     ``P[s][a] = [(prob, next_state, reward, terminated), ...]`` for tools that expect it.
     """
 
