@@ -37,6 +37,7 @@ Unified names of the other fields (a subclass uses these spellings, never a syno
     the name of the algorithm or LP backend used (never ``method``).
 ``x``
     the returned iterate of an operator solver.
+
 Batched results (one instance per leading index) hold ``residual``, ``error_bound``, ``converged`` and
 ``iterations`` *per instance* (arrays), never a maximum over the batch; the caller reduces.
 

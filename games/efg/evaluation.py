@@ -236,7 +236,7 @@ class ZeroSumSolution(SolverResult):
     policy: TabularPolicy
     """A Nash equilibrium (behavioural, both players)."""
     duality_gap: float
-    """|value of player 0's LP - value of player 1's LP|."""
+    """``|value of player 0's LP - value of player 1's LP|``."""
     solver: str
     """The LP backend (``"scipy-highs"``)."""
 
