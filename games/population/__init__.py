@@ -19,6 +19,7 @@ _EXPORTS = {
     "MRAModel": "games.population.mra",
     "Adaptation": "games.population.mra",
     "adapt_weights": "games.population.mra",
+    "train": "games.population.mra",
 }
 _SUBMODULES = {
     "mra": "games.population.mra",
