@@ -21,42 +21,20 @@ Functions (the math each computes):
   :math:`c_j = \sum_{i\le j} u_i - 1`, :math:`\rho = \max\{j : u_j - c_j/j > 0\}`, :math:`\tau = c_\rho/\rho`
   and :math:`\Pi_\Delta(v) = (v - \tau)_+`.
 
-Inventory of the copies this layer replaces (main at c9448c5; "identical" means the backend function
-performs the same floating-point operations in the same order on that copy's inputs, so switching cannot
-change a result bit):
+The package's local copies of these functions were replaced by this module where the replacement performs the
+same floating-point operations in the same order (so no result changed by a bit). Two local forms stay, on
+purpose, because their rounding differs and experiments' results depend on it:
 
-Array-kind test (``type(x).__module__.startswith("torch")`` unless said otherwise):
-    ``theory/fixed_point.py`` ``_is_torch``, ``theory/validation.py`` ``_is_torch``, ``theory/operators.py`` ``_xp``
-    (= :func:`namespace`) and the inline test in ``_check_data``, ``games/population.py`` ``_is_torch``,
-    ``games/markov_game.py`` ``_is_torch``, ``mdp/operators.py`` ``is_torch``, the inline tests in
-    ``mdp/grouping.py`` (``grouped_value_iteration``) and ``mdp/envs/recommender.py`` (``sample_signals``):
-    identical to :func:`is_torch`. The ``torch.is_tensor`` / ``isinstance(x, torch.Tensor)`` tests
-    (``games/extensive_form.py`` x3, ``games/evaluation.py``, ``games/mirror_descent.py``, ``mdp/batched.py`` x4,
-    ``mdp/robust/batched.py``) and ``hasattr(x, "detach")`` (``mdp/model.py``, ``theory/operators.py`` ``_np``,
-    ``theory/results.py``) agree with :func:`is_torch` on every numpy array, tensor and Parameter (they differ only
-    on foreign objects that have a ``detach`` attribute or subclass ``torch.Tensor`` from another module); the
-    conversions ``x.detach().cpu().numpy()`` are identical to :func:`to_numpy`.
+* ``games.markov.solvers._softmax`` (numpy branch) computes ``exp(x - lse(x))``, i.e. ``np.exp(log_softmax(x))``,
+  which rounds differently from :func:`softmax`'s ``e^{x - m} / \sum e^{x - m}``;
+* ``games.efg.evaluation.bottom_up``'s log-sum-exp reduction returns its policy as ``exp(z - lse(z))`` for the same
+  reason.
 
-Softmax / log-sum-exp:
-    ``mdp/constrained/two_stage.py`` ``_softmax`` (numpy, float64 input): identical to :func:`softmax`.
-    ``games/mra.py`` ``_softmax``: identical for float64 input (it first casts to float64, so a float32 input is
-    computed in float64 there and in float32 here). ``games/markov_game.py`` ``_softmax``: its torch branch
-    (``torch.softmax``) is identical; its numpy branch computes ``exp(x - lse(x))``, a different rounding from
-    :func:`softmax` — identical instead to ``np.exp(log_softmax(x))`` (rows with a finite maximum).
-    ``games/markov_game.py`` ``_lse``: identical to :func:`logsumexp` on every row with a finite maximum (both
-    branches). ``mdp/multiobjective/cmorl.py`` ``_softmax_policy`` (``torch.softmax``): identical.
-    ``tests/test_games_mmd_reference.py`` and ``tests/test_markov_game.py`` ``_softmax`` are independent references
-    in tests and stay.
-
-Simplex projection:
-    ``theory/operators.py`` ``project_simplex``: identical for float64 (numpy and torch); this module's
-    version adds only dtype preservation for float32 (the old numpy branch promoted float32 to float64).
-    ``theory/numba_kernels.py`` ``project_simplex_into`` mirrors it for one float64 vector (same operations).
-    ``games/mra.py`` ``project_simplex`` (numpy only, casts to float64): it takes :math:`\rho` as the *count*
-    of indices with :math:`u_j - c_j/j > 0` where this one takes the largest such index; in exact arithmetic
-    the condition holds on a prefix so both are equal, and the divisions are the same, so the results are
-    identical whenever the floating-point condition set is a prefix (a non-prefix set needs a tie at
-    rounding level between :math:`u_j` and :math:`c_j/j`; compare results when switching).
+The ``torch.is_tensor`` / ``isinstance(x, torch.Tensor)`` / ``hasattr(x, "detach")`` tests that were replaced
+agree with :func:`is_torch` on every numpy array, tensor and Parameter (they differ only on foreign objects
+with a ``detach`` attribute). ``theory.numba_kernels.project_simplex_into`` mirrors :func:`project_simplex`
+for one float64 vector inside compiled loops (same operations). The references in the tests
+(``tests/test_games_mmd_reference.py``, ``tests/test_markov_game.py``) are independent on purpose and stay.
 """
 from __future__ import annotations
 
