@@ -62,8 +62,13 @@ CONFIGS = {
 SEEDS = {"smoke": 1, "quick": 2, "full": 4}
 
 
-def simplex_grid(K: int, n: int) -> np.ndarray:
-    """All weights ``w`` in the simplex with entries in multiples of ``1/n`` -> ``[G, K]``."""
+def _simplex_grid(K: int, n: int) -> np.ndarray:
+    """All weights ``w`` in the simplex with entries in multiples of ``1/n`` -> ``[G, K]``.
+
+    The same grid as :func:`mdp.multiobjective.simplex_grid`, computed as integers divided by ``n`` (exact
+    multiples of ``1/n``) where the library accumulates steps of ``1/n``; the two differ in the last bits (K = 3,
+    n = 3 and 6), and this experiment's recorded results use this form.
+    """
     pts = [c for c in product(range(n + 1), repeat=K - 1) if sum(c) <= n]
     return np.array([[*c, n - sum(c)] for c in pts], dtype=float) / n
 
@@ -83,7 +88,7 @@ def payoff_matrix(kernels: np.ndarray, R: np.ndarray, gamma: float, mu: np.ndarr
 
 def run(config: Config, seed: int, device: str) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    W = simplex_grid(config.K, config.grid)
+    W = _simplex_grid(config.K, config.grid)
     rows = []
     for i in range(config.instances):
         S, A = config.S, config.A
