@@ -95,9 +95,6 @@ MARKOV = {"mamql_demos", "mamql_gems", "mamql_opponents", "mamql_regularizer", "
 # By hand: the experiments that import mdp.robust (whose __init__ imports every robust module).
 ROBUST_USERS = {"robust_iwocs", "robust_scaling", "robust_search", "robust_srect", "robust_static_dynamic"}
 
-new_layout = pytest.mark.skipif(not (ROOT / "games" / "efg" / "cfr.py").exists(),
-                                reason="the three-family games/ layout (games/efg/cfr.py) is not merged yet")
-
 
 def _users(rel):
     return {n for n in experiment_files() if rel in source_files(n)}
@@ -113,21 +110,19 @@ def test_robust_module_is_a_source_of_the_robust_experiments_only():
     assert _users("mdp/robust/srect.py") == ROBUST_USERS
 
 
-@new_layout
 def test_cfr_module_is_a_source_of_the_cfr_experiments_only():
     assert _users("games/efg/cfr.py") == CFR_USERS
 
 
-@new_layout
 def test_planning_is_no_source_of_extensive_form_or_population_experiments():
     assert not _users("mdp/planning.py") & EFG_AND_POPULATION
 
 
-@new_layout
-@pytest.mark.xfail(strict=True, reason="MAMQL's marginal_tensors shares games/markov/marginal.py with the exact "
-                                       "NashConv, which imports mdp.planning")
-def test_planning_is_no_source_of_markov_game_experiments():
-    assert not _users("mdp/planning.py") & MARKOV
+def test_planning_is_a_source_of_the_markov_game_experiments_by_design():
+    """Every MAMQL experiment scores policies by their exact values (``recovery_metrics`` / ``agent_values`` ->
+    :func:`mdp.planning.policy_evaluation` in each agent's marginal MDP: the package's one exact evaluator), so
+    editing the planner must re-run them; the extensive-form and population experiments (above) it must not."""
+    assert _users("mdp/planning.py") & (EFG_AND_POPULATION | MARKOV) == MARKOV
 
 
 # ---- end to end: what `snakemake -n` plans after an edit, with every output in place ---------------------------
@@ -177,11 +172,9 @@ def test_snakemake_reruns_only_the_robust_experiments(built_copy):
     assert _planned(built_copy, "mdp/robust/srect.py") == ROBUST_USERS
 
 
-@new_layout
 def test_snakemake_reruns_only_the_cfr_experiments(built_copy):
     assert _planned(built_copy, "games/efg/cfr.py") == CFR_USERS
 
 
-@new_layout
 def test_snakemake_reruns_no_efg_or_population_experiment_after_planning(built_copy):
     assert not _planned(built_copy, "mdp/planning.py") & EFG_AND_POPULATION
