@@ -20,15 +20,6 @@ import torch
 
 from theory.results import SolverResult, convention_violations
 
-# Result classes (by class name) whose owners have not yet moved them onto the base (issue 24 item 4).
-# The lead empties this list at merge; test_every_result_class_subclasses_the_base fails both for a class
-# missing from the base and not listed here, and for a listed class that has adopted it (or is gone).
-NOT_YET_ADOPTED = [
-    "BatchedPlanningResult", "SampledResult", "StageTwoResult", "TwoStageResult", "CMORLResult", "CCSResult",
-    "EpsilonConstraintResult", "ParetoVIResult", "OccupancyResult", "FiniteHorizonResult", "PlanningResult",
-    "SparsePlanningResult",
-]
-
 PACKAGES = ("theory", "mdp", "games")
 
 
@@ -61,16 +52,13 @@ def test_every_result_class_subclasses_the_base():
     classes = result_classes()
     assert {"HalpernResult", "FixedPointResult", "LearnerResult", "PlanningResult"} <= set(classes)  # the walk works
     outside = sorted(n for n, c in classes.items() if not issubclass(c, SolverResult))
-    assert sorted(set(outside) - set(NOT_YET_ADOPTED)) == [], "result classes not subclassing SolverResult"
-    assert sorted(set(NOT_YET_ADOPTED) - set(outside)) == [], "adopted (or gone): remove from NOT_YET_ADOPTED"
+    assert outside == [], "result classes not subclassing SolverResult"
 
 
 def test_adopted_results_keep_the_base_fields():
     """No subclass redeclares a base field: all keyword-only, ``error_bound`` etc. defaulting to None."""
     base = {f.name: f for f in dataclasses.fields(SolverResult)}
     for name, cls in result_classes().items():
-        if not issubclass(cls, SolverResult):
-            continue
         assert cls.__dataclass_params__.frozen, name
         fields = {f.name: f for f in dataclasses.fields(cls)}
         for f, bf in base.items():
@@ -321,7 +309,7 @@ CASES.update({name: _halpern_case(name) for name in ("halpern", "vr_halpern", "v
 def test_solver_keeps_the_result_convention(name):
     result, tol = CASES[name]()
     assert convention_violations(result, tol=tol) == []
-    assert isinstance(result, SolverResult) or type(result).__name__ in NOT_YET_ADOPTED
+    assert isinstance(result, SolverResult)
 
 
 def test_convention_checker_catches_violations():
