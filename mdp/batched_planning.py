@@ -15,6 +15,7 @@ from mdp.batched import _tensor
 from mdp.model import ParameterError, ShapeError
 from mdp.operators import bellman_optimality, greedy_policy, policy_average, policy_kernel, policy_reward, q_values
 from theory.fixed_point import certified_fixed_point
+from theory.results import SolverResult
 
 __all__ = ["batched_value_iteration", "BatchedPlanningResult", "batched_policy_evaluation",
            "batched_backward_induction"]
@@ -26,25 +27,22 @@ def _flat(P: torch.Tensor) -> torch.Tensor:
 
 
 @dataclass(frozen=True)
-class BatchedPlanningResult:
-    """Result of :func:`batched_value_iteration` (per-instance fields are ``[B]`` tensors).
+class BatchedPlanningResult(SolverResult):
+    """Result of :func:`batched_value_iteration` (per-instance fields are ``[B]`` tensors; the base fields of
+    :class:`theory.results.SolverResult` are keyword-only).
 
     Attributes:
         V: ``[B, S]`` values of the returned iterate; ``Q``: ``[B, S, A]`` its action values.
         residual: ``[B]`` Bellman residuals ``||T V - V||_inf`` of the returned ``V``.
         error_bound: ``[B]`` certified bounds on ``||V - V*||_inf``.
         converged: ``[B]`` whether each instance met ``error_bound <= tol``.
-        iterations: backups performed (the batch stops when every instance is certified).
+        iterations: backups performed, the same for every instance (the batch stops when every instance is
+            certified).
         history: ``[iterations, B]`` step sizes when asked for, else ``None``.
     """
 
     V: torch.Tensor
     Q: torch.Tensor
-    residual: torch.Tensor
-    error_bound: torch.Tensor
-    converged: torch.Tensor
-    iterations: int
-    history: np.ndarray | None = None
 
     @property
     def policy(self) -> torch.Tensor:
@@ -87,8 +85,8 @@ def batched_value_iteration(P, R, gamma, tol: float = 1e-8, max_iter: int = 100_
         raise ShapeError(f"V0 has shape {tuple(V.shape)}, expected {tuple(P.shape[:2])}")
     fp = certified_fixed_point(lambda V: bellman_optimality(Pf, R, g, V)[0], V, g, tol, max_iter,
                                "batched_value_iteration", history=history)
-    return BatchedPlanningResult(fp.V, q_values(Pf, R, g, fp.V), fp.residual, fp.error_bound, fp.converged,
-                                 fp.iterations, fp.history)
+    return BatchedPlanningResult(fp.V, q_values(Pf, R, g, fp.V), residual=fp.residual, error_bound=fp.error_bound,
+                                 converged=fp.converged, iterations=fp.iterations, history=fp.history)
 
 
 def batched_policy_evaluation(P, R, gamma, pi):

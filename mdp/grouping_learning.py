@@ -178,9 +178,11 @@ class GroupedVIResult(SolverResult):
     r"""``T`` backups of value iteration from ``V_0 = 0`` (``T = inf``: to a certified tolerance).
 
     ``Q = q_values(V_{T-1})`` (what the agent is greedy for), ``V = V_T = max_k Q``; ``residual`` is
-    :math:`\|\mathcal T V_T - V_T\|_\infty` (max over the batch); ``error_bound`` the certified
+    :math:`\|\mathcal T V_T - V_T\|_\infty` of the returned ``V``; ``error_bound`` the certified
     :math:`\|V_T - \hat V^*\|_\infty \le \gamma\|V_T - V_{T-1}\|_\infty/(1-\gamma)`; ``converged`` is ``None`` for
-    finite ``T`` (nothing tested) and the certified stop for ``T = inf``.
+    finite ``T`` (nothing tested) and the certified stop for ``T = inf``. For a batch of models (leading axes
+    ``[...]`` of ``P_flat``) ``residual``, ``error_bound`` and ``converged`` are per instance (arrays or tensors
+    of shape ``[...]``, the caller reduces); for one model they are plain numbers.
     """
 
     Q: object
@@ -217,25 +219,26 @@ def grouped_value_iteration(P_flat, R, gamma, T, vi_tol: float = 1e-10, max_iter
 
         V = torch.zeros(*lead, S, dtype=P_flat.dtype, device=P_flat.device)
         amax = lambda Q: Q.amax(-1)  # noqa: E731
-        norm = lambda x: float(x.abs().amax()) if x.numel() else 0.0  # noqa: E731
+        norm = lambda x: x.abs().amax(-1)  # noqa: E731
     else:
         V = np.zeros((*lead, S))
         amax = lambda Q: Q.max(-1)  # noqa: E731
-        norm = lambda x: float(np.max(np.abs(x))) if x.size else 0.0  # noqa: E731
+        norm = lambda x: np.max(np.abs(x), axis=-1)  # noqa: E731
+
+    def per_instance(x, kind=float):   # [*lead] arrays; plain numbers for one instance
+        return kind(x) if len(lead) == 0 else x
+
     if math.isinf(T):
         fp = certified_fixed_point(lambda V: amax(q_values(P_flat, R, g, V)), V, g, vi_tol, max_iter,
                                    "grouped_value_iteration")
         Q = q_values(P_flat, R, g, fp.V)
         V_new = amax(Q)
-        return GroupedVIResult(Q, V_new, residual=norm(amax(q_values(P_flat, R, g, V_new)) - V_new),
-                               error_bound=(float(fp.error_bound.max()) if hasattr(fp.error_bound, "max")
-                                            else fp.error_bound),
-                               converged=bool(np.all(np.asarray(fp.converged.cpu() if torch_mode else fp.converged))),
+        return GroupedVIResult(Q, V_new, residual=per_instance(norm(amax(q_values(P_flat, R, g, V_new)) - V_new)),
+                               error_bound=per_instance(fp.error_bound), converged=per_instance(fp.converged, bool),
                                iterations=fp.iterations + 1)
     fp, Q, d = _backups(P_flat, R, g, V, T, amax)
-    residual = float(fp.residual.max()) if torch_mode else float(np.max(fp.residual))
-    step = float(d.max()) if torch_mode else float(np.max(d))     # ||V_T - V_{T-1}||_inf over the batch
-    return GroupedVIResult(Q, fp.V, residual=residual, error_bound=g * step / (1 - g) if g > 0 else 0.0,
+    bound = g * d / (1 - g) if g > 0 else 0.0 * d     # per instance: gamma ||V_T - V_{T-1}||_inf / (1 - gamma)
+    return GroupedVIResult(Q, fp.V, residual=per_instance(fp.residual), error_bound=per_instance(bound),
                            converged=None, iterations=T)
 
 

@@ -26,6 +26,7 @@ import scipy.sparse as sp
 from mdp.model import (FiniteHorizonMDP, ModelError, ShapeError, TabularMDP, as_numpy, check_finite,
                        validate_policy)
 from mdp.planning import policy_evaluation
+from theory.results import SolverResult
 
 __all__ = ["OccupancyResult", "InfeasibleConstraintsError", "solve_occupancy_lp", "flow_matrix",
            "finite_horizon_occupancy"]
@@ -58,12 +59,18 @@ def _infeasible(m: TabularMDP, C: np.ndarray, t: np.ndarray, status: str) -> Inf
 
 
 @dataclass(frozen=True)
-class OccupancyResult:
+class OccupancyResult(SolverResult):
     """``value`` is ``mu @ V`` of the LP optimum; ``occupancy[S, A]`` sums to one; ``policy[S, A]``.
 
     ``duals`` holds ``flow`` (``[S]``) and ``constraints`` (``[k]``, the multipliers, >= 0);
     ``duality_gap`` is primal minus dual objective; ``policy_value`` and ``constraint_values`` are the
     extracted policy's exact values; ``solver`` and ``cvxpy_version`` record what solved it.
+
+    The base fields (:class:`theory.results.SolverResult`, keyword-only): ``residual`` the largest
+    violation of the flow constraints by the returned (normalised) occupancy; ``error_bound``
+    ``|duality_gap|`` (the returned value is within it of the LP optimum, up to the residual);
+    ``converged`` whether the solver reported ``"optimal"``; ``iterations`` the solver's iterations
+    when it reports them (0 otherwise).
     """
 
     value: float
@@ -76,13 +83,6 @@ class OccupancyResult:
     status: str
     solver: str
     cvxpy_version: str
-    converged: bool
-    residual: float = 0.0
-    """Largest violation of the flow constraints by the returned (normalised) occupancy."""
-    error_bound: float | None = None
-    """``|duality_gap|``: the returned value is within it of the LP optimum (up to the residual)."""
-    iterations: int = 0
-    """Solver iterations when the solver reports them (0 otherwise)."""
 
 
 def flow_matrix(m: TabularMDP):
@@ -192,8 +192,9 @@ def solve_occupancy_lp(m: TabularMDP, aux_rewards=None, thresholds=None, weights
     flow_res = float(np.max(np.abs(flow_matrix(m) @ occ.ravel() - (1.0 - g) * m.mu)))
     its = prob.solver_stats.num_iters
     return OccupancyResult(primal, occ, policy, {"flow": y, "constraints": lam}, primal - dual_obj, pv,
-                           cvals, prob.status, prob.solver_stats.solver_name, cp.__version__, converged,
-                           flow_res, abs(primal - dual_obj), int(its) if its is not None else 0)
+                           cvals, prob.status, prob.solver_stats.solver_name, cp.__version__, converged=converged,
+                           residual=flow_res, error_bound=abs(primal - dual_obj),
+                           iterations=int(its) if its is not None else 0)
 
 
 def finite_horizon_occupancy(m: FiniteHorizonMDP, pi) -> np.ndarray:

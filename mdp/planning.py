@@ -25,40 +25,38 @@ from mdp.model import (FiniteHorizonMDP, ModelError, TabularMDP, as_numpy, check
                        validate_policy)
 from mdp.operators import bellman_optimality, greedy_policy, policy_average, policy_kernel, q_values
 from theory.fixed_point import certified_fixed_point
+from theory.results import SolverResult, warn_not_converged
 from theory.validation import check_array, check_shape
-from theory.results import warn_not_converged
 
 __all__ = ["PlanningResult", "FiniteHorizonResult", "value_iteration", "policy_iteration",
            "policy_evaluation", "policy_value", "bellman_residual", "backward_induction"]
 
 
 @dataclass(frozen=True)
-class PlanningResult:
-    """Solution of a discounted MDP with its certificate.
+class PlanningResult(SolverResult):
+    """Solution of a discounted MDP with its certificate (the base fields of
+    :class:`theory.results.SolverResult` are keyword-only).
 
     Attributes:
       V, Q: value ``[S]`` and action values ``[S, A]`` (of the returned policy for PI; of the last
         iterate for VI).
       policy: deterministic greedy policy as one-hot ``[S, A]``.
-      residual: ``||T V - V||_inf`` of the returned ``V`` (Bellman residual).
-      error_bound: certified bound on ``||V - V*||_inf``; ``policy_gap_bound`` on ``||V^pi - V*||_inf``.
-      iterations: iterations run.
+      policy_gap_bound: certified bound on ``||V^pi - V*||_inf``.
+      solver: ``"value_iteration"`` or ``"policy_iteration"``.
+      value: ``mu @ V``.
+      residual: ``||T V - V||_inf`` of the returned ``V`` (Bellman optimality residual).
+      error_bound: certified bound on ``||V - V*||_inf``.
+      iterations: iterations run (Bellman backups for VI, policy improvements for PI).
       converged: whether the certified stopping test held.
       history: per-iteration step sizes ``||V_k - V_{k-1}||`` for VI, Bellman residuals
         ``max(T V^pi_k - V^pi_k)`` for PI; ``None`` unless ``history=True``.
-      value: ``mu @ V``.
     """
 
     V: np.ndarray
     Q: np.ndarray
     policy: np.ndarray
-    residual: float
-    error_bound: float
     policy_gap_bound: float
-    iterations: int
-    converged: bool
-    history: np.ndarray | None
-    method: str
+    solver: str
     value: float
 
     @property
@@ -67,7 +65,7 @@ class PlanningResult:
 
 
 @dataclass(frozen=True)
-class FiniteHorizonResult:
+class FiniteHorizonResult(SolverResult):
     """Backward induction: ``V[h, s]`` for ``h = 0..H`` (``V[H] = 0``), ``Q[h, s, a]``, ``policy[h, s, a]``.
 
     ``value`` is ``mu @ V[0]``. When a policy was evaluated, ``policy`` is that policy. Backward induction
@@ -79,11 +77,6 @@ class FiniteHorizonResult:
     Q: np.ndarray
     policy: np.ndarray
     value: float
-    residual: float = 0.0
-    error_bound: float = 0.0
-    converged: bool = True
-    iterations: int = 0
-    history: None = None
 
 
 def _require_discounted(m, who: str) -> None:
@@ -147,8 +140,9 @@ def value_iteration(m: TabularMDP, tol: float = 1e-8, max_iter: int = 1_000_000,
     Q = q_values(P, R, g, V)
     res_now = float(fp.residual)
     pol_gap = 2 * g * res_now / (1 - g) if g > 0 else 0.0
-    return PlanningResult(V, Q, greedy_policy(Q), res_now, float(fp.error_bound), pol_gap, fp.iterations,
-                          bool(fp.converged), fp.history, "value_iteration", float(m.mu @ V))
+    return PlanningResult(V, Q, greedy_policy(Q), pol_gap, "value_iteration", float(m.mu @ V), residual=res_now,
+                          error_bound=float(fp.error_bound), iterations=fp.iterations, converged=bool(fp.converged),
+                          history=fp.history)
 
 
 def policy_evaluation(m: TabularMDP, pi, V0=None) -> np.ndarray:
@@ -219,8 +213,9 @@ def policy_iteration(m: TabularMDP, max_iter: int = 10_000, pi0=None, history: b
         a0 = None if pi0 is None else validate_policy(pi0, S, A).argmax(-1)
         r = sparse_policy_iteration(m, tol=1e-9 * (1.0 + float(np.max(np.abs(m.R)))), max_iter=max_iter, pi0=a0,
                                     history=history)
-        return PlanningResult(r.V, r.Q, np.eye(A)[r.actions], r.residual, r.error_bound, r.policy_gap_bound,
-                              r.iterations, r.converged, r.history, "policy_iteration", float(m.mu @ r.V))
+        return PlanningResult(r.V, r.Q, np.eye(A)[r.actions], r.policy_gap_bound, "policy_iteration",
+                              float(m.mu @ r.V), residual=r.residual, error_bound=r.error_bound,
+                              iterations=r.iterations, converged=r.converged, history=r.history)
     actions = np.zeros(S, dtype=int) if pi0 is None else validate_policy(pi0, S, A).argmax(-1)
     rows = np.arange(S)
     hist = []
@@ -243,8 +238,9 @@ def policy_iteration(m: TabularMDP, max_iter: int = 10_000, pi0=None, history: b
     if not converged:
         warn_not_converged("policy_iteration", residual=res, iterations=it)
     err = res / (1 - m.gamma)
-    return PlanningResult(V, Q, np.eye(A)[actions], res, err, err, it, converged,
-                          np.asarray(hist) if history else None, "policy_iteration", float(m.mu @ V))
+    return PlanningResult(V, Q, np.eye(A)[actions], err, "policy_iteration", float(m.mu @ V), residual=res,
+                          error_bound=err, iterations=it, converged=converged,
+                          history=np.asarray(hist) if history else None)
 
 
 def backward_induction(m: FiniteHorizonMDP, pi=None) -> FiniteHorizonResult:
@@ -268,4 +264,5 @@ def backward_induction(m: FiniteHorizonMDP, pi=None) -> FiniteHorizonResult:
         else:
             out_pi[h] = pol[h]
         V[h] = policy_average(Q[h], out_pi[h])
-    return FiniteHorizonResult(V, Q, out_pi, float(m.mu @ V[0]), iterations=H)
+    return FiniteHorizonResult(V, Q, out_pi, float(m.mu @ V[0]), residual=0.0, error_bound=0.0, converged=True,
+                               iterations=H)

@@ -36,14 +36,15 @@ import scipy.sparse.linalg as spla
 
 from mdp.model import ModelError, ParameterError, TabularMDP
 from mdp.operators import q_values
-from theory.results import warn_not_converged
+from theory.results import SolverResult, warn_not_converged
 
 __all__ = ["SparsePlanningResult", "policy_rows", "evaluate_policy_csr", "sparse_policy_iteration"]
 
 
 @dataclass(frozen=True)
-class SparsePlanningResult:
-    """Optimal policy of a sparse discounted MDP with its certificate.
+class SparsePlanningResult(SolverResult):
+    """Optimal policy of a sparse discounted MDP with its certificate (the base fields of
+    :class:`theory.results.SolverResult` are keyword-only).
 
     Attributes:
       V: ``[S]`` value of the returned policy (Krylov solve).
@@ -58,21 +59,17 @@ class SparsePlanningResult:
         (the ``S*A``-row backups are ``iterations`` more, of ``A`` times the size).
       history: ``||T V_k - V_k||_inf`` per iteration (``None`` unless ``history=True``).
       value: ``mu @ V``.
+      solver: ``"sparse_policy_iteration"``.
     """
 
     V: np.ndarray
     Q: np.ndarray
     actions: np.ndarray
-    residual: float
-    error_bound: float
     policy_gap_bound: float
     linear_residual: float
-    converged: bool
-    iterations: int
     matvecs: int
-    history: np.ndarray | None
     value: float
-    method: str = "sparse_policy_iteration"
+    solver: str = "sparse_policy_iteration"
 
     @property
     def policy(self) -> np.ndarray:
@@ -204,5 +201,6 @@ def sparse_policy_iteration(m: TabularMDP, tol: float = 1e-6, max_iter: int = 10
     gap = (res + lin) / (1.0 - g)
     if not converged:
         warn_not_converged("sparse_policy_iteration", residual=gap, tol=tol, iterations=it)
-    return SparsePlanningResult(V, Q, actions, res, res / (1.0 - g), gap, lin, converged, it, matvecs,
-                                np.asarray(hist) if history else None, float(m.mu @ V))
+    return SparsePlanningResult(V, Q, actions, gap, lin, matvecs, float(m.mu @ V), residual=res,
+                                error_bound=res / (1.0 - g), converged=converged, iterations=it,
+                                history=np.asarray(hist) if history else None)

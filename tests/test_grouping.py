@@ -291,3 +291,34 @@ def test_finite_backups_past_an_exact_fixed_point():
     r = grouped_value_iteration(g.P.reshape(-1, m.S), g.R, 0.0, 5)
     np.testing.assert_array_equal(r.Q, g.R)
     assert r.iterations == 5 and r.error_bound == 0.0 and r.residual == 0.0
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_grouped_vi_certificates_are_per_instance(backend):
+    """A batch of two models (the second with rewards scaled by 10): ``residual``, ``error_bound`` and
+    ``converged`` hold one entry per model, each the hand recursion's own number, never the batch maximum."""
+    m = _tiny()
+    P = np.stack([m.P, m.P])
+    R = np.stack([m.R, 10.0 * m.R])
+    P_flat, Rb = P.reshape(2, 8, 2), R
+    if backend == "torch":
+        torch = pytest.importorskip("torch")
+        P_flat, Rb = torch.tensor(P_flat), torch.tensor(R)
+    T = 3
+    res = grouped_value_iteration(P_flat, Rb, 0.5, T)
+    residual, bound = np.asarray(res.residual), np.asarray(res.error_bound)
+    assert residual.shape == bound.shape == (2,) and res.converged is None
+    for i in range(2):
+        _, V_T = _hand_vi(P[i], R[i], 0.5, T)
+        _, V_prev = _hand_vi(P[i], R[i], 0.5, T - 1)
+        _, TV = _hand_vi(P[i], R[i], 0.5, T + 1)
+        assert residual[i] == pytest.approx(np.abs(TV - V_T).max(), abs=1e-13)
+        assert bound[i] == pytest.approx(0.5 * np.abs(V_T - V_prev).max() / 0.5, abs=1e-13)
+    assert residual[1] == pytest.approx(10 * residual[0], rel=1e-12)     # rewards x10: every iterate x10
+    inf = grouped_value_iteration(P_flat, Rb, 0.5, math.inf, vi_tol=1e-11)
+    conv, r_inf = np.asarray(inf.converged), np.asarray(inf.residual)
+    assert conv.shape == r_inf.shape == (2,) and conv.dtype == bool and conv.all()
+    for i in range(2):
+        V = np.asarray(inf.V)[i]
+        TV = (R[i] + 0.5 * np.einsum("sat,t->sa", P[i], V)).max(1)
+        assert r_inf[i] == pytest.approx(np.abs(TV - V).max(), abs=1e-13)

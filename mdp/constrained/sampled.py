@@ -34,30 +34,28 @@ from mdp.batched import BatchedTabularMDP
 from mdp.constrained.core import check_cmdp
 from mdp.envs.recommender import sample_signals
 from mdp.model import ShapeError, TabularMDP
+from theory.results import SolverResult
 from theory.validation import check_scalar, to_numpy
 
 __all__ = ["SampledResult", "sampled_stage_one", "sampled_stage_two"]
 
 
 @dataclass(frozen=True)
-class SampledResult:
-    """Result of a sample-based stage.
+class SampledResult(SolverResult):
+    """Result of a sample-based stage (the base fields of :class:`theory.results.SolverResult` are keyword-only).
 
     Attributes:
         policy: ``[B, S, A]`` (stage two) or ``[B, k, S, A]`` (stage one) policies, one per seed (numpy).
-        critic: the matching critics ``[B, S]`` or ``[B, k, S]``.
-        residual: mean squared TD error of the critic on the last batch (per seed ``[B]``; stage one ``[B, k]``).
+        V: the matching critics' state values ``[B, S]`` or ``[B, k, S]``.
+        residual: mean squared TD error of the returned critic on the last batch, per instance (per seed
+            ``[B]``; stage one ``[B, k]``).
         error_bound: ``None``; converged: ``None`` (a fixed budget, no stopping test);
-        iterations: actor-critic updates; history: per-iteration mean squared TD errors when asked for.
+        iterations: actor-critic updates (the same for every seed); history: per-iteration mean squared TD
+            errors when asked for.
     """
 
     policy: np.ndarray
-    critic: np.ndarray
-    residual: np.ndarray
-    error_bound: None
-    converged: None
-    iterations: int
-    history: np.ndarray | None = None
+    V: np.ndarray
 
 
 def _actor_critic(m: TabularMDP, signal: np.ndarray, seeds: int, seed: int, iterations: int, envs: int,
@@ -153,7 +151,7 @@ def sampled_stage_one(m: TabularMDP, aux_rewards, seeds: int = 4, seed: int = 0,
         device: torch device.
 
     Returns:
-        :class:`SampledResult` with ``policy[B, k, S, A]`` and ``critic[B, k, S]``.
+        :class:`SampledResult` with ``policy[B, k, S, A]`` and critics ``V[B, k, S]``.
     """
     C, _ = check_cmdp(m, aux_rewards, who="sampled_stage_one")
     if C.min() < 0 or C.max() > 1:
@@ -168,8 +166,8 @@ def sampled_stage_one(m: TabularMDP, aux_rewards, seeds: int = 4, seed: int = 0,
         crits.append(V.cpu().numpy())
         res.append(msq.cpu().numpy())
         hist.append(h)
-    return SampledResult(np.stack(pols, 1), np.stack(crits, 1), np.stack(res, 1), None, None, args[1],
-                         np.stack(hist, -1) if history else None)
+    return SampledResult(np.stack(pols, 1), np.stack(crits, 1), residual=np.stack(res, 1), error_bound=None,
+                         converged=None, iterations=args[1], history=np.stack(hist, -1) if history else None)
 
 
 def sampled_stage_two(m: TabularMDP, priors, lam, seeds: int = 4, seed: int = 0, iterations: int = 200,
@@ -184,7 +182,7 @@ def sampled_stage_two(m: TabularMDP, priors, lam, seeds: int = 4, seed: int = 0,
         seeds, seed, iterations, envs, horizon, actor_lr, critic_lr, device: as :func:`sampled_stage_one`.
 
     Returns:
-        :class:`SampledResult` with ``policy[B, S, A]`` and ``critic[B, S]`` (the main critic).
+        :class:`SampledResult` with ``policy[B, S, A]`` and ``V[B, S]`` (the main critic).
     """
     args = _common(m, seeds, iterations, envs, horizon, actor_lr, critic_lr)
     pri = to_numpy(priors, name="priors")
@@ -203,4 +201,5 @@ def sampled_stage_two(m: TabularMDP, priors, lam, seeds: int = 4, seed: int = 0,
     st = (torch.as_tensor(pri, device=dev, dtype=torch.float64), torch.as_tensor(lam_v, device=dev,
                                                                                   dtype=torch.float64))
     pi, V, msq, h = _actor_critic(m, m.R, args[0], seed, *args[1:], device, stage_two=st, history=history)
-    return SampledResult(pi.cpu().numpy(), V.cpu().numpy(), msq.cpu().numpy(), None, None, args[1], h)
+    return SampledResult(pi.cpu().numpy(), V.cpu().numpy(), residual=msq.cpu().numpy(), error_bound=None,
+                         converged=None, iterations=args[1], history=h)

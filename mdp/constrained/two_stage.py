@@ -63,7 +63,7 @@ from mdp.operators import q_values
 from mdp.planning import policy_evaluation
 from theory.backend import softmax
 from theory.fixed_point import certified_fixed_point
-from theory.results import warn_not_converged
+from theory.results import SolverResult, warn_not_converged
 from theory.validation import check_scalar, to_numpy
 
 __all__ = ["closed_form_policy", "stage_one_policies", "stage_two", "StageTwoResult", "TwoStageResult",
@@ -194,8 +194,8 @@ def stage_one_policies(m: TabularMDP, aux_rewards, method: str = "npg", quality:
 
 
 @dataclass(frozen=True)
-class StageTwoResult:
-    r"""Result of :func:`stage_two`.
+class StageTwoResult(SolverResult):
+    r"""Result of :func:`stage_two` (the base fields of :class:`theory.results.SolverResult` are keyword-only).
 
     Attributes:
         policy: ``[S, A]``.
@@ -205,11 +205,6 @@ class StageTwoResult:
     """
 
     policy: np.ndarray
-    residual: float
-    error_bound: None
-    converged: bool
-    iterations: int
-    history: np.ndarray | None = None
 
 
 def stage_two(m: TabularMDP, priors, lambdas, tol: float = 1e-8, max_iter: int = 500,
@@ -271,12 +266,14 @@ def stage_two(m: TabularMDP, priors, lambdas, tol: float = 1e-8, max_iter: int =
     if res > tol:
         if warn:
             warn_not_converged("stage_two", residual=res, tol=tol, iterations=k)
-    return StageTwoResult(pi, res, None, bool(res <= tol), k, np.asarray(hist) if history else None)
+    return StageTwoResult(pi, residual=res, error_bound=None, converged=bool(res <= tol), iterations=k,
+                          history=np.asarray(hist) if history else None)
 
 
 @dataclass(frozen=True)
-class TwoStageResult:
-    r"""Result of :func:`two_stage_actor_critic`.
+class TwoStageResult(SolverResult):
+    r"""Result of :func:`two_stage_actor_critic` (the base fields of :class:`theory.results.SolverResult` are
+    keyword-only).
 
     Attributes:
         policy: ``[S, A]`` the chosen stage-two policy.
@@ -304,12 +301,6 @@ class TwoStageResult:
     prior_values: np.ndarray
     search: np.ndarray
     message: str
-    residual: float
-    error_bound: None
-    converged: bool
-    iterations: int
-    oracle_calls: int
-    history: None = None
     prior_temperature: float | None = None
     prior_spread: float | None = None
 
@@ -385,7 +376,7 @@ def two_stage_actor_critic(m: TabularMDP, aux_rewards, thresholds, seed=0, stage
             if np.isinf(lam):
                 with np.errstate(divide="ignore"):
                     pi = softmax(np.log(pri).mean(0))
-                st = StageTwoResult(pi, 0.0, None, True, 0)
+                st = StageTwoResult(pi, residual=0.0, error_bound=None, converged=True, iterations=0)
             else:   # warm start at the solution for the nearest larger lambda already solved
                 above = [x for x in tried if x > lam]
                 st = stage_two(m, pri, lam, tol=tol, max_iter=max_iter, warn=False,
@@ -422,5 +413,5 @@ def two_stage_actor_critic(m: TabularMDP, aux_rewards, thresholds, seed=0, stage
     search = np.array(sorted((x, v[1], v[4], v[3], v[0].converged) for x, v in tried.items()), dtype=dt)
     its = sum(v[0].iterations for v in tried.values())
     return TwoStageResult(st.policy, float(lam), bool(ok), float(J0), J, constraint_ratios(J, t), pri, J_pri,
-                          search, msg, float(st.residual), None, bool(st.converged), int(its), len(tried),
-                          prior_temperature=tau, prior_spread=eps)
+                          search, msg, prior_temperature=tau, prior_spread=eps, residual=float(st.residual),
+                          error_bound=None, converged=bool(st.converged), iterations=int(its), oracle_calls=len(tried))

@@ -74,6 +74,7 @@ from mdp.multiobjective.cmorl_barrier import (ParetoArchive, _archive_batch, _ba
 from mdp.multiobjective.deterministic_fronts import deterministic_epsilon_constraint, pareto_value_iteration
 from mdp.multiobjective.fronts import epsilon_constraint, require_multiobjective, scalarised_optimum
 from mdp.multiobjective.metrics import (as_front, check_weights, crowding_distance, energy_weights, simplex_grid)
+from theory.results import SolverResult
 from theory.validation import ParameterError, check_scalar
 
 __all__ = ["CMORLResult", "CMORLSolver", "cmorl", "linear_scalarisation", "thresholds", "default_ref", "check_ref",
@@ -83,8 +84,9 @@ THRESHOLDS = ("literal", "ref", "relax")
 
 
 @dataclass(frozen=True)
-class CMORLResult:
-    r"""Result of :func:`cmorl` / :func:`linear_scalarisation`.
+class CMORLResult(SolverResult):
+    r"""Result of :func:`cmorl` / :func:`linear_scalarisation` (the base fields of
+    :class:`theory.results.SolverResult` are keyword-only).
 
     Attributes:
         front: ``[k, m]`` exact value vectors of the returned policies (the Pareto-filtered archive above
@@ -105,11 +107,6 @@ class CMORLResult:
     policies: np.ndarray
     hypervolume: np.ndarray
     budget: np.ndarray
-    residual: float
-    error_bound: None
-    converged: None
-    iterations: int
-    oracle_calls: int
     ref: np.ndarray
 
 
@@ -157,11 +154,12 @@ def _result(m, archive, hv, spent, W_eval, rounds, budget, z) -> CMORLResult:
     hypervolume 0 and utility loss ``inf``."""
     k = m.R.shape[2]
     if not archive.G:
-        return CMORLResult(np.zeros((0, k)), np.zeros((0, m.S, m.A)), np.array(hv), np.array(spent), float("inf"),
-                           None, None, rounds, budget, z)
+        return CMORLResult(np.zeros((0, k)), np.zeros((0, m.S, m.A)), np.array(hv), np.array(spent), z,
+                           residual=float("inf"), error_bound=None, converged=None, iterations=rounds,
+                           oracle_calls=budget)
     F, Pi = np.array(archive.G), np.array(archive.pi)
-    return CMORLResult(F, Pi, np.array(hv), np.array(spent), utility_gap(m, F, W_eval), None, None, rounds,
-                       budget, z)
+    return CMORLResult(F, Pi, np.array(hv), np.array(spent), z, residual=utility_gap(m, F, W_eval), error_bound=None,
+                       converged=None, iterations=rounds, oracle_calls=budget)
 
 
 def utility_gap(m: TabularMDP, front, weights) -> float:

@@ -16,7 +16,7 @@ import numpy as np
 from mdp.model import ModelError, TabularMDP
 from mdp.multiobjective.fronts import EpsilonConstraintResult, require_multiobjective, vector_value
 from mdp.multiobjective.metrics import FrontError, pareto_filter
-from theory.results import warn_not_converged
+from theory.results import SolverResult, warn_not_converged
 from theory.validation import ParameterError, check_scalar, to_numpy
 
 __all__ = ["ParetoVIResult", "pareto_value_iteration", "recover_deterministic_policy",
@@ -24,8 +24,8 @@ __all__ = ["ParetoVIResult", "pareto_value_iteration", "recover_deterministic_po
 
 
 @dataclass(frozen=True)
-class ParetoVIResult:
-    r"""Set-valued value iteration.
+class ParetoVIResult(SolverResult):
+    r"""Set-valued value iteration (the base fields of :class:`theory.results.SolverResult` are keyword-only).
 
     Attributes:
         front: ``[k, m]`` Pareto front of deterministic policies from the start state (exact mode), or an
@@ -45,10 +45,6 @@ class ParetoVIResult:
 
     front: np.ndarray
     sets: tuple
-    residual: float
-    error_bound: float | None
-    converged: bool
-    iterations: int
     epsilon: float | None = None
 
 
@@ -204,7 +200,8 @@ def pareto_value_iteration(m: TabularMDP, gamma: float | None = None, tol: float
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         front = sets[int(starts[0])]
-    return ParetoVIResult(front[np.lexsort(front.T[::-1])], tuple(sets), float(res), bound, converged, it, epsilon)
+    return ParetoVIResult(front[np.lexsort(front.T[::-1])], tuple(sets), epsilon, residual=float(res),
+                          error_bound=bound, converged=converged, iterations=it)
 
 
 def recover_deterministic_policy(m: TabularMDP, pareto: ParetoVIResult, target,
@@ -314,4 +311,6 @@ def deterministic_epsilon_constraint(m: TabularMDP, objective: int, thresholds,
     pi = recover_deterministic_policy(m, pareto, target)
     d_out = d.copy()
     d_out[l] = -np.inf
-    return EpsilonConstraintResult(vector_value(m, pi), pi, l, d_out)
+    G = vector_value(m, pi)
+    return EpsilonConstraintResult(G, pi, l, d_out, residual=float(np.max(np.abs(G - target))), error_bound=None,
+                                   converged=None, iterations=pareto.iterations)

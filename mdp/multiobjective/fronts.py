@@ -41,7 +41,7 @@ from mdp.model import ModelError, TabularMDP
 from mdp.multiobjective.metrics import FrontError, as_front, pareto_mask
 from mdp.occupancy import solve_occupancy_lp
 from mdp.planning import policy_evaluation, policy_iteration
-from theory.results import warn_not_converged
+from theory.results import SolverResult, warn_not_converged
 from theory.validation import ParameterError, check_scalar, to_numpy
 
 __all__ = ["require_multiobjective", "evaluate_policies", "vector_value", "CCSResult", "convex_coverage_set",
@@ -108,8 +108,9 @@ def scalarised_optimum(m: TabularMDP, weight) -> tuple[np.ndarray, np.ndarray]:
 
 
 @dataclass(frozen=True)
-class CCSResult:
-    r"""Convex coverage set of a multi-objective MDP.
+class CCSResult(SolverResult):
+    r"""Convex coverage set of a multi-objective MDP (the base fields of :class:`theory.results.SolverResult`
+    are keyword-only).
 
     Attributes:
         vertices: ``[k, m]`` value vectors of the CCS (deterministic policies), Pareto-filtered.
@@ -123,11 +124,6 @@ class CCSResult:
 
     vertices: np.ndarray
     policies: np.ndarray
-    residual: float
-    error_bound: float
-    converged: bool
-    iterations: int
-    oracle_calls: int
 
 
 def _lifted_points(V: np.ndarray, z0: np.ndarray) -> np.ndarray:
@@ -210,7 +206,8 @@ def convex_coverage_set(m: TabularMDP, tol: float = 1e-9, max_iter: int = 200) -
     converged = bool(gap <= tol)
     if not converged:
         warn_not_converged("convex_coverage_set", residual=gap, tol=tol, iterations=it)
-    return CCSResult(V[keep], Pi[keep], float(max(gap, 0.0)), float(max(gap, 0.0)), converged, it, calls)
+    return CCSResult(V[keep], Pi[keep], residual=float(max(gap, 0.0)), error_bound=float(max(gap, 0.0)),
+                     converged=converged, iterations=it, oracle_calls=calls)
 
 
 def _keep_pareto(V: np.ndarray) -> np.ndarray:
@@ -247,9 +244,21 @@ def stochastic_front_hypervolume(vertices, ref) -> float:
 
 
 @dataclass(frozen=True)
-class EpsilonConstraintResult:
-    """One ε-constraint step: ``value`` ``[m]`` (exact, re-evaluated), ``policy`` ``[S, A]``,
-    ``objective`` (the maximised index) and ``thresholds`` ``[m]`` (``-inf`` at ``objective``)."""
+class EpsilonConstraintResult(SolverResult):
+    r"""One ε-constraint step: ``value`` ``[m]`` (exact, re-evaluated), ``policy`` ``[S, A]``,
+    ``objective`` (the maximised index) and ``thresholds`` ``[m]`` (``-inf`` at ``objective``).
+
+    The base fields (:class:`theory.results.SolverResult`, keyword-only) depend on the solver.
+    :func:`epsilon_constraint` (occupancy LP): ``residual`` the flow-constraint violation of the LP whose
+    policy is returned (:attr:`mdp.occupancy.OccupancyResult.residual`), ``error_bound`` ``None`` (the
+    lexicographic second stage certifies no distance to the ε-constraint optimum), ``converged`` whether
+    that LP was solved to ``"optimal"``, ``iterations`` the LP solver's iterations summed over the LPs,
+    ``oracle_calls`` the LPs attempted (1 or 2).
+    :func:`~mdp.multiobjective.deterministic_fronts.deterministic_epsilon_constraint`: ``residual``
+    :math:`\|G^\pi - p\|_\infty` between the exact value of the recovered policy and the front point ``p`` it
+    was recovered for, ``error_bound`` and ``converged`` ``None`` (a read-off, nothing tested),
+    ``iterations`` the set-valued backups behind the front used.
+    """
 
     value: np.ndarray
     policy: np.ndarray
@@ -282,17 +291,21 @@ def epsilon_constraint(m: TabularMDP, objective: int, thresholds, lexicographic:
     lp = solve_occupancy_lp(m, aux_rewards=aux, thresholds=d[others] if others else None,
                             weights=np.eye(k)[l], solver=solver)
     pi = lp.policy
+    its, calls = lp.iterations, 1
     if lexicographic and k > 1:
         best = float(vector_value(m, pi)[l])
         w2 = np.ones(k)
         w2[l] = 0.0
         rows = [l] + others
         t2 = np.r_[best - 1e-9 * (1 + abs(best)), d[others]]
+        calls += 1
         try:
-            pi = solve_occupancy_lp(m, aux_rewards=np.moveaxis(m.R[:, :, rows], 2, 0), thresholds=t2,
-                                    weights=w2, solver=solver).policy
+            lp2 = solve_occupancy_lp(m, aux_rewards=np.moveaxis(m.R[:, :, rows], 2, 0), thresholds=t2,
+                                     weights=w2, solver=solver)
+            lp, pi, its = lp2, lp2.policy, its + lp2.iterations
         except (ModelError, SolverError):
             pass                                  # numerically infeasible second stage: keep stage one
     d_out = d.copy()
     d_out[l] = -np.inf
-    return EpsilonConstraintResult(vector_value(m, pi), pi, l, d_out)
+    return EpsilonConstraintResult(vector_value(m, pi), pi, l, d_out, residual=lp.residual, error_bound=None,
+                                   converged=lp.converged, iterations=its, oracle_calls=calls)
