@@ -38,8 +38,10 @@ Unified names of the other fields (a subclass uses these spellings, never a syno
 ``x``
     the returned iterate of an operator solver.
 
-Batched results (one instance per leading index) hold ``residual``, ``error_bound``, ``converged`` and
-``iterations`` *per instance* (arrays), never a maximum over the batch; the caller reduces.
+Batched results (one instance per leading index) hold ``residual``, ``error_bound`` and ``converged`` *per
+instance* (arrays), never a maximum over the batch; the caller reduces. ``iterations`` is per instance where
+instances stop at different iterations, and one integer where every instance runs the same updates (a batched
+loop that stops when all instances have met the test).
 
 Non-convergence is reported (``converged=False``) and warned about with :class:`NotConvergedWarning`
 (the package's only not-converged warning class), never hidden. :func:`convention_violations` is what
