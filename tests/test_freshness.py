@@ -169,6 +169,7 @@ def built_copy(tmp_path_factory):
 
 
 def _planned(work, rel):
+    before = os.stat(work / rel)
     with open(work / rel, "a") as fh:  # an edit: Snakemake compares contents, a bare touch is not a change
         fh.write("# edited\n")
     os.utime(work / rel, (time.time() + 100, time.time() + 100))  # newer than the outputs
@@ -178,7 +179,8 @@ def _planned(work, rel):
     finally:
         text = (work / rel).read_text()
         (work / rel).write_text(text[: -len("# edited\n")])
-        os.utime(work / rel, (time.time() - 100, time.time() - 100))
+        # the original times: "now - 100 s" is newer than the outputs once the tests have run for ~2 minutes
+        os.utime(work / rel, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     names = set(experiment_files())
     return {ln.split()[0] for ln in r.stdout.splitlines() if ln.split() and ln.split()[0] in names}
