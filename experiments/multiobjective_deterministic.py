@@ -1,6 +1,6 @@
 r"""E3 (multi-objective): C-MORL with a deterministic-policy ε-constraint oracle on deep-sea-treasure.
 
-C-MORL (``mdp.multiobjective.cmorl``, ``solver="oracle"``, ``policy_class="deterministic"``): stage one
+C-MORL (``mdp.multiobjective.cmorl_solver``, ``solver="oracle"``, ``policy_class="deterministic"``): stage one
 solves the scalarised MDPs of the 6-point weight grid (δ = 0.2) exactly by policy iteration (deterministic
 optima); each round extends the ``n_select`` most isolated archive points (crowding distance, never the same
 point twice) by one ε-constraint step per objective, solved exactly over deterministic stationary policies:

@@ -1,6 +1,6 @@
 r"""E2 (multi-objective): C-MORL with the exact LP oracle on deep-sea-treasure, against linear scalarisation.
 
-C-MORL (``mdp.multiobjective.cmorl``, ``solver="oracle"``): stage one solves the scalarised MDPs of the
+C-MORL (``mdp.multiobjective.cmorl_solver``, ``solver="oracle"``): stage one solves the scalarised MDPs of the
 6-point weight grid (δ = 0.2) exactly; each round extends the ``n_select`` most isolated archive points
 (crowding distance) by one ε-constraint occupancy LP per objective, under the three threshold conventions
 (``literal`` β·G, ``ref`` z + β(G − z), ``relax`` G − (1 − β)|G|), β = 0.9. Linear scalarisation (LS) gets

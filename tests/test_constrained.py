@@ -10,7 +10,7 @@ from mdp.constrained import (DEFAULT_PRIOR_SPREAD, DEFAULT_PRIOR_TEMPERATURE,
                              NoFeasibleLambdaWarning, closed_form_policy, lagrangian, sampled_stage_one,
                              sampled_stage_two, signal_values, stage_one_policies, stage_two, thresholds_between,
                              two_stage_actor_critic)
-from mdp.constrained.lagrangian import LagrangianSolver
+from mdp.constrained.primal_dual import LagrangianSolver
 from mdp.envs.recommender import short_video_cmdp
 from mdp.model import ModelError, NotFiniteError, ParameterError, ShapeError
 from mdp.occupancy import InfeasibleConstraintsError

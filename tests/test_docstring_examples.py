@@ -34,8 +34,8 @@ MODULES = _modules()
 
 
 def test_the_discovery_finds_the_known_examples():
-    assert {"mdp.multiobjective.cmorl", "mdp.multiobjective.fronts", "mdp.planning", "games.efg.openspiel",
-            "mdp.constrained.lagrangian", "theory.monotone", "theory.variance_reduced"} <= set(MODULES)
+    assert {"mdp.multiobjective.cmorl_solver", "mdp.multiobjective.fronts", "mdp.planning", "games.efg.openspiel",
+            "mdp.constrained.primal_dual", "theory.variance_reduced"} <= set(MODULES)
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -92,8 +92,13 @@ EFG_AND_POPULATION = {"update_equivalence_nash", "update_equivalence_mmds", "upd
                       "update_equivalence_qre", "update_equivalence_search", "update_equivalence_soundness",
                       "mra_grid", "mra_latent_exact", "mra_learned"}
 MARKOV = {"mamql_demos", "mamql_gems", "mamql_opponents", "mamql_regularizer", "mamql_temperature"}
-# By hand: the experiments that import mdp.robust (whose __init__ imports every robust module).
+# By hand: the experiments that import mdp.robust; each uses s-rectangular sets or IWOCS, whose s-rectangular
+# variant imports mdp.robust.srect.
 ROBUST_USERS = {"robust_iwocs", "robust_scaling", "robust_search", "robust_srect", "robust_static_dynamic"}
+# By hand (grep of experiments/*.py for cmorl, linear_scalarisation, lagrangian): the C-MORL and Lagrangian users.
+CMORL_USERS = {"multiobjective_deterministic", "multiobjective_dst", "multiobjective_fruit_tree",
+               "multiobjective_random", "multiobjective_scaling"}
+LAGRANGIAN_USERS = {"constrained_tscac", "constrained_tuning"}
 
 
 def _users(rel):
@@ -108,6 +113,12 @@ def test_game_lists_are_complete():
 
 def test_robust_module_is_a_source_of_the_robust_experiments_only():
     assert _users("mdp/robust/srect.py") == ROBUST_USERS
+
+
+def test_cmorl_and_lagrangian_are_sources_of_their_users_only():
+    assert _users("mdp/multiobjective/cmorl_solver.py") == CMORL_USERS  # not multiobjective_fronts
+    assert _users("mdp/multiobjective/cmorl_barrier.py") == CMORL_USERS
+    assert _users("mdp/constrained/primal_dual.py") == LAGRANGIAN_USERS
 
 
 def test_cfr_module_is_a_source_of_the_cfr_experiments_only():
@@ -153,6 +164,7 @@ def built_copy(tmp_path_factory):
 
 
 def _planned(work, rel):
+    before = os.stat(work / rel)
     with open(work / rel, "a") as fh:  # an edit: Snakemake compares contents, a bare touch is not a change
         fh.write("# edited\n")
     os.utime(work / rel, (time.time() + 100, time.time() + 100))  # newer than the outputs
@@ -162,7 +174,8 @@ def _planned(work, rel):
     finally:
         text = (work / rel).read_text()
         (work / rel).write_text(text[: -len("# edited\n")])
-        os.utime(work / rel, (time.time() - 100, time.time() - 100))
+        # the original times: "now - 100 s" is newer than the outputs once the tests have run for ~2 minutes
+        os.utime(work / rel, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     names = set(experiment_files())
     return {ln.split()[0] for ln in r.stdout.splitlines() if ln.split() and ln.split()[0] in names}

@@ -353,7 +353,7 @@ def test_cmorl_refuses_a_ref_above_the_ideal_point_before_any_work(monkeypatch):
     policies; a ref above it in one objective is named before stage one runs."""
     import importlib
 
-    cm = importlib.import_module("mdp.multiobjective.cmorl")
+    cm = importlib.import_module("mdp.multiobjective.cmorl_solver")
 
     m = random_momdp(4, 2, 2, 0.9, seed=3)
     ideal = _all_deterministic_values(m).max(0)
@@ -382,7 +382,7 @@ def test_cmorl_with_a_reachable_but_undominated_ref_returns_an_empty_front():
 
 @pytest.mark.parametrize("kw", [dict(), dict(solver="barrier", init_iterations=3, iterations_per_round=3)])
 def test_cmorl_stepping_by_hand_equals_the_function_and_the_callback_sees_each_round(kw):
-    from mdp.multiobjective.cmorl import CMORLSolver
+    from mdp.multiobjective.cmorl_solver import CMORLSolver
 
     m = random_momdp(5, 3, 2, 0.9, seed=6)
     seen = []

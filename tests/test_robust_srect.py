@@ -5,7 +5,7 @@ import pytest
 from mdp.generators import garnet
 from mdp.planning import value_iteration
 from mdp.robust import L1Ball, robust_value_iteration
-from mdp.robust.iwocs import iwocs_srect
+from mdp.robust.iwocs_solver import iwocs_srect
 from mdp.robust.srect import SRectL1Ball, s_rectangular_policy_evaluation, s_rectangular_value_iteration
 
 S, A = 5, 3

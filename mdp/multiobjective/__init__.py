@@ -7,24 +7,35 @@ A multi-objective MDP is a :class:`~mdp.model.TabularMDP` with vector rewards ``
 * :mod:`mdp.multiobjective.fronts`: exact value vectors (batched), the convex coverage set and the exact
   stochastic-policy front, ε-constraint LP steps.
 * :mod:`mdp.multiobjective.deterministic_fronts`: set-valued value iteration for deterministic fronts.
-* :mod:`mdp.multiobjective.cmorl`: C-MORL (Liu et al., ICLR 2025) and its linear-scalarisation baseline;
+* :mod:`mdp.multiobjective.cmorl_solver`: C-MORL (Liu et al., ICLR 2025) and its linear-scalarisation baseline;
   :mod:`mdp.multiobjective.cmorl_barrier`: its barrier (interior-point) solver and archive.
-"""
-from mdp.multiobjective.fronts import (CCSResult, EpsilonConstraintResult, convex_coverage_set, epsilon_constraint,
-                                       evaluate_policies, scalarised_optimum, stochastic_front_hypervolume,
-                                       vector_value)
-from mdp.multiobjective.deterministic_fronts import (ParetoVIResult, deterministic_epsilon_constraint,
-                                                     pareto_value_iteration, recover_deterministic_policy)
-from mdp.multiobjective.cmorl import CMORLResult, cmorl, linear_scalarisation, thresholds, weight_set
-from mdp.multiobjective.models import random_momdp
-from mdp.multiobjective.metrics import (FrontError, cardinality, check_weights, crowding_distance, dominates,
-                                        energy_weights, expected_utility, hypervolume, hypervolume_2d, igd,
-                                        maximum_utility_loss, pareto_filter, pareto_mask, simplex_grid, sparsity)
+* :mod:`mdp.multiobjective.models`: random multi-objective MDPs.
 
-__all__ = ["FrontError", "hypervolume", "hypervolume_2d", "expected_utility", "energy_weights", "simplex_grid",
-           "sparsity", "cardinality", "igd", "maximum_utility_loss", "pareto_filter", "pareto_mask", "dominates",
-           "crowding_distance", "check_weights", "evaluate_policies", "vector_value", "scalarised_optimum",
-           "convex_coverage_set", "CCSResult", "stochastic_front_hypervolume", "epsilon_constraint",
-           "EpsilonConstraintResult", "pareto_value_iteration",
-           "deterministic_epsilon_constraint", "recover_deterministic_policy", "ParetoVIResult", "cmorl", "CMORLResult",
-           "linear_scalarisation", "thresholds", "weight_set", "random_momdp"]
+Names are exported lazily (:mod:`theory.lazy`): importing :mod:`mdp.multiobjective.models` (a model module)
+loads neither the solvers nor C-MORL, and ``mdp.multiobjective.cmorl`` imports C-MORL when first read.
+"""
+from theory.lazy import lazy_exports
+
+_EXPORTS = {
+    "FrontError": "mdp.multiobjective.metrics", "hypervolume": "mdp.multiobjective.metrics",
+    "hypervolume_2d": "mdp.multiobjective.metrics", "expected_utility": "mdp.multiobjective.metrics",
+    "energy_weights": "mdp.multiobjective.metrics", "simplex_grid": "mdp.multiobjective.metrics",
+    "sparsity": "mdp.multiobjective.metrics", "cardinality": "mdp.multiobjective.metrics",
+    "igd": "mdp.multiobjective.metrics", "maximum_utility_loss": "mdp.multiobjective.metrics",
+    "pareto_filter": "mdp.multiobjective.metrics", "pareto_mask": "mdp.multiobjective.metrics",
+    "dominates": "mdp.multiobjective.metrics", "crowding_distance": "mdp.multiobjective.metrics",
+    "check_weights": "mdp.multiobjective.metrics",
+    "evaluate_policies": "mdp.multiobjective.fronts", "vector_value": "mdp.multiobjective.fronts",
+    "scalarised_optimum": "mdp.multiobjective.fronts", "convex_coverage_set": "mdp.multiobjective.fronts",
+    "CCSResult": "mdp.multiobjective.fronts", "stochastic_front_hypervolume": "mdp.multiobjective.fronts",
+    "epsilon_constraint": "mdp.multiobjective.fronts", "EpsilonConstraintResult": "mdp.multiobjective.fronts",
+    "pareto_value_iteration": "mdp.multiobjective.deterministic_fronts",
+    "deterministic_epsilon_constraint": "mdp.multiobjective.deterministic_fronts",
+    "recover_deterministic_policy": "mdp.multiobjective.deterministic_fronts",
+    "ParetoVIResult": "mdp.multiobjective.deterministic_fronts",
+    "cmorl": "mdp.multiobjective.cmorl_solver", "CMORLResult": "mdp.multiobjective.cmorl_solver",
+    "linear_scalarisation": "mdp.multiobjective.cmorl_solver", "thresholds": "mdp.multiobjective.cmorl_solver",
+    "weight_set": "mdp.multiobjective.cmorl_solver",
+    "random_momdp": "mdp.multiobjective.models",
+}
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -1,4 +1,4 @@
-r"""The barrier (interior-point) solver of C-MORL (:mod:`mdp.multiobjective.cmorl`): the Pareto archive, the
+r"""The barrier (interior-point) solver of C-MORL (:mod:`mdp.multiobjective.cmorl_solver`): the Pareto archive, the
 exact-gradient NPG stage one, the barrier-NPG extension step (IPO, Liu, Ding & Liu 2020) and the released
 code's variant of it (``quirks=True``: :func:`code_quirk_direction`, :func:`code_quirk_extension`).
 
