@@ -11,8 +11,8 @@ the authors' instances (:func:`theory.operators.authors_setup`):
 
 Each setup runs with two sets of constants: ``"authors"`` — the step sizes of the authors' scripts;
 ``"exact"`` — the package defaults of :mod:`theory.monotone` and :mod:`theory.variance_reduced`, functions of
-the exact Lipschitz constants (:func:`theory.operators.lipschitz_constants`; Reconstruction: the constant 1 in Algorithm 1's
-:math:`\eta = 1/L`). A fifth curve reruns Algorithm 2 with the authors' matrix-game counting
+the exact Lipschitz constants (:func:`theory.operators.lipschitz_constants`; Reconstruction: the constant 1 in
+Algorithm 1's :math:`\eta = 1/L`). A fifth curve reruns Algorithm 2 with the authors' matrix-game counting
 (``uncharged_inner_start=True``: the full evaluation that starts each inner solve is not charged) — only
 to show how much that counting flatters their Figure 1(a) curve.
 
