@@ -79,7 +79,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mdp.model import ModelError, ParameterError, ShapeError, TabularMDP
-from theory.validation import check_scalar, to_numpy
+from theory.validation import check_scalar, as_float_array
 
 __all__ = ["GroupingError", "ApproximationConstants", "GroupingBound", "Selection", "check_grouping", "check_nested",
            "grouped_model", "approximation_constants", "grouping_bound", "REWARD_MODELS", "select_grouping"]
@@ -110,7 +110,7 @@ def check_grouping(groups, A: int, name: str = "groups") -> tuple[np.ndarray, in
     try:
         g = np.asarray(groups)
     except ValueError:
-        g = to_numpy(groups, name=name)                 # ragged: raises the package's ShapeError, located
+        g = as_float_array(groups, name=name)                 # ragged: raises the package's ShapeError, located
     if g.shape != (A,):
         raise GroupingError(f"{name} has shape {g.shape}; expected ({A},) (one label per action)")
     if g.dtype.kind not in "iu":

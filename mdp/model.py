@@ -44,9 +44,9 @@ def as_numpy(x, dtype=np.float64, name: str = "array") -> np.ndarray:
 
     Models freeze their arrays, so they must never alias (and lock) the caller's arrays.
     """
-    from theory.validation import to_numpy
+    from theory.validation import as_float_array
 
-    return to_numpy(x, dtype=dtype, name=name)
+    return as_float_array(x, dtype=dtype, name=name)
 
 
 _check_finite = check_finite
@@ -93,15 +93,15 @@ def validate_policy(pi, S: int, A: int, H: int | None = None, name: str = "pi") 
 
     Deterministic policies given as integer actions ``[S]`` (or ``[H, S]``) are converted to one-hot.
     """
-    from theory.validation import to_numpy
+    from theory.validation import as_float_array
 
     raw = pi
     try:
         pi = np.asarray(pi.detach().cpu().numpy() if hasattr(pi, "detach") else pi)
     except ValueError:                                  # ragged nested sequence: say where, in our words
-        pi = to_numpy(raw, name=name)
+        pi = as_float_array(raw, name=name)
     if pi.dtype.kind not in "biuf":
-        pi = to_numpy(raw, name=name)                   # strings, objects: name the non-number
+        pi = as_float_array(raw, name=name)                   # strings, objects: name the non-number
     want = (S, A) if H is None else (H, S, A)
     if np.issubdtype(pi.dtype, np.integer) and pi.shape == want[:-1]:
         if (pi < 0).any() or (pi >= A).any():

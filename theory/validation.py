@@ -19,7 +19,7 @@ import numpy as np
 from theory.backend import is_torch
 
 __all__ = ["ROW_TOL", "ModelError", "ShapeError", "NotFiniteError", "NegativeProbabilityError",
-           "NotStochasticError", "ParameterError", "to_numpy", "check_finite", "check_distributions",
+           "NotStochasticError", "ParameterError", "as_float_array", "check_finite", "check_distributions",
            "check_shape", "check_scalar", "check_array", "format_index", "initial_distribution", "freeze"]
 
 ROW_TOL = 1e-8
@@ -49,8 +49,10 @@ class ParameterError(ModelError):
     """A scalar parameter (gamma, H, a tolerance, ...) is outside its allowed range or not a number."""
 
 
-def to_numpy(x, dtype=np.float64, name: str = "array") -> np.ndarray:
-    """A fresh numpy copy of a numpy array, a torch tensor (any device) or a nested sequence.
+def as_float_array(x, dtype=np.float64, name: str = "array") -> np.ndarray:
+    """A fresh, checked numpy copy (``dtype``, default float64) of a numpy array, a torch tensor (any device) or a
+    nested sequence. Unlike :func:`theory.backend.to_numpy` (a plain conversion that keeps the dtype), it refuses
+    ragged or non-numeric input with a package error.
 
     Raises:
         ShapeError: ``x`` is ragged or holds something that is not a number.
@@ -102,7 +104,7 @@ def format_index(index) -> str:
 
 def check_array(name: str, x, dtype=np.float64, ndim: int | None = None) -> np.ndarray:
     """Convert ``x`` to a numpy array of ``dtype`` (a copy) and check its number of dimensions."""
-    a = to_numpy(x, dtype=dtype, name=name)
+    a = as_float_array(x, dtype=dtype, name=name)
     if ndim is not None and a.ndim != ndim:
         raise ShapeError(f"{name} must have {ndim} dimension(s), got shape {a.shape}")
     return a
@@ -202,7 +204,7 @@ def initial_distribution(mu, S: int, name: str = "mu") -> np.ndarray:
     """
     if mu is None:
         return np.full(S, 1.0 / S)
-    mu = to_numpy(mu, name=name)
+    mu = as_float_array(mu, name=name)
     check_shape(name, mu, (S,))
     check_distributions(name, mu)
     return mu

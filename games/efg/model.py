@@ -39,7 +39,7 @@ import numpy as np
 import torch
 
 from games.efg.sequence_form import SequenceFormTensors
-from theory.validation import ShapeError, check_finite, to_numpy
+from theory.validation import ShapeError, check_finite, as_float_array
 
 
 class GameError(ValueError):
@@ -64,7 +64,7 @@ class Terminal:
     payoffs: tuple
 
     def __post_init__(self):
-        u = np.atleast_1d(to_numpy(self.payoffs, name="Terminal payoffs"))
+        u = np.atleast_1d(as_float_array(self.payoffs, name="Terminal payoffs"))
         if u.ndim != 1:
             raise ShapeError(f"Terminal payoffs must be one number per player, got shape {u.shape}")
         check_finite("Terminal payoffs", u)

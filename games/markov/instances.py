@@ -19,7 +19,7 @@ import networkx as nx
 import numpy as np
 
 from games.markov.model import MarkovGame
-from theory.validation import ParameterError, ShapeError, check_scalar, to_numpy
+from theory.validation import ParameterError, ShapeError, check_scalar, as_float_array
 
 __all__ = ["random_markov_game", "bimatrix_markov_game", "gems_game", "GEMS_MOVES"]
 
@@ -70,8 +70,8 @@ def random_markov_game(S: int, actions=(3, 3), gamma: float = 0.9, seed: int = 0
 def bimatrix_markov_game(A, B) -> MarkovGame:
     """The bimatrix game ``(A, B)`` (row player's and column player's payoffs ``[m, k]``) as a one-state,
     ``gamma = 0`` Markov game, so a soft Nash equilibrium is the game's logit QRE."""
-    A = to_numpy(A, name="A")
-    B = to_numpy(B, name="B")
+    A = as_float_array(A, name="A")
+    B = as_float_array(B, name="B")
     if A.ndim != 2 or A.shape != B.shape:
         raise ShapeError(f"A and B must be matrices of equal shape, got {A.shape} and {B.shape}")
     m, k = A.shape
@@ -100,7 +100,7 @@ def gems_game(size: int = 4, gems=None, values=((1.0, 0.2, 0.6), (0.2, 1.0, 0.6)
     slip = check_scalar("slip", slip, low=0.0, high=1.0)
     collision = check_scalar("collision", collision)
     move_cost = check_scalar("move_cost", move_cost)
-    vals = to_numpy(values, name="values")
+    vals = as_float_array(values, name="values")
     if gems is None:
         gems = ((0, n - 1), (n - 1, 0), (n - 1, n - 1))
     gems = [tuple(int(x) for x in g) for g in gems]

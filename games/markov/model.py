@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from theory.validation import (ModelError, ShapeError, check_distributions, check_finite, check_scalar,
-                               check_shape, freeze, initial_distribution, to_numpy)
+                               check_shape, freeze, initial_distribution, as_float_array)
 
 __all__ = ["MarkovGame", "MarkovGameTensors", "validate_policies", "stack_games"]
 
@@ -58,8 +58,8 @@ class MarkovGame:
     actions: tuple = field(init=False)
 
     def __post_init__(self):
-        P = to_numpy(self.P, name="P")
-        R = to_numpy(self.R, name="R")
+        P = as_float_array(self.P, name="P")
+        R = as_float_array(self.R, name="R")
         if R.ndim < 3:
             raise ShapeError(f"R has shape {R.shape}; expected [n, S, A_1, ..., A_n] with n >= 1")
         n, S = R.shape[0], R.shape[1]
@@ -103,7 +103,7 @@ def validate_policies(mg: MarkovGame, policies, name: str = "policies") -> list[
                                                          if isinstance(policies, (list, tuple)) else ""))
     out = []
     for i, p in enumerate(policies):
-        p = to_numpy(p, name=f"{name}[{i}]")
+        p = as_float_array(p, name=f"{name}[{i}]")
         check_shape(f"{name}[{i}]", p, (mg.S, mg.actions[i]))
         check_distributions(f"{name}[{i}]", p)
         out.append(p)

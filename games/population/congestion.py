@@ -35,7 +35,7 @@ import numpy as np
 
 from theory.backend import is_torch
 from theory.results import SolverResult
-from theory.validation import ParameterError, ShapeError, check_finite, check_scalar, to_numpy
+from theory.validation import ParameterError, ShapeError, check_finite, check_scalar, as_float_array
 
 __all__ = ["CongestionFamily", "SymmetricEquilibrium", "LatentFit", "congestion_family", "check_population",
            "check_populations", "share", "best_latent_weights"]
@@ -135,7 +135,7 @@ class CongestionFamily:
     values: np.ndarray
 
     def __post_init__(self):
-        v = to_numpy(self.values, name="values")
+        v = as_float_array(self.values, name="values")
         if v.ndim != 1 or v.size < 1:
             raise ShapeError(f"values must be a non-empty 1-d array of resource values, got shape {v.shape}")
         check_finite("values", v)
@@ -155,7 +155,7 @@ class CongestionFamily:
                 raise ShapeError(f"x must have a last axis of size K = {self.num_resources}, "
                                  f"got shape {tuple(x.shape)}")
             return x
-        x = to_numpy(x, name="x")
+        x = as_float_array(x, name="x")
         if x.ndim == 0 or x.shape[-1] != self.num_resources:
             raise ShapeError(f"x must have a last axis of size K = {self.num_resources}, got shape {x.shape}")
         check_finite("x", x)
@@ -317,7 +317,7 @@ def best_latent_weights(family: CongestionFamily, n, modes, samples: int = 2048,
     n = check_population("n", n)
     samples = check_scalar("samples", samples, low=0, integer=True)
     polish = check_scalar("polish", polish, low=1, integer=True)
-    M = to_numpy(modes, name="modes")
+    M = as_float_array(modes, name="modes")
     if M.ndim != 2 or M.shape[1] != family.num_resources:
         raise ShapeError(f"modes must have shape (Z, {family.num_resources}), got {M.shape}")
     check_distributions("modes", M)

@@ -15,7 +15,7 @@ import numpy as np
 
 from mdp.model import ModelError, ShapeError, TabularMDP, check_finite, validate_policy
 from mdp.planning import policy_evaluation, policy_iteration
-from theory.validation import check_scalar, to_numpy
+from theory.validation import check_scalar, as_float_array
 
 __all__ = ["check_cmdp", "signal_values", "max_signal_values", "thresholds_between", "constraint_ratios",
            "is_feasible", "require_achievable"]
@@ -41,7 +41,7 @@ def check_cmdp(m, aux_rewards, thresholds=None, who: str = "constrained solver")
     if m.n_objectives != 1:
         raise ModelError(f"{who}: m.R has shape {m.R.shape}; give the main signal as m.R[S, A] and the others "
                          "as aux_rewards[k, S, A]")
-    C = to_numpy(aux_rewards, name="aux_rewards")
+    C = as_float_array(aux_rewards, name="aux_rewards")
     if C.shape == (m.S, m.A):
         C = C[None]
     if C.ndim != 3 or C.shape[1:] != (m.S, m.A) or C.shape[0] < 1:
@@ -49,7 +49,7 @@ def check_cmdp(m, aux_rewards, thresholds=None, who: str = "constrained solver")
     check_finite("aux_rewards", C)
     if thresholds is None:
         return C, None
-    t = np.atleast_1d(to_numpy(thresholds, name="thresholds"))
+    t = np.atleast_1d(as_float_array(thresholds, name="thresholds"))
     if t.shape != (C.shape[0],):
         raise ShapeError(f"thresholds has shape {t.shape}; expected ({C.shape[0]},) for {C.shape[0]} auxiliary "
                          "signals")
@@ -115,7 +115,7 @@ def thresholds_between(m: TabularMDP, aux_rewards, beta) -> np.ndarray:
         ``[k]`` thresholds.
     """
     C, _ = check_cmdp(m, aux_rewards, who="thresholds_between")
-    b = np.atleast_1d(to_numpy(beta, name="beta"))
+    b = np.atleast_1d(as_float_array(beta, name="beta"))
     if b.shape not in ((1,), (C.shape[0],)):
         raise ShapeError(f"beta has shape {b.shape}; expected a scalar or ({C.shape[0]},)")
     for i, v in enumerate(b):

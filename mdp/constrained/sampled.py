@@ -35,7 +35,7 @@ from mdp.constrained.core import check_cmdp
 from mdp.envs.recommender import sample_signals
 from mdp.model import ShapeError, TabularMDP
 from theory.results import SolverResult
-from theory.validation import check_scalar, to_numpy
+from theory.validation import check_scalar, as_float_array
 
 __all__ = ["SampledResult", "sampled_stage_one", "sampled_stage_two"]
 
@@ -185,11 +185,11 @@ def sampled_stage_two(m: TabularMDP, priors, lam, seeds: int = 4, seed: int = 0,
         :class:`SampledResult` with ``policy[B, S, A]`` and ``V[B, S]`` (the main critic).
     """
     args = _common(m, seeds, iterations, envs, horizon, actor_lr, critic_lr)
-    pri = to_numpy(priors, name="priors")
+    pri = as_float_array(priors, name="priors")
     if pri.shape[-2:] != (m.S, m.A) or pri.ndim not in (3, 4) or (pri.ndim == 4 and pri.shape[0] != args[0]):
         raise ShapeError(f"priors has shape {pri.shape}; expected [k, {m.S}, {m.A}] or [{args[0]}, k, {m.S}, {m.A}]")
     k = pri.shape[-3]
-    lam_v = np.atleast_1d(to_numpy(lam, name="lam"))
+    lam_v = np.atleast_1d(as_float_array(lam, name="lam"))
     lam_v = np.full(k, lam_v[0]) if lam_v.shape == (1,) else lam_v
     if lam_v.shape != (k,):
         raise ShapeError(f"lam has shape {lam_v.shape}; expected a scalar or ({k},)")

@@ -64,7 +64,7 @@ from mdp.planning import policy_evaluation
 from theory.backend import softmax
 from theory.fixed_point import certified_fixed_point
 from theory.results import SolverResult, warn_not_converged
-from theory.validation import check_scalar, to_numpy
+from theory.validation import check_scalar, as_float_array
 
 __all__ = ["closed_form_policy", "stage_one_policies", "stage_two", "StageTwoResult", "TwoStageResult",
            "two_stage_actor_critic", "NoFeasibleLambdaWarning", "soft_optimal_policy", "DEFAULT_PRIOR_TEMPERATURE",
@@ -93,13 +93,13 @@ def closed_form_policy(priors, advantage, lambdas) -> np.ndarray:
     Returns:
         ``[S, A]`` the policy :math:`\pi^\star`.
     """
-    pri = to_numpy(priors, name="priors")
+    pri = as_float_array(priors, name="priors")
     if pri.ndim == 2:
         pri = pri[None]
-    adv = to_numpy(advantage, name="advantage")
+    adv = as_float_array(advantage, name="advantage")
     if pri.ndim != 3 or adv.shape != pri.shape[1:]:
         raise ShapeError(f"priors has shape {pri.shape} and advantage {adv.shape}; expected [k, S, A] and [S, A]")
-    lam = np.atleast_1d(to_numpy(lambdas, name="lambdas"))
+    lam = np.atleast_1d(as_float_array(lambdas, name="lambdas"))
     if lam.shape == (1,):
         lam = np.full(pri.shape[0], lam[0])
     if lam.shape != (pri.shape[0],):
@@ -123,7 +123,7 @@ def soft_optimal_policy(m: TabularMDP, reward, tau: float, tol: float = 1e-9) ->
     The soft Bellman operator is a :math:`\gamma`-contraction, solved by the package's certified loop.
     """
     tau = check_scalar("tau", tau, low=0.0, low_open=True)
-    r = to_numpy(reward, name="reward")
+    r = as_float_array(reward, name="reward")
 
     def step(V):
         Q = q_values(m.P_flat, r, m.gamma, V) / tau
@@ -222,7 +222,7 @@ def stage_two(m: TabularMDP, priors, lambdas, tol: float = 1e-8, max_iter: int =
     Returns:
         :class:`StageTwoResult`.
     """
-    pri = to_numpy(priors, name="priors")
+    pri = as_float_array(priors, name="priors")
     if pri.ndim != 3 or pri.shape[1:] != (m.S, m.A):
         raise ShapeError(f"priors has shape {pri.shape}; expected [k, {m.S}, {m.A}]")
     tol = check_scalar("tol", tol, low=0.0, low_open=True)
@@ -360,12 +360,12 @@ def two_stage_actor_critic(m: TabularMDP, aux_rewards, thresholds, seed=0, stage
             pri = stage_one_policies(m, C, stage_one, quality, stage_one_iterations)
     else:
         pri = np.stack([validate_policy(p, m.S, m.A, name=f"priors[{i}]")
-                        for i, p in enumerate(to_numpy(priors, name="priors"))])
+                        for i, p in enumerate(as_float_array(priors, name="priors"))])
         if pri.shape[0] != C.shape[0]:
             raise ShapeError(f"priors has {pri.shape[0]} policies for {C.shape[0]} auxiliary signals")
     scale = max(float(np.abs(m.R).max()), 1e-12)
     lams = (scale * np.geomspace(1e-3, 1e3, check_scalar("grid", grid, low=2, integer=True))
-            if lambdas is None else np.atleast_1d(to_numpy(lambdas, name="lambdas")))
+            if lambdas is None else np.atleast_1d(as_float_array(lambdas, name="lambdas")))
     for i, v in enumerate(lams):
         check_scalar(f"lambdas[{i}]", v, low=0.0, low_open=True)
     refine = check_scalar("refine", refine, low=0, integer=True)

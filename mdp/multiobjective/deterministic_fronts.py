@@ -17,7 +17,7 @@ from mdp.model import ModelError, TabularMDP
 from mdp.multiobjective.fronts import EpsilonConstraintResult, require_multiobjective, vector_value
 from mdp.multiobjective.metrics import FrontError, pareto_filter
 from theory.results import SolverResult, warn_not_converged
-from theory.validation import ParameterError, check_scalar, to_numpy
+from theory.validation import ParameterError, check_scalar, as_float_array
 
 __all__ = ["ParetoVIResult", "pareto_value_iteration", "recover_deterministic_policy",
            "deterministic_epsilon_constraint"]
@@ -229,7 +229,7 @@ def recover_deterministic_policy(m: TabularMDP, pareto: ParetoVIResult, target,
     if getattr(pareto, "epsilon", None) is not None:
         raise ParameterError(f"recover_deterministic_policy needs an exact pareto_value_iteration result; this one "
                              f"was run with epsilon={pareto.epsilon} (pruned sets hold truncated returns)")
-    v = to_numpy(target, name="target").astype(float)
+    v = as_float_array(target, name="target").astype(float)
     if v.shape != (k,):
         raise FrontError(f"target must be a [{k}] vector, got shape {v.shape}")
     g = m.gamma
@@ -254,7 +254,7 @@ def recover_deterministic_policy(m: TabularMDP, pareto: ParetoVIResult, target,
         fixed.add(s)
         s, v = int(nxt[s, a]), succ[i]
     G = vector_value(m, pi)
-    want = to_numpy(target, name="target")
+    want = as_float_array(target, name="target")
     if np.abs(G - want).max() > 10 * tol:
         raise ModelError(f"the Pareto point {want.tolist()} is attained only by a non-stationary policy: the traced "
                          f"stationary policy has value {G.tolist()}")
@@ -294,7 +294,7 @@ def deterministic_epsilon_constraint(m: TabularMDP, objective: int, thresholds,
     """
     k = require_multiobjective(m, "deterministic_epsilon_constraint")
     l = check_scalar("objective", objective, low=0, high=k - 1, integer=True)
-    d = to_numpy(thresholds, name="thresholds").astype(float)
+    d = as_float_array(thresholds, name="thresholds").astype(float)
     if d.shape != (k,) or np.any(np.isnan(d)) or np.any(d == np.inf):
         raise FrontError(f"thresholds must be a [{k}] vector of numbers (-inf: unconstrained), got {d.tolist()}")
     if pareto is None:

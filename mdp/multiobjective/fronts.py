@@ -42,7 +42,7 @@ from mdp.multiobjective.metrics import FrontError, as_front, pareto_mask
 from mdp.occupancy import solve_occupancy_lp
 from mdp.planning import policy_evaluation, policy_iteration
 from theory.results import SolverResult, warn_not_converged
-from theory.validation import ParameterError, check_scalar, to_numpy
+from theory.validation import ParameterError, check_scalar, as_float_array
 
 __all__ = ["require_multiobjective", "evaluate_policies", "vector_value", "CCSResult", "convex_coverage_set",
            "stochastic_front_hypervolume", "EpsilonConstraintResult", "epsilon_constraint", "scalarised_optimum"]
@@ -283,7 +283,7 @@ def epsilon_constraint(m: TabularMDP, objective: int, thresholds, lexicographic:
     """
     k = require_multiobjective(m, "epsilon_constraint")
     l = check_scalar("objective", objective, low=0, high=k - 1, integer=True)
-    d = to_numpy(thresholds, name="thresholds")
+    d = as_float_array(thresholds, name="thresholds")
     if d.shape != (k,) or np.any(np.isnan(d)) or np.any(d == np.inf):
         raise FrontError(f"thresholds must be a [{k}] vector of numbers (-inf: unconstrained), got {d.tolist()}")
     others = [j for j in range(k) if j != l and np.isfinite(d[j])]

@@ -36,7 +36,7 @@ from importlib import resources
 
 import numpy as np
 
-from theory.validation import ParameterError, ShapeError, check_finite, check_scalar, to_numpy
+from theory.validation import ParameterError, ShapeError, check_finite, check_scalar, as_float_array
 
 __all__ = ["FrontError", "as_front", "dominates", "pareto_filter", "pareto_mask", "hypervolume",
            "hypervolume_2d", "expected_utility", "energy_weights", "simplex_grid", "sparsity", "cardinality",
@@ -53,7 +53,7 @@ def as_front(name: str, front, m: int | None = None, allow_empty: bool = False) 
     Raises:
         FrontError: empty (unless ``allow_empty``), not 2-D, or ``m`` objectives expected and not found.
     """
-    F = to_numpy(front, name=name)
+    F = as_float_array(front, name=name)
     if F.ndim == 1 and F.size:
         F = F[None]
     if F.ndim != 2:
@@ -116,7 +116,7 @@ def pareto_filter(front) -> np.ndarray:
 
 
 def _ref(ref, m: int) -> np.ndarray:
-    z = to_numpy(ref, name="ref")
+    z = as_float_array(ref, name="ref")
     if z.shape != (m,):
         raise FrontError(f"ref has shape {z.shape}; the front has {m} objectives")
     check_finite("ref", z)

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from theory import backend
-from theory.validation import ShapeError, to_numpy
+from theory.validation import ShapeError, as_float_array
 
 __all__ = ["FiniteSumOperator", "LipschitzConstants", "lipschitz_constants", "DENSE_MAX_DIM"]
 
@@ -179,7 +179,7 @@ def lipschitz_constants(op: FiniteSumOperator, with_full: bool = True) -> Lipsch
 
 def _check_data(name, X):
     """``X`` as a finite numpy array (a nested sequence is converted) or the torch tensor itself."""
-    X = np.asarray(to_numpy(X, name=name)) if not backend.is_torch(X) else X
+    X = np.asarray(as_float_array(X, name=name)) if not backend.is_torch(X) else X
     finite = np.isfinite(X).all() if isinstance(X, np.ndarray) else bool(X.isfinite().all())
     if not finite:
         raise ValueError(f"{name} contains non-finite entries")
