@@ -14,7 +14,7 @@ import functools
 import hashlib
 from pathlib import Path
 
-__all__ = ["ROOT", "FIRST_PARTY", "experiment_files", "static_attributes", "source_files", "code_hash",
+__all__ = ["ROOT", "FIRST_PARTY", "RUNNER_FILES", "experiment_files", "static_attributes", "source_files", "code_hash",
            "library_files", "dependents", "lazy_tables", "module_sources"]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -219,13 +219,20 @@ def module_sources(path: Path, root: Path = ROOT, first_party=FIRST_PARTY) -> se
     return seen
 
 
+# The modules that run a seed job and write its table (the CLI, the runner, seeding and devices, the registry of
+# configs, and the code hash it records): a seed job depends on them whatever its experiment imports.
+RUNNER_FILES = ("experiments/__main__.py", "experiments/runner.py", "experiments/devices.py",
+                "experiments/registry.py", "experiments/sources.py")
+
+
 @functools.lru_cache(maxsize=None)
 def source_files(name: str) -> tuple[str, ...]:
-    """Repository-relative paths of every first-party source that experiment ``name`` imports."""
+    """Repository-relative paths of every first-party source that experiment ``name`` imports, plus
+    :data:`RUNNER_FILES` (the seed job's own code)."""
     files = experiment_files()
     if name not in files:
         raise KeyError(name)
-    return tuple(sorted(str(p.relative_to(ROOT)) for p in module_sources(files[name])))
+    return tuple(sorted({str(p.relative_to(ROOT)) for p in module_sources(files[name])} | set(RUNNER_FILES)))
 
 
 def code_hash(name: str) -> str:

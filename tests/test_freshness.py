@@ -191,3 +191,12 @@ def test_snakemake_reruns_only_the_cfr_experiments(built_copy):
 
 def test_snakemake_reruns_no_efg_or_population_experiment_after_planning(built_copy):
     assert not _planned(built_copy, "mdp/planning.py") & EFG_AND_POPULATION
+
+
+def test_the_seed_job_runner_is_a_source_of_every_experiment():
+    """Seeding (experiments/devices.py), the runner that writes the table and the config registry decide every
+    seed job's numbers, so editing them must re-run all experiments, whatever each experiment imports."""
+    everything = set(experiment_files())
+    for rel in ("experiments/runner.py", "experiments/devices.py", "experiments/registry.py",
+                "experiments/__main__.py"):
+        assert _users(rel) == everything, rel
