@@ -14,8 +14,9 @@ SAME_CONCEPT = {
     # each multi-objective environment's exact Pareto front (same meaning, one per environment).
     "pareto_front": {"mdp/envs/deep_sea_treasure.py", "mdp/envs/fruit_tree.py"},
 }
-# The experiment modules share a protocol by design (Config, CONFIGS, run, claims, plot, measurements).
-PROTOCOL = {"Config", "run", "claims", "plot", "measurements"}
+# Protocols shared by design: the experiment modules' (Config, run, claims, plot, measurements) and each command
+# line module's entry point ``main(argv)``.
+PROTOCOL = {"Config", "run", "claims", "plot", "measurements", "main"}
 
 
 def _public_definitions():
